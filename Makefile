@@ -1,0 +1,40 @@
+# Quick start on a fresh machine:  make book  (builds the HTML book)  and  make test.
+# Both create .venv from requirements.txt when it is missing, and re-install when
+# requirements.txt or pyproject.toml changed since the last install.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test venv clean-book clean bench golden
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "The book is at _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_optim_step.py
+
+# Regenerate the PyTorch reference values (needs: pip install torch==2.13.0).
+golden: $(STAMP)
+	$(BIN)/python tests/golden/make_optim_golden.py
+	$(BIN)/python tests/golden/make_schedules_golden.py
+
+clean-book:
+	rm -rf _build
+
+clean: clean-book
+	rm -rf $(VENV)

@@ -1,0 +1,14 @@
+"""course_lib: the library behind the book *Optimization for Deep Learning*.
+
+Small modules, each with one job:
+
+- ``course_lib.landscapes``: objectives with value, gradient and Hessian (vectorised over grids).
+- ``course_lib.optim``: reference optimizers with PyTorch's exact semantics, plus teaching variants.
+- ``course_lib.schedules``: learning-rate schedules with PyTorch's (and Keras's) semantics.
+- ``course_lib.train``: run an optimizer on a landscape and record the trajectory.
+
+Import the module you need (``from course_lib import optim``); this package imports nothing
+heavy on its own, so student notebooks start fast.
+"""
+
+__version__ = "0.1.0"
