@@ -1,0 +1,144 @@
+"""Tests for course_lib.train.run: convergence, divergence, schedules, noise, purity."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from course_lib.landscapes import Cosh, Himmelblau, NoisyQuadratic, Parabola, Quadratic, Rosenbrock
+from course_lib.optim import SGD, Adam, LookaheadNesterov
+from course_lib.train import Trajectory, run
+
+
+class GD:
+    """Minimal optimizer with the course API: pure init/step, state = number of steps."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def init(self, params):
+        return 0
+
+    def step(self, params, grads, state, lr=None):
+        return params - (self.lr if lr is None else lr) * grads, state + 1
+
+
+@pytest.fixture(autouse=True)
+def warnings_are_errors():
+    """A run must never leak numpy RuntimeWarnings (overflow, invalid value) to a chapter."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def test_gd_on_a_bowl_converges_to_the_minimum():
+    f = Quadratic.bowl(condition_number=10.0, angle=0.5, center=(1.0, -2.0))
+    traj = run(GD(lr=0.1), f, x0=[-1.0, 1.0], steps=400)  # lr < 2 / lambda_max = 0.2
+    assert isinstance(traj, Trajectory) and not traj.diverged and traj.diverged_at is None
+    assert traj.path.shape == (401, 2) and traj.losses.shape == (401,) and traj.lrs.shape == (400,)
+    assert traj.steps_taken == traj.final_state == 400
+    np.testing.assert_allclose(traj.path[-1], [1.0, -2.0], atol=1e-10)
+    np.testing.assert_allclose(traj.losses, f.value(traj.path), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(traj.lrs, 0.1)
+    assert "400 steps" in repr(traj) and "did not diverge" in repr(traj)
+
+
+def test_large_lr_on_parabola_diverges_without_warnings():
+    # x <- x - lr * 2a x = -2 x: |x_t| = 2^t passes bound 1e6 at x_20, made by step t = 19
+    traj = run(GD(lr=1.5), Parabola(a=1.0), x0=1.0, steps=100)
+    assert traj.diverged and traj.diverged_at == traj.steps_taken == traj.final_state == 19
+    np.testing.assert_array_equal(traj.path, (-2.0) ** np.arange(20))
+    assert "diverged at step 19" in repr(traj)
+
+
+def test_overflow_is_caught_as_divergence():
+    traj = run(GD(lr=1.5), Parabola(), x0=1.0, steps=5000, bound=np.inf)  # x^2 overflows first
+    assert traj.diverged and traj.diverged_at == traj.steps_taken < 5000
+    assert np.all(np.isfinite(traj.path)) and np.all(np.isfinite(traj.losses))
+    traj = run(GD(lr=1.0), Cosh(), x0=3.0, steps=100)  # steps lr * sinh(x) explode
+    assert traj.diverged and np.all(np.abs(traj.path) <= 1e6)
+
+
+def test_schedule_values_are_the_lrs_used():
+    schedule = lambda t: 1e-3 / (1 + t)  # noqa: E731
+    f = Rosenbrock()
+    traj = run(GD(lr=123.0), f, x0=[-1.0, 1.0], steps=30, schedule=schedule)
+    np.testing.assert_array_equal(traj.lrs, [schedule(t) for t in range(30)])
+    for t in range(30):
+        expected = traj.path[t] - traj.lrs[t] * f.grad(traj.path[t])
+        np.testing.assert_array_equal(traj.path[t + 1], expected)
+
+
+def test_seeded_stochastic_runs_are_reproducible():
+    f = NoisyQuadratic.bowl(condition_number=5.0, noise=0.5)
+    a = run(GD(lr=0.1), f, [1.0, 1.0], 50, rng=7)
+    b = run(GD(lr=0.1), f, [1.0, 1.0], 50, rng=np.random.default_rng(7))
+    c = run(GD(lr=0.1), f, [1.0, 1.0], 50, rng=8)
+    exact = run(GD(lr=0.1), f, [1.0, 1.0], 50, stochastic=False)
+    np.testing.assert_array_equal(a.path, b.path)
+    assert not np.allclose(a.path[1:], c.path[1:])
+    np.testing.assert_array_equal(exact.path, run(GD(lr=0.1), Quadratic(f.A), [1.0, 1.0], 50).path)
+    with pytest.raises(ValueError, match="stochastic"):
+        run(GD(lr=0.1), Rosenbrock(), [0.0, 0.0], 5, stochastic=True)
+
+
+def test_x0_is_not_mutated_and_not_shared():
+    x0 = np.array([-1.0, 2.0])
+    traj = run(GD(lr=0.01), Rosenbrock(), x0, steps=10)
+    np.testing.assert_array_equal(x0, [-1.0, 2.0])
+    traj.path[0] += 1.0
+    np.testing.assert_array_equal(x0, [-1.0, 2.0])
+    assert run(GD(lr=0.1), Parabola(), 1, steps=3).path.dtype == float  # ints accepted
+
+
+def test_zero_steps():
+    traj = run(GD(lr=0.1), Himmelblau(), [0.0, 0.0], steps=0)
+    assert traj.path.shape == (1, 2) and traj.lrs.shape == (0,) and traj.steps_taken == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(steps=-1), "steps"),
+        (dict(steps=2.5), "steps"),
+        (dict(steps=True), "steps"),
+        (dict(x0=[np.nan, 0.0]), "x0"),
+        (dict(x0=[2e6, 0.0]), "x0"),
+        (dict(x0=[[0.0, 0.0], [1.0, 1.0]]), "single point"),
+        (dict(bound=0.0), "bound"),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs, name):
+    args = dict(optimizer=GD(lr=0.1), landscape=Rosenbrock(), x0=[0.0, 0.0], steps=5) | kwargs
+    with pytest.raises(ValueError, match=name):
+        run(**args)
+
+
+# -- with the reference optimizers of course_lib.optim ---------------------------------------
+def test_sgd_matches_plain_gradient_descent():
+    f = Quadratic.bowl(condition_number=20.0, angle=0.3)
+    ours = run(GD(lr=0.05), f, [1.5, -1.0], 100)
+    traj = run(SGD(lr=0.05), f, [1.5, -1.0], 100)
+    np.testing.assert_allclose(traj.path, ours.path, rtol=1e-14, atol=1e-15)
+    assert traj.final_state.step == 100
+
+
+def test_adam_with_schedule_finds_a_himmelblau_minimum():
+    traj = run(Adam(lr=0.1), Himmelblau(), [0.0, 0.0], 2000, schedule=lambda t: 0.1 * 0.998**t)
+    assert not traj.diverged and traj.losses[-1] < 1e-12
+    assert traj.final_state.step == 2000 and traj.lrs[-1] == pytest.approx(0.1 * 0.998**1999)
+
+
+def test_sgd_divergence_keeps_the_last_good_state():
+    traj = run(SGD(lr=1.5), Parabola(), 1.0, 100)
+    assert traj.diverged_at == 19 and traj.final_state.step == 19
+
+
+def test_lookahead_nesterov_gets_gradients_at_the_lookahead_point():
+    # SGD(nesterov=True)'s iterates are the look-ahead points w + momentum * v of the
+    # look-ahead form; this holds only if run evaluates grad at optimizer.gradient_point.
+    f, x0 = Rosenbrock(), [-1.0, 1.5]
+    look = run(LookaheadNesterov(lr=1e-3, momentum=0.9), f, x0, 200)
+    torch_form = run(SGD(lr=1e-3, momentum=0.9, nesterov=True), f, x0, 200)
+    lookahead_point = look.path[-1] + 0.9 * look.final_state.velocity
+    np.testing.assert_allclose(torch_form.path[-1], lookahead_point, rtol=1e-10)
