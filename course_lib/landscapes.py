@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib._checks import real
+
 __all__ = [
     "Landscape",
     "Landscape2D",
@@ -44,17 +46,6 @@ __all__ = [
     "XCos",
     "Cosh",
 ]
-
-
-def _param(name, value, ok=lambda v: True, allowed="a finite number"):
-    """``float(value)`` if it is finite and ``ok(value)``; else ValueError naming the parameter."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = np.nan
-    if not (np.isfinite(v) and ok(v)):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return v
 
 
 def _readonly(a):
@@ -169,7 +160,7 @@ class Quadratic(Landscape):
             raise ValueError(f"b must be a finite vector of shape ({self.dim},), got {b.shape}")
         self.A = _readonly((A + A.T) / 2)  # exactly symmetric
         self.b = _readonly(b)
-        self.c = _param("c", c)
+        self.c = real("c", c)
         self.eigenvalues = _readonly(np.linalg.eigvalsh(self.A))  # ascending
         self.minimizer, self.min_value, self.condition_number = None, None, np.inf
         if self.eigenvalues[0] > 0:  # positive definite: a unique minimum
@@ -204,9 +195,9 @@ class Quadratic(Landscape):
           center: the minimiser, a pair.
           **kwargs: passed on to the constructor (e.g. ``noise`` for ``NoisyQuadratic``).
         """
-        kappa = _param("condition_number", condition_number, lambda v: v >= 1, ">= 1")
-        angle = _param("angle", angle)
-        lam = _param("lambda_min", lambda_min, lambda v: v > 0, "> 0")
+        kappa = real("condition_number", condition_number, 1.0)
+        angle = real("angle", angle)
+        lam = real("lambda_min", lambda_min, 0.0, low_open=True)
         center = np.asarray(center, dtype=float)
         if center.shape != (2,) or not np.all(np.isfinite(center)):
             raise ValueError(f"center must be a finite pair (x, y), got {center!r}")
@@ -249,7 +240,7 @@ class NoisyQuadratic(Quadratic):
 
     def __init__(self, A, b=None, c=0.0, noise=1.0):
         super().__init__(A, b, c)
-        self.noise = _param("noise", noise, lambda v: v >= 0, ">= 0")
+        self.noise = real("noise", noise, 0.0)
 
     def stochastic_grad(self, x, rng=None):
         """``grad(x)`` plus Gaussian noise of std ``noise``, drawn from ``rng``.
@@ -299,8 +290,8 @@ class Rosenbrock(Landscape2D):
     _repr_params = ("a", "b")
 
     def __init__(self, a=1.0, b=100.0):
-        self.a = _param("a", a)
-        self.b = _param("b", b, lambda v: v > 0, "> 0")
+        self.a = real("a", a)
+        self.b = real("b", b, 0.0, low_open=True)
         self.minima = [_readonly([self.a, self.a**2])]
         self.min_value = 0.0
         self.bounds = ((self.a - 3.0, self.a + 1.0), (self.a**2 - 2.0, self.a**2 + 2.0))
@@ -429,7 +420,7 @@ class Parabola(Landscape):
     _repr_params = ("a",)
 
     def __init__(self, a=1.0):
-        self.a = _param("a", a, lambda v: v > 0, "> 0")
+        self.a = real("a", a, 0.0, low_open=True)
         self.minima = [_readonly(0.0)]
         self.min_value = 0.0
 
@@ -466,7 +457,7 @@ class XCos(Landscape):
     _repr_params = ("c",)
 
     def __init__(self, c=0.15 * np.pi):
-        self.c = _param("c", c, lambda v: v > 0, "> 0")
+        self.c = real("c", c, 0.0, low_open=True)
         self.bounds = (-3 * np.pi / self.c, 3 * np.pi / self.c)
         self.local_minima = [_readonly(u / self.c) for u in _XCOS_MINIMA_U]
 

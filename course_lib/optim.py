@@ -28,11 +28,13 @@ Invalid hyperparameters raise ``ValueError`` naming the parameter and its allowe
 
 from __future__ import annotations
 
-import math
-from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from course_lib._checks import flag as _flag
+from course_lib._checks import nonnegative as _nonnegative
+from course_lib._checks import unit_interval as _in_unit_interval
 
 __all__ = [
     "Optimizer",
@@ -57,38 +59,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Validation: every hyperparameter is checked up front, with a message naming it.
 # --------------------------------------------------------------------------------------------
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name} must be a real number, got nan")
-    return value
-
-
-def _nonnegative(name: str, value: Any) -> float:
-    value = _number(name, value)
-    if not 0.0 <= value < math.inf:
-        raise ValueError(f"{name} must be in [0, inf), got {value!r}")
-    return value
-
-
-def _in_unit_interval(name: str, value: Any, closed: bool = False) -> float:
-    """[0, 1) by default; [0, 1] with closed=True."""
-    value = _number(name, value)
-    ok = 0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0
-    if not ok:
-        interval = "[0, 1]" if closed else "[0, 1)"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return value
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _betas(value: Any) -> tuple[float, float]:
     try:
         beta1, beta2 = value
