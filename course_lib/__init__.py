@@ -5,7 +5,12 @@ Small modules, each with one job:
 - ``course_lib.landscapes``: objectives with value, gradient and Hessian (vectorised over grids).
 - ``course_lib.optim``: reference optimizers with PyTorch's exact semantics, plus teaching variants.
 - ``course_lib.schedules``: learning-rate schedules with PyTorch's (and Keras's) semantics.
-- ``course_lib.train``: run an optimizer on a landscape and record the trajectory.
+- ``course_lib.search``: random search, the baseline every other method must beat.
+- ``course_lib.data``: real data sets shipped with scikit-learn (nothing downloaded), minibatches.
+- ``course_lib.models``: linear models with hand-written gradients; numerical gradients and
+  gradient checking.
+- ``course_lib.train``: ``run`` an optimizer on a landscape and record the trajectory;
+  ``train_minibatch`` trains a model on data, epoch by epoch.
 
 Import the module you need (``from course_lib import optim``); this package imports nothing
 heavy on its own, so student notebooks start fast.

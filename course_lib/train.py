@@ -1,4 +1,5 @@
-"""Running optimizers: ``run`` iterates an optimizer on a landscape and records the trajectory.
+"""Running optimizers: ``run`` iterates an optimizer on a landscape and records the trajectory;
+``train_minibatch`` trains a model on data with minibatches and records its history.
 
     from course_lib.landscapes import Quadratic
     from course_lib.optim import SGD
@@ -8,19 +9,33 @@
     print(traj)                         # final loss, steps taken, diverged or not
     plt.plot(*traj.path.T)              # the iterates, x0 first
 
+    from course_lib.data import make_linear_regression
+    from course_lib.models import linear_regression_loss
+    from course_lib.train import train_minibatch
+
+    X, y, _ = make_linear_regression(n=500, dim=5)
+    hist = train_minibatch(linear_regression_loss, np.zeros(5), X, y, SGD(lr=0.05),
+                           batch_size=32, epochs=10, rng=0)
+    plt.plot(hist.iteration_epochs_fraction, hist.iteration_losses)   # noisy minibatch losses
+    plt.plot(np.arange(hist.epochs_completed + 1), hist.train_losses) # full-data loss per epoch
+
 The optimizer is any object with ``init(params) -> state`` and pure
 ``step(params, grads, state, lr=None) -> (params, state)`` (the API of ``course_lib.optim``).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-__all__ = ["Trajectory", "run"]
+from course_lib._checks import check, flag, integer
+from course_lib.data import minibatch_indices
+
+__all__ = ["Trajectory", "run", "History", "train_minibatch"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -149,4 +164,239 @@ def run(
         diverged_at=diverged_at,
         steps_taken=k,
         final_state=state,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Minibatch training on data
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, repr=False, eq=False)
+class History:
+    """What ``train_minibatch`` records. Iterations and epochs are counted from 0.
+
+    Attributes:
+      iteration_losses: ``(T,)`` the minibatch loss of each iteration, at the parameters where
+        its gradient was taken (before the update): noisy, because each batch differs.
+      iteration_epochs: ``(T,)`` int: the epoch each iteration belongs to.
+      iteration_examples: ``(T,)`` int: examples processed up to and including each
+        iteration; ``iteration_examples / n_train`` is a fractional epoch axis
+        (``iteration_epochs_fraction``).
+      iteration_times: ``(T,)`` cumulative seconds of training at the end of each iteration.
+      lrs: ``(T,)`` the learning rate of each update (``schedule``'s value, else
+        ``optimizer.lr``).
+      train_losses: ``(E + 1,)`` the loss on the full training set before training (index 0)
+        and after each completed epoch.
+      val_losses: ``(E + 1,)`` the same on the validation set, or None without one.
+      epoch_times: ``(E + 1,)`` cumulative seconds of training at those moments (0 first).
+      params: the parameters at the end (the last finite ones if the run diverged).
+      final_state: the optimizer state at the end.
+      diverged: True if training stopped early because a loss, gradient or parameter became
+        non-finite.
+      diverged_at: the iteration whose minibatch loss, gradient or update was non-finite (or,
+        if it was the full-data loss after an epoch, the number of iterations done), else None.
+      epochs_completed: E, the number of full epochs done.
+      batch_size: the batch size.
+      n_train: the number of training examples.
+
+    Times are wall-clock seconds (``time.perf_counter``) spent on minibatch gradients and
+    updates only: the full-data evaluations after each epoch are not counted, so runs can be
+    compared per second of training.
+    """
+
+    iteration_losses: np.ndarray
+    iteration_epochs: np.ndarray
+    iteration_examples: np.ndarray
+    iteration_times: np.ndarray
+    lrs: np.ndarray
+    train_losses: np.ndarray
+    val_losses: Optional[np.ndarray]
+    epoch_times: np.ndarray
+    params: Any
+    final_state: Any
+    diverged: bool
+    diverged_at: Optional[int]
+    epochs_completed: int
+    batch_size: int
+    n_train: int
+
+    @property
+    def iterations(self) -> int:
+        """T, the number of completed iterations (updates)."""
+        return len(self.iteration_losses)
+
+    @property
+    def iteration_epochs_fraction(self) -> np.ndarray:
+        """``(T,)`` epochs elapsed at the end of each iteration, as a float (1.0 = one pass)."""
+        return self.iteration_examples / self.n_train
+
+    def __repr__(self):
+        status = f"diverged at iteration {self.diverged_at}" if self.diverged else "did not diverge"
+        val = "" if self.val_losses is None else f", val loss {self.val_losses[-1]:.6g}"
+        return (
+            f"History({self.epochs_completed} epochs, {self.iterations} iterations of batch "
+            f"{self.batch_size}, train loss {self.train_losses[0]:.6g} -> "
+            f"{self.train_losses[-1]:.6g}{val}, {self.epoch_times[-1]:.3g} s, {status})"
+        )
+
+
+def _finite(tree) -> bool:
+    """True if every number in a loss, array or dict/list/tuple of arrays is finite."""
+    if isinstance(tree, dict):
+        return all(_finite(v) for v in tree.values())
+    if isinstance(tree, (list, tuple)):
+        return all(_finite(v) for v in tree)
+    return bool(np.all(np.isfinite(tree)))
+
+
+def train_minibatch(
+    loss_and_grad: Callable,
+    params,
+    X,
+    y,
+    optimizer,
+    batch_size: int,
+    epochs: int,
+    rng=None,
+    schedule: Optional[Callable[[int], float]] = None,
+    X_val=None,
+    y_val=None,
+    progress: bool = False,
+    shuffle: bool = True,
+    drop_last: bool = False,
+    schedule_per: str = "iteration",
+) -> History:
+    """Minibatch training: ``epochs`` passes over (X, y), one optimizer step per batch.
+
+    Algorithm::
+
+        state = optimizer.init(params); t = 0
+        for epoch in range(epochs):
+            for idx in minibatch_indices(n, batch_size, rng):    # fresh shuffle each epoch
+                loss, grads = loss_and_grad(params, X[idx], y[idx])
+                params, state = optimizer.step(params, grads, state, lr=schedule(t))
+                t += 1
+            record loss_and_grad(params, X, y)[0] (and on X_val, y_val)
+
+    Training stops early, without numpy warnings, as soon as a loss, gradient or parameter is
+    non-finite (``History.diverged``); the last finite parameters are kept.
+
+    Args:
+      loss_and_grad: ``(params, X_batch, y_batch) -> (loss, grads)``, e.g.
+        ``course_lib.models.softmax_loss`` (add ``reg`` with a lambda or functools.partial);
+        grads has the structure of params.
+      params: initial parameters (an array or a dict/list of arrays); never modified.
+      X: ``(n, ...)`` training inputs; y: ``(n, ...)`` targets.
+      optimizer: object with ``init(params)`` and ``step(params, grads, state, lr=None)``
+        (``course_lib.optim``).
+      batch_size: examples per update, an int >= 1 (>= n: full-batch gradient descent).
+      epochs: number of passes over the data, an int >= 0.
+      rng: seed or ``np.random.Generator`` for the shuffling (same seed, same run).
+      schedule: optional callable ``t -> lr``; see ``schedule_per``.
+      X_val, y_val: optional validation set, evaluated after every epoch.
+      progress: show a tqdm progress bar over epochs.
+      shuffle, drop_last: as in ``course_lib.data.minibatch_indices``.
+      schedule_per: ``"iteration"`` (default: ``lr = schedule(t)``, t counting updates) or
+        ``"epoch"`` (``lr = schedule(epoch)``, as a PyTorch scheduler stepped once per epoch).
+
+    Returns:
+      A ``History``.
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    check(X.ndim >= 1 and len(X) >= 1, "X", X.shape, "a non-empty array of examples")
+    check(y.ndim >= 1 and len(y) == len(X), "y", y.shape, f"{len(X)} targets, one per row of X")
+    n = len(X)
+    batch_size = integer("batch_size", batch_size, 1)
+    epochs = integer("epochs", epochs, 0)
+    progress, shuffle, drop_last = flag("progress", progress), flag("shuffle", shuffle), flag(
+        "drop_last", drop_last)
+    check(schedule is None or callable(schedule), "schedule", schedule,
+          "None or a callable t -> lr")
+    check(schedule_per in ("iteration", "epoch"), "schedule_per", schedule_per,
+          "'iteration' or 'epoch'")
+    check((X_val is None) == (y_val is None), "X_val, y_val", (X_val is None, y_val is None),
+          "both given or both None")
+    check(not (drop_last and batch_size > n), "batch_size", batch_size,
+          f"<= n = {n} when drop_last=True (otherwise an epoch has no batch)")
+    rng = np.random.default_rng(rng)
+
+    def full_loss(p, Xs, ys):
+        return float(loss_and_grad(p, Xs, ys)[0])
+
+    per_epoch = (n // batch_size) if drop_last else -(-n // batch_size)
+    total = per_epoch * epochs
+    it_loss, it_time, lrs = np.empty(total), np.empty(total), np.empty(total)
+    it_epoch, it_examples = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+    train_losses, val_losses, epoch_times = [], [], [0.0]
+    t, examples, elapsed, diverged_at, done_epochs = 0, 0, 0.0, None, 0
+
+    with np.errstate(all="ignore"):  # divergence is detected below, not warned about
+        train_losses.append(full_loss(params, X, y))
+        if X_val is not None:
+            val_losses.append(full_loss(params, X_val, y_val))
+        check(np.isfinite(train_losses[0]), "params", f"parameters with training loss "
+              f"{train_losses[0]}", "initial parameters with a finite training loss")
+        state = optimizer.init(params)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm  # lazy: only when asked for
+
+            bar = tqdm(total=epochs, desc="epochs", unit="epoch")
+        try:
+            for epoch in range(epochs):
+                for idx in minibatch_indices(n, batch_size, rng, shuffle, drop_last):
+                    start = time.perf_counter()
+                    loss, grads = loss_and_grad(params, X[idx], y[idx])
+                    if not (np.isfinite(loss) and _finite(grads)):
+                        diverged_at = t
+                        break
+                    step_t = t if schedule_per == "iteration" else epoch
+                    lr = getattr(optimizer, "lr", np.nan) if schedule is None else float(
+                        schedule(step_t))
+                    override = {} if schedule is None else {"lr": lr}
+                    new_params, new_state = optimizer.step(params, grads, state, **override)
+                    elapsed += time.perf_counter() - start
+                    if not _finite(new_params):
+                        diverged_at = t
+                        break
+                    params, state = new_params, new_state
+                    examples += len(idx)
+                    it_loss[t], it_time[t], lrs[t] = loss, elapsed, lr
+                    it_epoch[t], it_examples[t] = epoch, examples
+                    t += 1
+                if diverged_at is not None:
+                    break
+                epoch_loss = full_loss(params, X, y)
+                val_loss = None if X_val is None else full_loss(params, X_val, y_val)
+                if not (np.isfinite(epoch_loss) and (val_loss is None or np.isfinite(val_loss))):
+                    diverged_at = t
+                    break
+                train_losses.append(epoch_loss)
+                if val_loss is not None:
+                    val_losses.append(val_loss)
+                epoch_times.append(elapsed)
+                done_epochs += 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{epoch_loss:.4g}")
+        finally:
+            if bar is not None:
+                bar.close()
+
+    return History(
+        iteration_losses=it_loss[:t],
+        iteration_epochs=it_epoch[:t],
+        iteration_examples=it_examples[:t],
+        iteration_times=it_time[:t],
+        lrs=lrs[:t],
+        train_losses=np.array(train_losses),
+        val_losses=None if X_val is None else np.array(val_losses),
+        epoch_times=np.array(epoch_times),
+        params=params,
+        final_state=state,
+        diverged=diverged_at is not None,
+        diverged_at=diverged_at,
+        epochs_completed=done_epochs,
+        batch_size=batch_size,
+        n_train=n,
     )

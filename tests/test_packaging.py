@@ -20,7 +20,8 @@ def test_pip_install_provides_every_module(tmp_path):
         check=True, capture_output=True, text=True,
     )
     modules = sorted(m.name for m in pkgutil.walk_packages(course_lib.__path__, "course_lib."))
-    assert {"course_lib.optim", "course_lib.schedules", "course_lib.landscapes", "course_lib.train"} <= set(modules)
+    assert {"course_lib.optim", "course_lib.schedules", "course_lib.landscapes", "course_lib.train",
+            "course_lib.search", "course_lib.data", "course_lib.models"} <= set(modules)
     probe = f"import importlib, course_lib; [importlib.import_module(m) for m in {modules!r}]; print(course_lib.__file__)"
     # run from an empty directory with only the installed copy on the path
     out = subprocess.run(

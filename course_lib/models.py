@@ -1,0 +1,382 @@
+"""Linear models with hand-written gradients, and the tools to check such gradients.
+
+    from course_lib.models import softmax_loss, numerical_gradient, gradient_check
+
+    loss, dW = softmax_loss(W, X, y, reg=1e-3)
+    result = gradient_check(lambda W: softmax_loss(W, X, y, reg=1e-3)[0], dW, W)
+    print(result)                 # a table of sampled coordinates and a verdict
+
+Conventions (cs231n's):
+
+- ``X`` is ``(N, D)``: one example per row. There is no separate bias: if you want one, give X
+  a column of ones (``add_bias(X)``) and the matching weight plays the role of the bias (it is
+  then regularised like every other weight).
+- Classifiers have weights ``W`` of shape ``(D, C)``, scores ``X @ W`` of shape ``(N, C)`` and
+  integer labels ``y`` in ``0 .. C-1``.
+- Every loss is a *mean* over the examples plus an L2 penalty ``reg * sum(W**2)`` (whose
+  gradient is ``2 * reg * W``), and returns ``(loss, gradient)``; the gradient has the shape
+  of the weights. No loops over examples: everything is matrix products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from course_lib._checks import check, integer, nonnegative, real
+
+__all__ = [
+    "add_bias",
+    "linear_regression_loss",
+    "softmax",
+    "softmax_loss",
+    "svm_loss",
+    "predict",
+    "accuracy",
+    "numerical_gradient",
+    "relative_error",
+    "GradCheckResult",
+    "gradient_check",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks
+# --------------------------------------------------------------------------------------------
+def _features(X, D: int) -> np.ndarray:
+    X = np.asarray(X, dtype=float)
+    check(X.ndim == 2 and X.shape[1] == D, "X", X.shape, f"an (N, {D}) array")
+    return X
+
+
+def _labels(y, N: int, C: int) -> np.ndarray:
+    y = np.asarray(y)
+    ok = y.shape == (N,) and (N == 0 or y.dtype.kind in "iu") and bool(np.all((y >= 0) & (y < C)))
+    check(ok, "y", y, f"{N} integer labels in 0..{C - 1}")
+    return y
+
+
+def _classifier_args(W, X, y):
+    W = np.asarray(W, dtype=float)
+    check(W.ndim == 2, "W", W.shape, "a (D, C) weight matrix")
+    X = _features(X, W.shape[0])
+    check(len(X) >= 1, "X", X.shape, "at least one example")
+    return W, X, _labels(y, len(X), W.shape[1])
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+def add_bias(X) -> np.ndarray:
+    """Append a column of ones to ``X`` (N, D) -> (N, D + 1): the last weight is the bias."""
+    X = np.asarray(X, dtype=float)
+    check(X.ndim == 2, "X", X.shape, "an (N, D) array")
+    return np.hstack([X, np.ones((len(X), 1))])
+
+
+def linear_regression_loss(w, X, y, reg: float = 0.0):
+    """Mean squared error of a linear model, with L2 penalty.
+
+    ``loss = mean((X @ w - y)**2) + reg * sum(w**2)``,
+    ``grad = 2/N * X.T @ (X @ w - y) + 2 * reg * w``.
+
+    (The mean runs over every entry of the residual, so ``w`` may also be ``(D, K)`` with
+    ``y`` of shape ``(N, K)`` for K outputs.)
+
+    Args:
+      w: ``(D,)`` weights (include a bias column in X via ``add_bias`` if you want one).
+      X: ``(N, D)`` features.
+      y: ``(N,)`` targets.
+      reg: L2 strength, >= 0.
+
+    Returns:
+      ``(loss, grad)`` with ``grad`` of w's shape.
+    """
+    w = np.asarray(w, dtype=float)
+    check(w.ndim in (1, 2), "w", w.shape, "a (D,) weight vector")
+    X = _features(X, w.shape[0])
+    y = np.asarray(y, dtype=float)
+    check(y.shape == (len(X),) + w.shape[1:] and len(X) >= 1, "y", y.shape,
+          f"{(len(X),) + w.shape[1:]}: one target per row of X")
+    reg = nonnegative("reg", reg)
+    r = X @ w - y
+    loss = np.mean(r**2) + reg * np.sum(w**2)
+    grad = (2.0 / r.size) * (X.T @ r) + 2.0 * reg * w
+    return float(loss), grad
+
+
+def softmax(scores, axis: int = -1) -> np.ndarray:
+    """``exp(s) / sum(exp(s))`` along ``axis``, computed stably (the max is subtracted first)."""
+    s = np.asarray(scores, dtype=float)
+    e = np.exp(s - s.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_loss(W, X, y, reg: float = 0.0):
+    """Softmax (multinomial logistic) regression: mean cross-entropy plus L2 penalty.
+
+    With scores ``S = X @ W`` and probabilities ``P = softmax(S)`` (row-wise),
+    ``loss = -mean_i log P[i, y_i] + reg * sum(W**2)`` and
+    ``dW = X.T @ (P - Y) / N + 2 * reg * W``, Y the one-hot labels. The log-probabilities are
+    computed as ``s - max(s) - log(sum(exp(s - max(s))))``, so large scores never overflow.
+
+    Args:
+      W: ``(D, C)`` weights.
+      X: ``(N, D)`` features.
+      y: ``(N,)`` int labels in ``0 .. C-1``.
+      reg: L2 strength, >= 0.
+
+    Returns:
+      ``(loss, dW)``.
+    """
+    W, X, y = _classifier_args(W, X, y)
+    reg = nonnegative("reg", reg)
+    N = len(X)
+    S = X @ W
+    shifted = S - S.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(N)
+    loss = -log_p[rows, y].mean() + reg * np.sum(W**2)
+    dS = np.exp(log_p)
+    dS[rows, y] -= 1.0
+    dW = X.T @ dS / N + 2.0 * reg * W
+    return float(loss), dW
+
+
+def svm_loss(W, X, y, reg: float = 0.0, margin: float = 1.0):
+    """Multiclass SVM (hinge) loss, as in cs231n (Weston & Watkins form).
+
+    With scores ``s = X[i] @ W``:
+    ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)`` and
+    ``loss = mean_i L_i + reg * sum(W**2)``.
+
+    Each violated margin (``s_j - s_{y_i} + margin > 0``) adds ``X[i]`` to column j of the
+    gradient and subtracts it from column ``y_i``. At a kink (a margin exactly 0) the loss is
+    not differentiable; this function then uses the one-sided derivative 0 (the term counts as
+    inactive), which is a valid subgradient. A numerical gradient straddling a kink sees a
+    mixture of both sides, so a gradient check may report a large error there even though
+    the code is right.
+
+    Args:
+      W: ``(D, C)`` weights.
+      X: ``(N, D)`` features.
+      y: ``(N,)`` int labels in ``0 .. C-1``.
+      reg: L2 strength, >= 0.
+      margin: the required gap (delta), >= 0.
+
+    Returns:
+      ``(loss, dW)``.
+    """
+    W, X, y = _classifier_args(W, X, y)
+    reg = nonnegative("reg", reg)
+    margin = nonnegative("margin", margin)
+    N = len(X)
+    rows = np.arange(N)
+    S = X @ W
+    margins = S - S[rows, y][:, None] + margin
+    margins[rows, y] = 0.0
+    active = (margins > 0).astype(float)
+    loss = np.maximum(margins, 0.0).sum() / N + reg * np.sum(W**2)
+    active[rows, y] = -active.sum(axis=1)
+    dW = X.T @ active / N + 2.0 * reg * W
+    return float(loss), dW
+
+
+def predict(W, X) -> np.ndarray:
+    """Predicted class of each row of X: ``argmax(X @ W, axis=1)``, shape ``(N,)``."""
+    W = np.asarray(W, dtype=float)
+    check(W.ndim == 2, "W", W.shape, "a (D, C) weight matrix")
+    return np.argmax(_features(X, W.shape[0]) @ W, axis=1)
+
+
+def accuracy(W, X, y) -> float:
+    """Fraction of rows of X whose predicted class equals y."""
+    pred = predict(W, X)
+    y = np.asarray(y)
+    check(y.shape == pred.shape, "y", y.shape, f"{pred.shape}: one label per row of X")
+    return float(np.mean(pred == y))
+
+
+# --------------------------------------------------------------------------------------------
+# Numerical gradients and gradient checking
+# --------------------------------------------------------------------------------------------
+_METHODS = ("centered", "forward")
+
+
+def _scalar(value) -> float:
+    """A loss: accepts ``loss`` or the ``(loss, grad)`` pairs the models return."""
+    if isinstance(value, tuple):
+        value = value[0]
+    return float(value)
+
+
+def _partial(f: Callable, x: np.ndarray, flat_index: int, h: float, method: str,
+             fx: float | None) -> float:
+    """Difference quotient of f along one coordinate; x is perturbed and then restored."""
+    flat = x.reshape(-1)  # a view: x is contiguous
+    old = flat[flat_index]
+    try:
+        flat[flat_index] = old + h
+        f_plus = _scalar(f(x))
+        if method == "forward":
+            return (f_plus - fx) / h
+        flat[flat_index] = old - h
+        f_minus = _scalar(f(x))
+        return (f_plus - f_minus) / (2.0 * h)
+    finally:
+        flat[flat_index] = old
+
+
+def _prepare(x, h, method):
+    h = real("h", h, 0.0, low_open=True)
+    check(method in _METHODS, "method", method, f"one of {_METHODS}")
+    xc = np.array(x, dtype=np.float64)  # a float64 copy: the caller's x is never touched
+    check(xc.size >= 1 and bool(np.all(np.isfinite(xc))), "x", x, "a non-empty finite array")
+    return xc, h
+
+
+def numerical_gradient(f: Callable, x, h: float = 1e-5, method: str = "centered") -> np.ndarray:
+    """Finite-difference gradient of a scalar function, one coordinate at a time.
+
+    ``"centered"``: ``(f(x + h e_i) - f(x - h e_i)) / (2h)``, error O(h^2) (2n evaluations).
+    ``"forward"``:  ``(f(x + h e_i) - f(x)) / h``, error O(h) (n + 1 evaluations).
+    Below some h, round-off in f dominates and the error grows again (about eps_machine / h),
+    so h = 1e-5 in float64 is a good default for centred differences. The cost, O(n)
+    evaluations of f for n parameters, makes this a tool for checking gradients, not for
+    training.
+
+    Args:
+      f: function of an array of x's shape returning a number (or a ``(loss, grad)`` tuple,
+        whose loss is used).
+      x: the point, any shape; computations are in float64 on a copy, so x is never modified
+        (f is called with the perturbed copy).
+      h: step, > 0.
+      method: ``"centered"`` or ``"forward"``.
+
+    Returns:
+      The gradient estimate, a float64 array of x's shape.
+    """
+    xc, h = _prepare(x, h, method)
+    fx = _scalar(f(xc)) if method == "forward" else None
+    grad = np.empty(xc.size)
+    for i in range(xc.size):
+        grad[i] = _partial(f, xc, i, h, method, fx)
+    return grad.reshape(xc.shape)
+
+
+def relative_error(a, n) -> np.ndarray:
+    """``|a - n| / max(|a|, |n|)`` elementwise, and 0 where both are 0.
+
+    Scale-free: 1e-7 means the two agree to about seven significant digits, whatever the size
+    of the gradient. Returns a float for scalar inputs, else an array.
+    """
+    a, n = np.asarray(a, dtype=float), np.asarray(n, dtype=float)
+    num = np.abs(a - n)
+    den = np.maximum(np.abs(a), np.abs(n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        err = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return float(err) if err.ndim == 0 else err
+
+
+# Rules of thumb for the largest relative error (cs231n "Gradient checks").
+def _verdict(max_error: float) -> tuple[str, str]:
+    if max_error <= 1e-7:
+        return "fine", "the gradients agree"
+    if max_error <= 1e-4:
+        return "borderline", ("acceptable only if the loss has kinks (ReLU, hinge) near x; "
+                              "for a smooth loss this is too high")
+    if max_error < 1e-2:
+        return "suspicious", "probably a bug, unless kinks explain it"
+    return "wrong", "the analytic gradient is almost certainly wrong"  # also NaN
+
+
+@dataclass(frozen=True, eq=False)
+class GradCheckResult:
+    """What ``gradient_check`` found.
+
+    Attributes:
+      coordinates: list of index tuples into x, the checked coordinates.
+      analytic: ``(k,)`` the analytic gradient at those coordinates.
+      numerical: ``(k,)`` the centred-difference estimate there.
+      relative_errors: ``(k,)`` ``relative_error(analytic, numerical)``.
+      max_error: the largest relative error.
+      verdict: ``"fine"`` (max error <= 1e-7), ``"borderline"`` (<= 1e-4: fine only near
+        kinks), ``"suspicious"`` (< 1e-2) or ``"wrong"`` (>= 1e-2).
+      explanation: one sentence saying what the verdict means.
+      absolute_errors: ``(k,)`` ``|analytic - numerical|``. A coordinate whose gradient is
+        tiny (near the round-off level of the difference quotient, about
+        ``eps_machine * |f| / h``) can have a large relative error although both values agree
+        to many decimal places: look at this column before blaming the code.
+    """
+
+    coordinates: list
+    analytic: np.ndarray
+    numerical: np.ndarray
+    relative_errors: np.ndarray
+    max_error: float
+    verdict: str
+    explanation: str
+    absolute_errors: np.ndarray
+
+    @property
+    def passed(self) -> bool:
+        """True if the verdict is ``"fine"``."""
+        return self.verdict == "fine"
+
+    def __repr__(self) -> str:
+        lines = [f"{'coordinate':>14} {'analytic':>13} {'numerical':>13} {'rel. error':>10} "
+                 f"{'abs. error':>10}"]
+        for c, a, n, e, d in zip(self.coordinates, self.analytic, self.numerical,
+                                 self.relative_errors, self.absolute_errors, strict=True):
+            lines.append(f"{c!s:>14} {a:>13.6g} {n:>13.6g} {e:>10.2e} {d:>10.2e}")
+        lines.append(f"max relative error {self.max_error:.2e}: {self.verdict} "
+                     f"({self.explanation})")
+        return "\n".join(lines)
+
+
+def gradient_check(f: Callable, analytic_grad, x, num_checks: int = 10, h: float = 1e-5,
+                   seed: int = 0) -> GradCheckResult:
+    """Compare an analytic gradient with centred differences at a random sample of coordinates.
+
+    Checking every coordinate costs 2n evaluations of f; a random sample of ``num_checks``
+    distinct coordinates catches most bugs at a fraction of the cost. The verdict applies
+    the usual rules of thumb to the largest relative error: <= 1e-7 fine; up to 1e-4 only
+    acceptable when the loss has kinks (ReLU, hinge: a difference quotient that straddles a
+    kink compares two different one-sided slopes); around 1e-2 or more, wrong. Work in
+    float64: in float32 round-off alone produces errors near 1e-4 or more. Relative errors
+    are unreliable for coordinates whose gradient is tiny (see ``absolute_errors``).
+    (``torch.autograd.gradcheck`` instead tests ``|a - n| <= atol + rtol * |n|`` with
+    ``eps=1e-6, atol=1e-5, rtol=1e-3``.)
+
+    Args:
+      f: the loss, a function of an array of x's shape (a ``(loss, grad)`` tuple is accepted).
+      analytic_grad: the analytic gradient at x (array of x's shape), or a function
+        ``x -> gradient`` (a ``(loss, grad)`` tuple is accepted).
+      x: the point; never modified.
+      num_checks: number of distinct coordinates to check, an int >= 1 (capped at x.size).
+      h: finite-difference step, > 0.
+      seed: seed of the coordinate sample.
+
+    Returns:
+      A ``GradCheckResult``; printing it shows a table and the verdict.
+    """
+    xc, h = _prepare(x, h, "centered")
+    num_checks = integer("num_checks", num_checks, 1)
+    seed = integer("seed", seed)
+    g = analytic_grad(xc.copy()) if callable(analytic_grad) else analytic_grad
+    if isinstance(g, tuple):
+        g = g[1]
+    g = np.asarray(g, dtype=float)
+    check(g.shape == xc.shape, "analytic_grad", g.shape, f"an array of x's shape {xc.shape}")
+    rng = np.random.default_rng(seed)
+    flat_idx = rng.choice(xc.size, size=min(num_checks, xc.size), replace=False)
+    numerical = np.array([_partial(f, xc, int(i), h, "centered", None) for i in flat_idx])
+    analytic = g.reshape(-1)[flat_idx]
+    errors = np.atleast_1d(relative_error(analytic, numerical))
+    max_error = float(errors.max())
+    verdict, explanation = _verdict(max_error)
+    coords = [tuple(int(c) for c in np.unravel_index(i, xc.shape)) for i in flat_idx]
+    return GradCheckResult(coords, analytic, numerical, errors, max_error, verdict, explanation,
+                           np.abs(analytic - numerical))
