@@ -11,6 +11,8 @@ Small modules, each with one job:
   gradient checking.
 - ``course_lib.train``: ``run`` an optimizer on a landscape and record the trajectory;
   ``train_minibatch`` trains a model on data, epoch by epoch.
+- ``course_lib.plots``: matplotlib drawing on a given Axes (contours, paths, loss curves).
+- ``course_lib.widgets``: the book's interactive explorers (ipywidgets).
 
 Import the module you need (``from course_lib import optim``); this package imports nothing
 heavy on its own, so student notebooks start fast.

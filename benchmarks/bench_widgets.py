@@ -1,0 +1,92 @@
+"""Responsiveness of the explorers in course_lib.widgets: control change -> PNG bytes ready.
+
+For each explorer and each of its controls, set the control ~30 times (values spread over its
+range, in a shuffled order; every option of a dropdown or toggle, cycled) exactly as a reader
+moving it would (``control.value = v``, which runs the widget's callback), and time until the
+new PNG bytes are in the image widget. Prints median and 95th percentile (wall clock and CPU
+time of this process; on a busy machine the two differ), and the time to build each explorer
+with its defaults. Prints numbers only: no assertion, timings depend on the machine.
+
+    python benchmarks/bench_widgets.py [--changes 30] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import ipywidgets as widgets  # noqa: E402
+import numpy as np  # noqa: E402
+
+from course_lib.widgets import (FiniteDifferenceExplorer, GradientDescentExplorer,  # noqa: E402
+                                MinibatchExplorer, RandomSearchExplorer)
+
+EXPLORERS = [RandomSearchExplorer, FiniteDifferenceExplorer, GradientDescentExplorer,
+             MinibatchExplorer]
+
+
+def values_for(control, n, rng):
+    """``n`` values for a control: options cycled, or slider values spread over the range."""
+    if hasattr(control, "options"):
+        options = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        return [options[i % len(options)] for i in range(n)]
+    if isinstance(control, widgets.FloatLogSlider):
+        values = [control.base ** e for e in np.linspace(control.min, control.max, n)]
+    elif isinstance(control, widgets.IntSlider):
+        values = [int(v) for v in np.round(np.linspace(control.min, control.max, n))]
+    else:
+        values = [float(v) for v in np.linspace(control.min, control.max, n)]
+    return list(rng.permutation(np.array(values, dtype=object)))
+
+
+def time_control(explorer, name, n, rng):
+    """Wall and CPU seconds of each change of control ``name``."""
+    control = explorer.controls[name]
+    wall, cpu = [], []
+    for value in values_for(control, n, rng):
+        if control.value == value:
+            continue  # no change, no callback
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        control.value = value
+        wall.append(time.perf_counter() - start_wall)
+        cpu.append(time.process_time() - start_cpu)
+    return np.array(wall), np.array(cpu)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=30, help="changes per control")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the shuffled order")
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+
+    header = (f"{'explorer':<26} {'control':<11} {'n':>3}  {'median ms':>9} {'p95 ms':>8}"
+              f"  {'cpu median':>10} {'cpu p95':>8}")
+    print(header)
+    print("-" * len(header))
+    all_wall = []
+    for cls in EXPLORERS:
+        start = time.perf_counter()
+        explorer = cls()
+        build = time.perf_counter() - start
+        defaults = {k: c.value for k, c in explorer.controls.items()}
+        for name in explorer.controls:
+            wall, cpu = time_control(explorer, name, args.changes, rng)
+            explorer.update(**defaults)
+            all_wall.append(wall)
+            print(f"{cls.__name__:<26} {name:<11} {len(wall):>3}  "
+                  f"{1e3 * np.median(wall):>9.1f} {1e3 * np.percentile(wall, 95):>8.1f}"
+                  f"  {1e3 * np.median(cpu):>10.1f} {1e3 * np.percentile(cpu, 95):>8.1f}")
+        print(f"{cls.__name__:<26} {'(build)':<11} {1:>3}  {1e3 * build:>9.0f}")
+    everything = np.concatenate(all_wall)
+    print("-" * len(header))
+    print(f"{'all changes':<38} {len(everything):>3}  {1e3 * np.median(everything):>9.1f} "
+          f"{1e3 * np.percentile(everything, 95):>8.1f}")
+
+
+if __name__ == "__main__":
+    main()

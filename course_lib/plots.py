@@ -1,0 +1,258 @@
+"""Plots of landscapes and optimizer runs: small functions that draw on a Matplotlib Axes.
+
+Each function takes the Axes to draw on (so it works in a grid of subplots, in a widget's
+figure or after ``fig, ax = plt.subplots()``) and returns the artist it made, so a caller can
+update it later (``line.set_data(...)``) instead of drawing again::
+
+    import matplotlib.pyplot as plt
+    from course_lib.landscapes import Rosenbrock
+    from course_lib.optim import SGD
+    from course_lib.plots import plot_contours, plot_loss_curve, plot_path
+    from course_lib.train import run
+
+    f = Rosenbrock()
+    traj = run(SGD(lr=1e-3), f, x0=[-1.5, 2.0], steps=500)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    plot_contours(ax1, f)
+    plot_path(ax1, traj.path, label="gradient descent")
+    plot_loss_curve(ax2, traj.losses, min_value=f.min_value)
+
+Nothing here calls ``pyplot``: the functions only add artists to the Axes they are given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib._checks import check, integer
+
+__all__ = [
+    "contour_levels",
+    "plot_contours",
+    "mark_minima",
+    "plot_path",
+    "plot_loss_curve",
+    "plot_1d",
+    "plot_surface",
+]
+
+
+def contour_levels(Z, n=20, log=True):
+    """``n`` increasing contour levels for the values ``Z`` (NaN and inf are ignored).
+
+    With ``log=True`` the levels are ``min(Z) + d`` with ``d`` spaced geometrically from a
+    small height above the minimum up to ``max(Z) - min(Z)``: valleys get as many lines as
+    steep walls (loss surfaces span many orders of magnitude). With ``log=False`` they are
+    evenly spaced strictly between the minimum and the maximum.
+
+    Args:
+      Z: array of values (e.g. from ``landscape.grid``).
+      n: number of levels, an int >= 1.
+      log: geometric (True) or even (False) spacing.
+
+    Returns:
+      A 1-D array of ``n`` increasing levels (fewer only if Z is constant: then one level).
+    """
+    n = integer("n", n, low=1)
+    z = np.asarray(Z, dtype=float)
+    z = z[np.isfinite(z)]
+    check(z.size > 0, "Z", "no finite value", "an array with finite values")
+    low, high = float(z.min()), float(z.max())
+    span = high - low
+    if not span > 0:
+        return np.array([low])
+    if not log:
+        return np.linspace(low, high, n + 2)[1:-1]
+    above = z[z > low] - low
+    # the bottom level: just above the lowest 0.2% of the grid (no tiny rings around a point)
+    bottom = max(float(np.quantile(above, 0.002)), span * 1e-9)
+    return low + np.geomspace(bottom, span, n)
+
+
+def plot_contours(ax, landscape, bounds=None, levels=20, log=True, n=200, filled=False,
+                  cmap="viridis", minima=True, **kwargs):
+    """Contour lines of a 2-D landscape, with its known minima marked.
+
+    Sets the axes limits to ``bounds`` and labels the axes ``x_1``, ``x_2`` (unless they
+    already have labels).
+
+    Args:
+      ax: a Matplotlib Axes.
+      landscape: a 2-D landscape (``landscape.grid`` and ``landscape.bounds``).
+      bounds: ``((xmin, xmax), (ymin, ymax))``; default ``landscape.bounds``.
+      levels: number of levels (int, spaced by ``contour_levels``) or a sequence of levels.
+      log: space the levels geometrically above the minimum (see ``contour_levels``).
+      n: grid points per axis.
+      filled: filled contours (``contourf``) instead of lines.
+      cmap: colormap name.
+      minima: mark ``landscape.minima`` with stars (see ``mark_minima``).
+      **kwargs: passed to ``ax.contour`` / ``ax.contourf`` (e.g. ``linewidths``, ``alpha``).
+
+    Returns:
+      The ``ContourSet``.
+    """
+    check(getattr(landscape, "dim", None) == 2, "landscape", landscape, "a 2-D landscape")
+    bounds = landscape.bounds if bounds is None else bounds
+    (xmin, xmax), (ymin, ymax) = bounds
+    X, Y, Z = landscape.grid(integer("n", n, low=2), bounds=bounds)
+    if np.ndim(levels) == 0:
+        levels = contour_levels(Z, levels, log=log)
+    draw = ax.contourf if filled else ax.contour
+    if not filled:
+        kwargs.setdefault("linewidths", 0.8)
+    with np.errstate(all="ignore"):  # inf/NaN cells are left blank, silently
+        contours = draw(X, Y, np.ma.masked_invalid(Z), levels=levels, cmap=cmap, **kwargs)
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    if not ax.get_xlabel():
+        ax.set_xlabel("$x_1$")
+    if not ax.get_ylabel():
+        ax.set_ylabel("$x_2$")
+    if minima:
+        mark_minima(ax, landscape)
+    return contours
+
+
+def mark_minima(ax, landscape, **kwargs):
+    """Mark the known minimisers ``landscape.minima`` (2-D) with stars.
+
+    Args:
+      ax: a Matplotlib Axes.
+      landscape: a 2-D landscape.
+      **kwargs: passed to ``ax.plot`` (defaults: a white-edged black star, label "minimum").
+
+    Returns:
+      The ``Line2D`` of the markers (with no data if the landscape lists no minimum).
+    """
+    points = np.array([np.asarray(m, dtype=float) for m in landscape.minima]).reshape(-1, 2)
+    style = dict(linestyle="none", marker="*", markersize=11, color="black",
+                 markeredgecolor="white", markeredgewidth=0.6, label="minimum", zorder=4)
+    style.update(kwargs)
+    (line,) = ax.plot(points[:, 0], points[:, 1], scalex=False, scaley=False, **style)
+    return line
+
+
+def plot_path(ax, path, label=None, color=None, marker="o", markersize=3, start=True, **kwargs):
+    """The iterates of a 2-D optimizer run, joined in order.
+
+    The axes limits are not changed: a path that leaves the plotted window (a diverging run)
+    is clipped at the edge.
+
+    Args:
+      ax: a Matplotlib Axes (usually with ``plot_contours`` already on it).
+      path: array of shape ``(k, 2)``, the first row the starting point (``Trajectory.path``).
+      label: legend label.
+      color: line colour (default: the axes' next colour).
+      marker: marker at every iterate ("" for none).
+      markersize: size of those markers.
+      start: also mark the starting point with a larger square.
+      **kwargs: passed to ``ax.plot``.
+
+    Returns:
+      The ``Line2D`` of the path.
+    """
+    path = np.asarray(path, dtype=float).reshape(-1, 2)
+    (line,) = ax.plot(path[:, 0], path[:, 1], marker=marker, markersize=markersize, color=color,
+                      label=label, linewidth=1.2, scalex=False, scaley=False, zorder=3, **kwargs)
+    if start and len(path):
+        ax.plot(path[:1, 0], path[:1, 1], marker="s", markersize=6, color=line.get_color(),
+                linestyle="none", scalex=False, scaley=False, zorder=3)
+    return line
+
+
+def plot_loss_curve(ax, losses, steps=None, log=True, min_value=None, label=None,
+                    xlabel="step", ylabel=None, **kwargs):
+    """A loss curve: loss (or suboptimality ``loss - min_value``) against steps.
+
+    On a log axis, values <= 0 cannot be drawn: they are left out (a gap in the line), as
+    are NaN and inf. Use ``min_value`` to plot the distance to the optimum, which turns linear
+    convergence into a straight line on the log axis.
+
+    Args:
+      ax: a Matplotlib Axes.
+      losses: 1-D array of losses.
+      steps: x values (default ``0, 1, ..., len(losses) - 1``), e.g. epochs or seconds.
+      log: logarithmic y axis.
+      min_value: subtract this (the optimal value ``f*``) before plotting.
+      label: legend label.
+      xlabel: x-axis label ("step" by default; None leaves it alone).
+      ylabel: y-axis label (default "loss", or "loss − f*" when ``min_value`` is given).
+      **kwargs: passed to ``ax.plot``.
+
+    Returns:
+      The ``Line2D``.
+    """
+    y = np.asarray(losses, dtype=float).ravel()
+    x = np.arange(len(y)) if steps is None else np.asarray(steps, dtype=float).ravel()
+    check(len(x) == len(y), "steps", f"length {len(x)}", f"of length len(losses) = {len(y)}")
+    if min_value is not None:
+        y = y - float(min_value)
+    if log:
+        y = np.where(y > 0, y, np.nan)
+        ax.set_yscale("log")
+    (line,) = ax.plot(x, y, label=label, **kwargs)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is None:
+        ylabel = "loss" if min_value is None else "loss − f*"
+    ax.set_ylabel(ylabel)
+    return line
+
+
+def plot_1d(ax, landscape, bounds=None, n=400, path=None, label=None, **kwargs):
+    """The graph of a 1-D landscape, optionally with iterates ``(x_t, f(x_t))`` on it.
+
+    Args:
+      ax: a Matplotlib Axes.
+      landscape: a 1-D landscape (elementwise ``value``, ``bounds = (xmin, xmax)``).
+      bounds: ``(xmin, xmax)``; default ``landscape.bounds``.
+      n: number of points on the curve.
+      path: optional 1-D array of iterates (``Trajectory.path``), drawn as joined markers.
+      label: legend label of the curve.
+      **kwargs: passed to ``ax.plot`` for the curve.
+
+    Returns:
+      The ``Line2D`` of the curve (the iterates, if any, are a second line on ``ax``).
+    """
+    check(getattr(landscape, "dim", None) == 1, "landscape", landscape, "a 1-D landscape")
+    xmin, xmax = landscape.bounds if bounds is None else bounds
+    x = np.linspace(xmin, xmax, integer("n", n, low=2))
+    kwargs.setdefault("color", "0.3")
+    (curve,) = ax.plot(x, landscape.value(x), label=label, **kwargs)
+    ax.set_xlim(xmin, xmax)
+    if path is not None:
+        p = np.asarray(path, dtype=float).ravel()
+        with np.errstate(all="ignore"):
+            ax.plot(p, landscape.value(p), "o-", markersize=4, linewidth=1, scalex=False,
+                    scaley=False, zorder=3)
+    if not ax.get_xlabel():
+        ax.set_xlabel("$x$")
+    if not ax.get_ylabel():
+        ax.set_ylabel("$f(x)$")
+    return curve
+
+
+def plot_surface(ax, landscape, bounds=None, n=60, cmap="viridis", **kwargs):
+    """A 3-D surface view of a 2-D landscape.
+
+    Args:
+      ax: a 3-D Axes (``fig.add_subplot(projection="3d")``).
+      landscape: a 2-D landscape.
+      bounds: ``((xmin, xmax), (ymin, ymax))``; default ``landscape.bounds``.
+      n: grid points per axis (the surface has ``(n - 1)^2`` faces).
+      cmap: colormap name.
+      **kwargs: passed to ``ax.plot_surface`` (e.g. ``alpha``).
+
+    Returns:
+      The ``Poly3DCollection``.
+    """
+    check(hasattr(ax, "plot_surface"), "ax", ax, "a 3-D Axes (projection='3d')")
+    check(getattr(landscape, "dim", None) == 2, "landscape", landscape, "a 2-D landscape")
+    X, Y, Z = landscape.grid(integer("n", n, low=2), bounds=bounds)
+    kwargs.setdefault("linewidth", 0)
+    kwargs.setdefault("antialiased", True)
+    surface = ax.plot_surface(X, Y, Z, cmap=cmap, **kwargs)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_zlabel("$f(x)$")
+    return surface

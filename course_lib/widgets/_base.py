@@ -1,0 +1,347 @@
+"""What every explorer shares: controls, a figure drawn once, fast re-rendering to PNG.
+
+An explorer builds one Matplotlib ``Figure`` (with the Agg canvas, not pyplot, so a notebook
+never shows it twice) and shows it as PNG bytes in an ``ipywidgets.Image``. On a control
+change it updates the data of a few artists and renders again. Rendering is fast because of
+the classic Matplotlib blitting recipe: what does not change with the controls (contour lines,
+axes, ticks, labels) is drawn once and its pixels are cached; an update restores them and
+draws only the "animated" artists (paths, curves, markers) on top, then encodes the pixels.
+The figure is cut into vertical strips, one per column of axes ("panels"); each panel's static
+pixels are cached per state (landscape shown, axes limits), so a change that only rescales one
+plot redraws only that plot. Axis limits are rounded outwards to a few "nice" values to keep
+the number of states small.
+
+The PNG is part of the widget's state, so a page built without a kernel still shows the
+figure at the initial values.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
+
+__all__ = ["Explorer", "png_bytes", "set_range", "log_slider", "float_slider", "int_slider",
+           "dropdown", "selection_slider", "toggle", "nice_ceil", "log_limits", "linear_limits",
+           "symlog_limits"]
+
+_STYLE = {"description_width": "initial"}
+
+
+def png_bytes(rgba):
+    """Encode an ``(height, width, 4)`` uint8 RGBA image as an RGB PNG (alpha dropped).
+
+    A minimal encoder (PNG spec: signature, IHDR, one zlib-compressed IDAT, IEND; no row
+    filters, fastest zlib level): several times faster than a general-purpose one on plots,
+    which are mostly flat colour, at about the same size.
+    """
+    height, width = rgba.shape[:2]
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type 0 (None) for every row
+    rows[:, 1:] = rgba[:, :, :3].reshape(height, 3 * width)
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
+_CONTROL_WIDTH = "340px"
+
+
+def log_slider(description, value, low, high, continuous_update=False):
+    """A ``FloatLogSlider`` from ``low`` to ``high`` (powers of ten, 20 steps per decade)."""
+    return widgets.FloatLogSlider(
+        value=value, base=10, min=np.log10(low), max=np.log10(high), step=0.05,
+        description=description, readout_format=".2g", continuous_update=continuous_update,
+        style=_STYLE, layout=widgets.Layout(width=_CONTROL_WIDTH),
+    )
+
+
+def float_slider(description, value, low, high, step, continuous_update=False, fmt=".2f"):
+    """A ``FloatSlider`` with a readable description and readout."""
+    return widgets.FloatSlider(
+        value=value, min=low, max=high, step=step, description=description,
+        readout_format=fmt, continuous_update=continuous_update, style=_STYLE,
+        layout=widgets.Layout(width=_CONTROL_WIDTH),
+    )
+
+
+def int_slider(description, value, low, high, step=1, continuous_update=False):
+    """An ``IntSlider`` with a readable description."""
+    return widgets.IntSlider(
+        value=value, min=low, max=high, step=step, description=description,
+        continuous_update=continuous_update, style=_STYLE,
+        layout=widgets.Layout(width=_CONTROL_WIDTH),
+    )
+
+
+def dropdown(description, options, value):
+    """A ``Dropdown`` with a readable description."""
+    return widgets.Dropdown(options=options, value=value, description=description,
+                            style=_STYLE, layout=widgets.Layout(width=_CONTROL_WIDTH))
+
+
+def toggle(description, options, value):
+    """``ToggleButtons`` for a choice between a few options."""
+    return widgets.ToggleButtons(options=options, value=value, description=description,
+                                 style={"description_width": "initial", "button_width": "auto"})
+
+
+def selection_slider(description, options, value, continuous_update=False):
+    """A ``SelectionSlider`` over ``(label, value)`` options (a few distinct settings)."""
+    return widgets.SelectionSlider(options=options, value=value, description=description,
+                                   continuous_update=continuous_update, style=_STYLE,
+                                   layout=widgets.Layout(width=_CONTROL_WIDTH))
+
+
+def set_range(slider, low, high, value, step=None):
+    """Give a slider a new range and value in an order ipywidgets accepts (min <= max always)."""
+    with slider.hold_trait_notifications():
+        slider.max = max(slider.max, high)  # widen first, so min <= max at every moment
+        slider.min = min(slider.min, low)
+        if step is not None:
+            slider.step = step
+        slider.value = value
+        slider.min, slider.max = low, high
+
+
+class Explorer:
+    """Base class of the explorers.
+
+    A subclass sets ``figsize`` and writes:
+
+    - ``_make_controls() -> dict``: name -> ipywidgets control (the order is the layout's).
+    - ``_build()``: the axes and artists on ``self.figure``. Artists that change with the
+      controls (lines, markers, status texts) are registered with ``self._animate(artist)``.
+    - ``_draw()``: read ``self.value(name)`` and update the artists' data and the axes'
+      limits.
+    - ``_panel_key(i)``: a hashable description of the static content of panel ``i``
+      (landscape shown, axes limits, ...). Panels are the figure's columns of axes, left
+      to right (``_panels()``). A panel's static pixels (contour lines, ticks, labels) are
+      drawn once per key and cached; only a panel whose key changed is drawn again.
+    - optionally ``_on_control(name)``: side effects of a control change that must happen
+      before other controls are read (e.g. a new landscape resets the start point).
+
+    Attributes:
+      controls: dict name -> ipywidgets control.
+      figure: the Matplotlib Figure.
+      image: the ``ipywidgets.Image`` showing the figure.
+      info: an ``ipywidgets.HTML`` line of numbers (shown if the class sets ``has_info``).
+      box: the whole widget (controls, info line, image).
+    """
+
+    figsize = (8.0, 3.3)
+    dpi = 96
+    columns = 2  # controls per row
+    cache_size = 16  # cached backgrounds per panel
+    has_info = False  # show ``self.info`` (an HTML line) between the controls and the figure
+    _first_controls: tuple = ()  # controls applied first by update()
+
+    def __init__(self, **values):
+        self.controls = self._make_controls()
+        self._holding = True  # no drawing until the figure exists
+        for control in self.controls.values():
+            control.observe(self._changed, names="value")
+        self._set_controls(values)
+        # numbers that change on every update are shown as HTML by the browser: drawing
+        # text is the slowest part of rendering a figure
+        self.info = widgets.HTML(layout=widgets.Layout(margin="2px 0 0 8px"))
+        self.figure = Figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
+        FigureCanvasAgg(self.figure)
+        self._animated = []
+        self._build()
+        self._draw()
+        self._freeze_layout()
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%",
+                                                                          height="auto"))
+        self._render()
+        grid = widgets.GridBox(
+            list(self.controls.values()),
+            layout=widgets.Layout(grid_template_columns=f"repeat({self.columns}, max-content)",
+                                  grid_gap="2px 16px"),
+        )
+        self.box = widgets.VBox([grid, self.info, self.image] if self.has_info
+                                else [grid, self.image])
+        self._holding = False
+
+    # -- for subclasses ----------------------------------------------------------------------
+    def value(self, name):
+        """The current value of control ``name``."""
+        return self.controls[name].value
+
+    def _animate(self, artist):
+        self._animated.append(artist)
+        return artist
+
+    def _panels(self):
+        """Columns of axes, left to right (default: each axes on its own)."""
+        return [[ax] for ax in sorted(self.figure.axes, key=lambda a: a.get_position().x0)]
+
+    def _panel_key(self, i):
+        return None
+
+    def _on_control(self, name):
+        pass
+
+    def _before_layout(self):
+        """Hook: e.g. set the limits that give the widest tick labels, to lay out for them."""
+
+    def _after_layout(self):
+        """Hook: e.g. undo ``_before_layout``, place axes that share a slot."""
+
+    # -- layout and drawing ------------------------------------------------------------------
+    def _freeze_layout(self):
+        """Lay the figure out once (constrained layout, with the default data drawn), then
+        fix the axes' positions and cut the figure into one vertical strip per panel."""
+        canvas = self.figure.canvas
+        self._before_layout()
+        canvas.draw()
+        self.figure.set_layout_engine("none")
+        self._after_layout()
+        for artist in self._animated:
+            artist.set_animated(True)
+        panels = self._panels()
+        width, height = canvas.get_width_height()
+        pad = 10  # pixels right of a panel's frame (for its last x tick label)
+        edges = [0.0] + [max(ax.get_window_extent().x1 for ax in panel) + pad
+                         for panel in panels[:-1]] + [float(width)]
+        self._strips = [Bbox.from_extents(edges[i], 0, edges[i + 1], height)
+                        for i in range(len(panels))]
+        # the empty figure (face colour, figure-level texts), to clear a strip before drawing
+        visible = [ax.get_visible() for ax in self.figure.axes]
+        for ax in self.figure.axes:
+            ax.set_visible(False)
+        canvas.draw()
+        self._blanks = [canvas.copy_from_bbox(strip) for strip in self._strips]
+        for ax, was_visible in zip(self.figure.axes, visible):
+            ax.set_visible(was_visible)
+        self._caches = [{} for _ in panels]  # per panel: key -> pixels, least recent first
+
+    def _refresh(self):
+        self._draw()
+        self._render()
+
+    def _render(self):
+        """Restore (or draw, when not cached) each panel's static pixels, draw the animated
+        artists on top, and store the PNG bytes in the image."""
+        canvas = self.figure.canvas
+        for i, panel in enumerate(self._panels()):
+            key, cache = self._panel_key(i), self._caches[i]
+            pixels = cache.pop(key, None)
+            if pixels is None:
+                canvas.restore_region(self._blanks[i])
+                for ax in panel:
+                    if ax.get_visible():
+                        self.figure.draw_artist(ax)  # everything in it that is not animated
+                pixels = canvas.copy_from_bbox(self._strips[i])
+            else:
+                canvas.restore_region(pixels)
+            cache[key] = pixels  # now the most recently used
+            while len(cache) > self.cache_size:
+                cache.pop(next(iter(cache)))
+        for artist in self._animated:
+            axes_visible = artist.axes is None or artist.axes.get_visible()
+            if artist.get_visible() and axes_visible:
+                self.figure.draw_artist(artist)
+        self.image.value = self.png()
+
+    def png(self):
+        """The figure as it is now shown, as PNG bytes."""
+        canvas = self.figure.canvas
+        width, height = canvas.get_width_height()
+        rgba = np.asarray(canvas.buffer_rgba()).reshape(height, width, 4)
+        return png_bytes(rgba)
+
+    # -- updates -----------------------------------------------------------------------------
+    def update(self, **values):
+        """Set several controls at once, then redraw once. Example: ``ex.update(lr=0.05)``.
+
+        Values outside a slider's range are clipped to it, as when the slider is dragged.
+        Controls are set in the order given, except that a change of landscape or function
+        (which resets other controls to values that suit it) is applied first.
+        """
+        self._set_controls(values)
+        self._refresh()
+
+    def _set_controls(self, values):
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; the controls are "
+                             f"{list(self.controls)}")
+        first = [k for k in values if k in self._first_controls]
+        held, self._holding = self._holding, True
+        try:
+            for name in first + [k for k in values if k not in first]:
+                self.controls[name].value = values[name]
+        finally:
+            self._holding = held
+
+    def _changed(self, change):
+        name = next(k for k, c in self.controls.items() if c is change["owner"])
+        held, self._holding = self._holding, True
+        try:
+            self._on_control(name)
+        finally:
+            self._holding = held
+        if not self._holding:
+            self._refresh()
+
+    # -- display -----------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.box._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self):
+        values = ", ".join(f"{k}={c.value!r}" for k, c in self.controls.items())
+        return f"{type(self).__name__}({values})"
+
+
+# ------------------------------------------------------------------------------------------
+# Axis limits rounded outwards to a few "nice" values: limits that follow the data but take
+# few distinct values, so the cached backgrounds (which include the tick labels) are reused.
+# ------------------------------------------------------------------------------------------
+_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceil(value):
+    """The smallest ``m * 10^k >= value`` with m in 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (> 0)."""
+    value = max(float(value), 1e-300)
+    decade = 10.0 ** np.floor(np.log10(value))
+    return next(m * decade for m in _MANTISSAS if m * decade >= value * (1 - 1e-12))
+
+
+def log_limits(low, high):
+    """Whole decades around ``[low, high]`` (both > 0), at least one decade apart."""
+    a, b = np.floor(np.log10(low)), np.ceil(np.log10(high))
+    return 10.0 ** a, 10.0 ** max(b, a + 1)
+
+
+def linear_limits(low, high):
+    """Round ``[low, high]`` outwards to multiples of a 1-2-5 step (about five steps)."""
+    span = high - low
+    if not span > 0:
+        span = max(abs(low), 1.0)
+        low, high = low - 0.5 * span, high + 0.5 * span
+    step = 10.0 ** np.floor(np.log10(span / 5))
+    step = next(m * step for m in (1, 2, 5, 10) if span / (m * step) <= 6)
+    return step * np.floor(low / step), step * np.ceil(high / step)
+
+
+def symlog_limits(low, high, linthresh=1.0):
+    """Round ``[low, high]`` outwards to signed decades (or +-linthresh) for a symlog axis."""
+
+    def out(v, up):
+        if abs(v) <= linthresh:
+            return linthresh if up else -linthresh
+        exponent = np.log10(abs(v))
+        magnitude = 10.0 ** (np.ceil(exponent) if (v > 0) == up else np.floor(exponent))
+        return float(np.copysign(magnitude, v))
+
+    return out(low, False), out(high, True)

@@ -1,0 +1,389 @@
+"""Tests for course_lib.widgets: every control of every explorer, driven headless.
+
+For each explorer: every control through its range (min, max, values between, every option)
+without an exception or a warning; moving a control from the defaults changes the artists'
+data and the PNG bytes; the PNG is a valid image of the figure's size; the object displays
+itself as the widget.
+"""
+
+import io
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from PIL import Image
+
+from course_lib import landscapes
+from course_lib.models import linear_regression_loss
+from course_lib.search import local_random_search
+from course_lib.widgets import (FiniteDifferenceExplorer, GradientDescentExplorer,
+                                MinibatchExplorer, RandomSearchExplorer)
+from course_lib.widgets.finite_difference import FUNCTIONS, H_GRID, difference_errors
+from course_lib.widgets.minibatch import START, regression_problem
+from course_lib.widgets.random_search import eigenvalues
+from course_lib.widgets._base import (linear_limits, log_limits, nice_ceil, png_bytes,
+                                      symlog_limits)
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture(autouse=True)
+def warnings_are_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def decode(png):
+    """The image in PNG bytes, as an (height, width, channels) array (fails if invalid)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(png)) as image:
+        image.load()
+        return np.asarray(image)
+
+
+def check_image(explorer):
+    """The widget shows a valid PNG of the whole figure; returns its bytes."""
+    png = explorer.image.value
+    width, height = explorer.figure.canvas.get_width_height()
+    assert decode(png).shape[:2] == (height, width)
+    return png
+
+
+def snapshot(explorer):
+    """The data of every visible line and text of the figure (what a control changes)."""
+    state = []
+    for ax in explorer.figure.axes:
+        if not ax.get_visible():
+            continue
+        state.append((ax.get_xlim(), ax.get_ylim()))
+        for artist in ax.get_children():
+            if isinstance(artist, Line2D) and artist.get_visible():
+                state.append(np.asarray(artist.get_xydata(), dtype=float).round(12).tobytes())
+            elif isinstance(artist, Text) and artist.get_visible():
+                state.append(artist.get_text())
+    return state
+
+
+def slider_values(control, n_between=3):
+    """min, max and a few values between, for a slider (log sliders: spaced in the exponent)."""
+    low, high = control.min, control.max
+    between = np.linspace(low, high, n_between + 2)[1:-1]
+    if isinstance(control, widgets.FloatLogSlider):
+        return [control.base ** e for e in (low, high, *between)]
+    if isinstance(control, widgets.IntSlider):
+        return [int(round(v)) for v in (low, high, *between)]
+    return [float(v) for v in (low, high, *between)]
+
+
+def control_values(control, n_between=3):
+    if hasattr(control, "options"):
+        return [option[1] if isinstance(option, tuple) else option for option in control.options]
+    return slider_values(control, n_between)
+
+
+def drive(explorer, name, n_between=3):
+    """Set control ``name`` to each of its values; every render must give a valid PNG."""
+    for value in control_values(explorer.controls[name], n_between):
+        explorer.update(**{name: value})
+        check_image(explorer)
+
+
+def assert_change_redraws(explorer, name, value):
+    """Moving ``name`` to ``value`` changes the artists' data and the PNG bytes."""
+    before, png = snapshot(explorer), check_image(explorer)
+    explorer.controls[name].value = value  # as a reader moving the control would
+    assert snapshot(explorer) != before, f"{name}={value!r} changed no artist"
+    assert check_image(explorer) != png, f"{name}={value!r} did not change the image"
+
+
+def assert_displays_itself(explorer):
+    bundle = explorer._repr_mimebundle_()
+    assert bundle[WIDGET_MIME]["model_id"] == explorer.box.model_id
+    assert explorer.image in explorer.box.children
+    assert all(control in explorer.box.children[0].children
+               for control in explorer.controls.values())
+
+
+# -- the shared machinery ------------------------------------------------------------------------
+def test_png_bytes_round_trips_the_pixels():
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    np.testing.assert_array_equal(decode(png_bytes(rgba)), rgba[:, :, :3])
+
+
+def test_axis_limits_round_outwards_to_few_values():
+    assert nice_ceil(100) == 100 and nice_ceil(101) == 120 and nice_ceil(7) == 8
+    assert nice_ceil(1) == 1 and nice_ceil(0.0) > 0
+    assert log_limits(3e-5, 20.0) == (1e-5, 100.0)
+    assert log_limits(2.0, 3.0) == (1.0, 10.0)
+    low, high = linear_limits(-1.19, 0.5)
+    assert low <= -1.19 and high >= 0.5 and linear_limits(-1.18, 0.49) == (low, high)
+    assert linear_limits(2.0, 2.0)[0] < 2.0 < linear_limits(2.0, 2.0)[1]
+    assert symlog_limits(-3e5, 3.2) == (-1e6, 10.0)
+    assert symlog_limits(0.5, 0.7) == (-1.0, 1.0)
+    assert symlog_limits(-50.0, -20.0) == (-100.0, -10.0)
+
+
+# -- gradient descent ------------------------------------------------------------------------
+def shared(cls):
+    """A module-wide explorer of class ``cls`` (building one takes a moment), reset to its
+    default control values before each test that uses it."""
+    built = {}
+
+    @pytest.fixture
+    def explorer():
+        if "it" not in built:
+            built["it"] = cls()
+            built["defaults"] = {k: c.value for k, c in built["it"].controls.items()}
+        built["it"].update(**built["defaults"])
+        return built["it"]
+
+    return explorer
+
+
+gd = shared(GradientDescentExplorer)
+rs = shared(RandomSearchExplorer)
+fd = shared(FiniteDifferenceExplorer)
+mb = shared(MinibatchExplorer)
+
+
+def test_gd_builds_with_defaults_and_displays_itself(gd):
+    assert list(gd.controls) == ["landscape", "lr", "steps", "x0", "y0"]
+    assert gd.controls["landscape"].value == "ill-conditioned bowl"
+    check_image(gd)
+    assert_displays_itself(gd)
+    assert "lr=" in repr(gd)
+
+
+@pytest.mark.parametrize("name", ["lr", "steps", "x0", "y0"])
+def test_gd_moving_a_control_redraws(gd, name):
+    values = {"lr": 0.01, "steps": 37, "x0": 1.5, "y0": -1.0}
+    assert_change_redraws(gd, name, values[name])
+
+
+def test_gd_every_control_through_its_range_on_every_landscape(gd):
+    for name in ("lr", "steps", "x0", "y0"):
+        drive(gd, name)  # min, max and values between, on the default landscape
+    for landscape in gd.controls["landscape"].options[::-1]:  # the default one last
+        before = check_image(gd)
+        gd.update(landscape=landscape)
+        assert check_image(gd) != before
+        for name in ("lr", "steps", "x0", "y0"):  # the extremes on every landscape
+            drive(gd, name, n_between=0)
+        gd.update(lr=10.0, steps=1000)  # the worst case: blows up at once
+        check_image(gd)
+
+
+def test_gd_contours_are_computed_once_per_landscape(gd):
+    gd.update(landscape="Himmelblau")
+    contours = gd._views["Himmelblau"][0]
+    gd.update(landscape="Beale")
+    assert not contours.get_visible()
+    gd.update(landscape="Himmelblau")
+    assert gd._views["Himmelblau"][0] is contours and contours.get_visible()
+
+
+def test_explorers_draw_without_pyplot(gd):
+    import matplotlib.pyplot as plt
+
+    gd.update(lr=0.05)
+    assert plt.get_fignums() == []  # nothing for a notebook's inline backend to show again
+
+
+def test_gd_choosing_a_landscape_resets_lr_and_start_to_suit_it(gd):
+    gd.update(landscape="Himmelblau", lr=0.001, x0=-4.0, y0=4.0)
+    assert (gd.controls["lr"].value, gd.controls["x0"].value) == (0.001, -4.0)  # not reset
+    assert (gd.controls["x0"].min, gd.controls["x0"].max) == (-5.0, 5.0)
+    gd.update(landscape="Rosenbrock")
+    assert gd.controls["lr"].value == pytest.approx(1e-3)
+    assert (gd.controls["y0"].min, gd.controls["y0"].max) == (-1.0, 3.0)
+    gd.update(landscape="parabola x² (1-D)")
+    assert gd.controls["y0"].disabled and gd.ax1.get_visible() and not gd.ax2.get_visible()
+    gd.update(landscape="ill-conditioned bowl")
+    assert not gd.controls["y0"].disabled and gd.ax2.get_visible()
+
+
+def test_gd_divergence_is_a_message_in_the_figure_not_an_error(gd):
+    gd.update(landscape="ill-conditioned bowl", lr=0.2, steps=100)  # 2 / lambda_max = 0.1
+    assert gd.status.get_text().startswith("diverged at step")
+    assert "lr too large" in gd.status.get_text()
+    assert np.all(np.isfinite(gd.loss_line.get_ydata()))
+    gd.update(lr=0.05)
+    assert gd.status.get_text().startswith("after 100 steps")
+    gd.update(landscape="saddle", lr=1.0)
+    assert "no minimum" in gd.status.get_text()
+
+
+def test_gd_steps_only_slices_the_cached_run(gd):
+    gd.update(landscape="Beale", lr=0.01, steps=50)
+    path50 = gd.path2.get_xydata()
+    gd.update(steps=100)
+    assert len(gd.path2.get_xydata()) == 101
+    np.testing.assert_array_equal(gd.path2.get_xydata()[:51], path50)
+
+
+def test_gd_accepts_a_landscape_object_or_name_and_initial_values():
+    gd = GradientDescentExplorer(landscapes.Quadratic.bowl(5.0, angle=0.5), steps=20)
+    assert gd.controls["landscape"].value == "quadratic (yours)"
+    assert gd.controls["steps"].value == 20
+    assert gd.ax2.get_title().startswith("quadratic (yours): stable iff lr < 0.4")
+    gd = GradientDescentExplorer("Rosenbrock", lr=5e-4, x0=-1.0)
+    assert gd.controls["lr"].value == pytest.approx(5e-4) and gd.controls["x0"].value == -1.0
+    gd = GradientDescentExplorer(landscapes.Cosh())  # 1-D
+    assert gd.controls["y0"].disabled
+    with pytest.raises(ValueError, match="landscape must be one of"):
+        GradientDescentExplorer("Ackley")
+    with pytest.raises(ValueError, match="unknown control"):
+        gd.update(momentum=0.9)
+
+
+# -- random search ---------------------------------------------------------------------------
+def test_rs_builds_with_defaults_and_displays_itself(rs):
+    assert list(rs.controls) == ["method", "dim", "n_evals", "step_size", "seed"]
+    check_image(rs)
+    assert_displays_itself(rs)
+    assert rs.controls["step_size"].disabled  # global search has no step
+    assert "best loss after 500 evaluations" in rs.info.value
+
+
+@pytest.mark.parametrize("name, value", [("method", "local"), ("dim", 10), ("n_evals", 100),
+                                         ("seed", 3)])
+def test_rs_moving_a_control_redraws(rs, name, value):
+    assert_change_redraws(rs, name, value)
+
+
+def test_rs_step_size_redraws_local_search():
+    rs = RandomSearchExplorer(method="local")  # an initial value, as a chapter may pass
+    assert not rs.controls["step_size"].disabled
+    assert_change_redraws(rs, "step_size", 0.5)
+
+
+def test_rs_every_control_through_its_range(rs):
+    for method in ("global", "local"):
+        rs.update(method=method)
+        for name in ("dim", "n_evals", "step_size", "seed"):
+            drive(rs, name, n_between=2 if method == "local" else 1)
+
+
+def test_rs_curves_are_the_search_results_and_gradient_descent(rs):
+    rs.update(method="local", dim=5, n_evals=300, step_size=0.2, seed=1)
+    lam = eigenvalues(5)
+    assert lam[0] == 1.0 and lam[1] == lam.max() == 10.0
+    expected = local_random_search(lambda x: 0.5 * (x**2 @ lam), np.full(5, 5**-0.5), 0.2, 300,
+                                   rng=np.random.default_rng(1), distribution="sphere")
+    x, y = rs.curve.get_data()
+    np.testing.assert_array_equal(x, np.arange(1, 301))
+    np.testing.assert_allclose(y, np.maximum(expected.best_so_far, 1e-10))
+    np.testing.assert_allclose(rs.samples.get_xydata(), expected.xs[:, :2])
+    gd_x, gd_y = rs.gd_curve.get_data()
+    assert gd_x[:3].tolist() == [1, 3, 5]  # f(x0), then 2 evaluations per gradient step
+    assert gd_y[0] == pytest.approx(0.5 * lam.sum() / 5)  # f(x0) at distance 1 from 0
+    assert rs.fd_curve.get_data()[0][:2].tolist() == [1, 7]  # d + 1 = 6 per step
+    assert "coordinates 1-2 of 5" in rs.note.get_text()
+    rs.update(method="global", dim=2, n_evals=500, step_size=0.1, seed=0)
+    assert "d = 2" in rs.note.get_text()
+
+
+# -- finite differences ----------------------------------------------------------------------
+def test_fd_builds_with_defaults_and_displays_itself(fd):
+    assert list(fd.controls) == ["function", "x", "method", "h"]
+    check_image(fd)
+    assert_displays_itself(fd)
+    assert "Error at h = 1.0e-05" in fd.info.value
+
+
+@pytest.mark.parametrize("name, value", [("function", "sin(x)"), ("x", -0.5),
+                                         ("method", "forward"), ("h", 1e-9)])
+def test_fd_moving_a_control_redraws(fd, name, value):
+    assert_change_redraws(fd, name, value)
+
+
+def test_fd_every_function_and_control_through_its_range(fd):
+    for function in fd.controls["function"].options:
+        fd.update(function=function)
+        for name in ("x", "method", "h"):
+            drive(fd, name, n_between=1)
+
+
+def test_fd_errors_show_truncation_and_round_off_slopes():
+    forward, centred = difference_errors(FUNCTIONS["exp(x)"], 1.0)
+    h = H_GRID
+
+    def slope(errors, h1, h2):
+        i, j = (np.argmin(abs(np.log10(h) - np.log10(v))) for v in (h1, h2))
+        return np.log10(errors[j] / errors[i]) / np.log10(h[j] / h[i])
+
+    assert slope(forward, 1e-4, 1e-2) == pytest.approx(1.0, abs=0.05)  # truncation O(h)
+    assert slope(centred, 1e-3, 1e-1) == pytest.approx(2.0, abs=0.05)  # truncation O(h^2)
+    assert slope(forward, 1e-15, 1e-11) == pytest.approx(-1.0, abs=0.35)  # round-off
+    best_forward, best_centred = h[np.argmin(forward)], h[np.argmin(centred)]
+    assert 1e-10 < best_forward < 1e-6 and 1e-7 < best_centred < 1e-3  # sqrt(eps), eps^(1/3)
+    assert forward.min() > 1e-10 and centred.min() < 1e-9
+
+
+def test_fd_method_and_h_choose_what_is_drawn(fd):
+    fd.update(method="forward", h=1e-3)
+    assert fd.err_fwd.get_visible() and not fd.err_ctr.get_visible()
+    assert fd.marks.get_xydata().tolist() == [[1e-3, pytest.approx(np.e / 2 * 1e-3, rel=1e-3)]]
+    fd.update(method="centred")
+    assert fd.err_ctr.get_visible() and not fd.err_fwd.get_visible()
+    fd.update(method="both", h=1e-5)
+    assert len(fd.marks.get_xdata()) == 2
+
+
+# -- minibatch -------------------------------------------------------------------------------
+def test_mb_builds_with_defaults_and_displays_itself(mb):
+    assert list(mb.controls) == ["batch_size", "lr", "epochs", "seed"]
+    check_image(mb)
+    assert_displays_itself(mb)
+    assert "B = 16" in mb.info.value and "full batch" in mb.info.value
+
+
+def test_mb_contours_are_the_models_mean_squared_error():
+    X, y, loss = regression_problem()
+    assert X.shape[1] == 2 and len(X) == len(y) > 300
+    rng = np.random.default_rng(0)
+    for w in rng.normal(size=(5, 2)):
+        value, grad = linear_regression_loss(w, X, y)
+        assert loss.value(w) == pytest.approx(value, rel=1e-12)
+        np.testing.assert_allclose(loss.grad(w), grad, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss.minimizer, np.linalg.lstsq(X, y, rcond=None)[0])
+
+
+@pytest.mark.parametrize("name, value", [("batch_size", 4), ("lr", 0.02), ("epochs", 3),
+                                         ("seed", 2)])
+def test_mb_moving_a_control_redraws(mb, name, value):
+    assert_change_redraws(mb, name, value)
+
+
+def test_mb_paths_follow_training(mb):
+    mb.update(batch_size=32, lr=0.05, epochs=4, seed=1)
+    history, path = mb._run(32, 0.05, 4, 1)
+    n = len(mb.X)
+    assert history.iterations == 4 * -(-n // 32) and len(path) == history.iterations + 1
+    np.testing.assert_array_equal(path[0], START)
+    np.testing.assert_array_equal(path[-1], history.params)
+    np.testing.assert_array_equal(mb.path_mb.get_xydata(), path)
+    assert len(mb.path_gd.get_xydata()) == 5  # full batch: one update per epoch
+    epochs_axis = mb.epochs_mb.get_xdata()
+    assert epochs_axis[0] == 0 and epochs_axis[-1] == pytest.approx(4.0)
+
+
+def test_mb_every_control_through_its_range_and_divergence(mb):
+    for name in ("batch_size", "lr", "epochs", "seed"):
+        drive(mb, name, n_between=2)
+    mb.update(batch_size=1, lr=1.0, epochs=3)
+    assert "diverging, lr too large" in mb.warning.get_text()
+    for line in (mb.path_mb, mb.path_gd, mb.epochs_mb, mb.time_gd):
+        assert np.all(np.isfinite(line.get_xydata()))
+    mb.update(batch_size=16, lr=0.1, epochs=10, seed=0)
+    assert mb.warning.get_text() == ""
