@@ -27,6 +27,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_optim_step.py
+	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_book.py
 
 # Regenerate the PyTorch reference values (needs: pip install torch==2.13.0).
 golden: $(STAMP)
