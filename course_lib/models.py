@@ -30,6 +30,7 @@ from course_lib._checks import check, integer, nonnegative, real
 __all__ = [
     "add_bias",
     "linear_regression_loss",
+    "linear_regression_landscape",
     "softmax",
     "softmax_loss",
     "svm_loss",
@@ -105,6 +106,30 @@ def linear_regression_loss(w, X, y, reg: float = 0.0):
     loss = np.mean(r**2) + reg * np.sum(w**2)
     grad = (2.0 / r.size) * (X.T @ r) + 2.0 * reg * w
     return float(loss), grad
+
+
+def linear_regression_landscape(X, y, reg: float = 0.0):
+    """The loss of ``linear_regression_loss`` as a function of w, as a ``Quadratic`` landscape.
+
+    ``mean((X w - y)**2) + reg * |w|**2 = 1/2 w^T A w - b^T w + c`` with
+    ``A = 2/N X^T X + 2 reg I``, ``b = 2/N X^T y``, ``c = mean(y**2)``. The landscape
+    evaluates the loss on whole grids at once (contour plots) and knows its minimiser, the
+    (ridge) least-squares solution. Every batch of data has its own landscape.
+
+    Args:
+      X: ``(N, D)`` features, D >= 2.
+      y: ``(N,)`` targets.
+      reg: L2 strength, >= 0.
+    """
+    from course_lib.landscapes import Quadratic
+
+    X = np.asarray(X, dtype=float)
+    check(X.ndim == 2 and len(X) >= 1, "X", X.shape, "an (N, D) matrix with N >= 1")
+    y = np.asarray(y, dtype=float)
+    check(y.shape == (len(X),), "y", y.shape, f"{(len(X),)}: one target per row of X")
+    reg = nonnegative("reg", reg)
+    n, d = X.shape
+    return Quadratic(2 * X.T @ X / n + 2 * reg * np.eye(d), 2 * X.T @ y / n, float(y @ y / n))
 
 
 def softmax(scores, axis: int = -1) -> np.ndarray:

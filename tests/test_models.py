@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from course_lib import models
 from course_lib.models import (
     GradCheckResult,
     accuracy,
@@ -231,3 +232,18 @@ def test_bad_arguments_raise_value_errors_naming_them():
     for name, call in cases:
         with pytest.raises(ValueError, match=rf"^{name} must be"):
             call()
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.3])
+def test_linear_regression_landscape_is_the_same_loss(reg):
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    land = models.linear_regression_landscape(X, y, reg=reg)
+    for w in rng.normal(size=(5, 3)):
+        loss, grad = models.linear_regression_loss(w, X, y, reg=reg)
+        assert land.value(w) == pytest.approx(loss, rel=1e-12)
+        np.testing.assert_allclose(land.grad(w), grad, rtol=1e-10, atol=1e-12)
+    ridge = np.linalg.solve(X.T @ X / 40 + reg * np.eye(3), X.T @ y / 40)
+    np.testing.assert_allclose(land.minimizer, ridge, rtol=1e-10)
+    with pytest.raises(ValueError, match="y must be"):
+        models.linear_regression_landscape(X, y[:-1])

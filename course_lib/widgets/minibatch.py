@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from course_lib import landscapes
+from course_lib import models
 from course_lib.optim import SGD
 from course_lib.plots import plot_contours
 from course_lib.widgets._base import Explorer, int_slider, log_slider, selection_slider
@@ -35,18 +35,14 @@ def regression_problem():
     """``(X, y, loss)``: the training split of the diabetes data (features ``FEATURES``,
     standardised, target standardised) and its mean squared error as a ``Quadratic``.
 
-    For a linear model, ``mean((X w - y)^2) = 1/2 w^T A w - b^T w + c`` with
-    ``A = 2 X^T X / n``, ``b = 2 X^T y / n``, ``c = mean(y^2)``: the same function as
-    ``course_lib.models.linear_regression_loss``, evaluated on a whole grid at once for the
-    contours (and with its minimiser, the least-squares solution, in ``loss.minimizer``).
+    The landscape (``course_lib.models.linear_regression_landscape``) evaluates the loss on a
+    whole grid at once for the contours, and knows its minimiser, the least-squares solution.
     """
     from course_lib.data import load_diabetes
 
     data = load_diabetes(features=FEATURES, standardize=True, standardize_target=True)
     X, y = data.X_train, data.y_train
-    n = len(X)
-    loss = landscapes.Quadratic(2 * X.T @ X / n, 2 * X.T @ y / n, float(np.mean(y**2)))
-    return X, y, loss
+    return X, y, models.linear_regression_landscape(X, y)
 
 
 def _train(loss_and_grad, X, y, lr, batch_size, epochs, seed):
@@ -81,9 +77,7 @@ class MinibatchExplorer(Explorer):
     columns = 2
 
     def __init__(self, **values):
-        from course_lib.models import linear_regression_loss
-
-        self._loss_and_grad = linear_regression_loss
+        self._loss_and_grad = models.linear_regression_loss
         self.X, self.y, self.loss = regression_problem()
         self._runs = {}  # (batch size, lr, epochs, seed) -> (History, path)
         super().__init__(**values)
