@@ -128,6 +128,8 @@ def mark_minima(ax, landscape, **kwargs):
     style = dict(linestyle="none", marker="*", markersize=11, color="black",
                  markeredgecolor="white", markeredgewidth=0.6, label="minimum", zorder=4)
     style.update(kwargs)
+    if not len(points):
+        style["label"] = "_nolegend_"  # nothing to mark: no legend entry either
     (line,) = ax.plot(points[:, 0], points[:, 1], scalex=False, scaley=False, **style)
     return line
 

@@ -138,3 +138,15 @@ def test_mark_minima_and_plot_surface():
     render(ax3)
     with pytest.raises(ValueError, match="ax must be a 3-D Axes"):
         plot_surface(ax, f)
+
+
+def test_mark_minima_adds_no_legend_entry_without_minima():
+    from matplotlib.figure import Figure
+
+    from course_lib import landscapes, plots
+
+    ax = Figure().subplots()
+    plots.mark_minima(ax, landscapes.Saddle())
+    plots.mark_minima(ax, landscapes.Himmelblau())
+    labels = [t.get_text() for t in ax.legend().get_texts()]
+    assert labels == ["minimum"]
