@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_optim_step.py
 	$(BIN)/python benchmarks/bench_widgets.py
 	$(BIN)/python benchmarks/bench_book.py
+	$(BIN)/python benchmarks/bench_autograde.py
 
 # Regenerate the PyTorch reference values (needs: pip install torch==2.13.0).
 golden: $(STAMP)

@@ -13,6 +13,7 @@ Small modules, each with one job:
   ``train_minibatch`` trains a model on data, epoch by epoch.
 - ``course_lib.plots``: matplotlib drawing on a given Axes (contours, paths, loss curves).
 - ``course_lib.widgets``: the book's interactive explorers (ipywidgets).
+- ``course_lib.grading``: the checkers behind the assignments' tests, with diagnostic messages.
 
 Import the module you need (``from course_lib import optim``); this package imports nothing
 heavy on its own, so student notebooks start fast.

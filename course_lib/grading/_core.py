@@ -1,0 +1,387 @@
+"""The machinery shared by every checker: run a student's function safely, compare, diagnose.
+
+A checker (one per autograded question, in ``search.py``, ``gradients.py``, ...) builds a few
+seeded random :class:`Case` objects, calls the student's function through :func:`run`,
+converts what comes back with :func:`as_array`, compares it with course_lib's reference and,
+when something is wrong, raises a :class:`GradingError` through :func:`fail`. Before giving a
+generic verdict it tries a list of :class:`Mistake` objects, the typical slips for that
+question ("forward instead of centred difference"), so the student reads what went wrong
+rather than two arrays of numbers::
+
+    def check_numerical_gradient(student, seed=0, hidden=False):
+        from course_lib.models import numerical_gradient as reference   # imported here
+        mistakes = [Mistake("forward", "you used a forward difference ...",
+                            variant=lambda f, x, h: reference(f, x, h, method="forward"))]
+        check_against_reference(student, reference, make_cases(seed), name="numerical_gradient",
+                                hidden=hidden, mistakes=mistakes)
+
+``hidden=True`` is for hidden tests: the message then says what is wrong and why it is
+probably wrong, but never shows the inputs, the expected values or the student's numbers.
+
+Student code runs in the same Python process as the checker. The checkers therefore convert
+every output to a plain float64 NumPy array themselves before comparing (an array subclass
+cannot fake equality), import their reference inside the checker function, and never trust
+an attribute of the student's objects beyond reading its numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import math
+import os
+import signal
+import threading
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+
+__all__ = [
+    "GradingError",
+    "Case",
+    "Mistake",
+    "TIME_LIMIT",
+    "fail",
+    "run",
+    "as_array",
+    "close",
+    "diagnose",
+    "check_against_reference",
+    "describe",
+]
+
+TIME_LIMIT = float(os.environ.get("COURSE_GRADING_TIME_LIMIT", "10"))
+"""Seconds a single call of a student's function may take before it is stopped (10, or the
+environment variable COURSE_GRADING_TIME_LIMIT when the module is imported)."""
+
+_GRADING_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class GradingError(AssertionError):
+    """A failed check. Its message, and nothing else, is what the student sees.
+
+    In Jupyter the error is displayed as its message alone, without the traceback (which
+    would show the test cell's source and the checker's internals).
+    """
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for custom tracebacks
+        return [f"\x1b[0;31mGradingError\x1b[0m: {self}"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test input.
+
+    Attributes:
+      args: argument name -> value, passed to the student's function positionally, in this
+        order (the names are used in messages, e.g. "modified its argument `x0`").
+      label: a short description shown in visible tests ("a 3-D bowl, 40 evaluations").
+    """
+
+    args: Mapping[str, Any]
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical mistake and the message that explains it.
+
+    It matches a wrong output either through ``variant``, a function with the reference's
+    signature that *makes* the mistake (the output is compared with the variant's output on
+    the same case), or through ``predicate(got, case) -> bool``.
+    """
+
+    name: str
+    message: str
+    variant: Optional[Callable] = None
+    predicate: Optional[Callable] = None
+    rtol: float = 1e-6
+    atol: float = 1e-10
+
+    def matches(self, got, case: Case) -> bool:
+        try:  # a diagnosis that cannot be evaluated simply does not apply
+            with _quiet():
+                if self.variant is not None:
+                    wrong = as_array(self.variant(*copy.deepcopy(dict(case.args)).values()),
+                                     name="variant", what="output", hidden=True)
+                    return close(got, wrong, self.rtol, self.atol)
+                return bool(self.predicate(got, case))
+        except Exception:
+            return False
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+# --------------------------------------------------------------------------------------------
+def describe(value: Any, max_items: int = 6) -> str:
+    """A short, readable rendering of a value for visible-test messages."""
+    if isinstance(value, np.ndarray) or (isinstance(value, (list, tuple))
+                                         and not hasattr(value, "_fields")):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            return repr(value)[:200]
+        text = np.array2string(arr.reshape(-1)[:max_items], precision=5, separator=", ")
+        more = ", ..." if arr.size > max_items else ""
+        return f"array of shape {arr.shape}: {text[:-1]}{more}]" if arr.ndim else text
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if callable(value):
+        return getattr(value, "__name__", "a function")
+    return repr(value)[:200]
+
+
+def fail(name: str, problem: str, *, hidden: bool = False, case: Optional[Case] = None,
+         details: str = "") -> None:
+    """Raise ``GradingError("<name>: <problem>")``.
+
+    In visible tests the case's label and ``details`` (inputs, expected and actual values)
+    follow on separate lines; in hidden tests they are left out, so ``problem`` itself must
+    not contain inputs or expected values when ``hidden`` is True.
+    """
+    where = " (hidden test)" if hidden else ""
+    lines = [f"{name}{where}: {problem}"]
+    if not hidden:
+        if case is not None and case.label:
+            lines.append(f"  test case: {case.label}")
+        if details:
+            lines.extend("  " + line for line in details.splitlines())
+    raise GradingError("\n".join(lines))
+
+
+# --------------------------------------------------------------------------------------------
+# Running a student's function
+# --------------------------------------------------------------------------------------------
+class _OutOfTime(BaseException):
+    """Raised in the student's code when the time limit is reached (a BaseException, so an
+    ``except Exception`` in the student's loop does not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: Optional[float]):
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def _alarm(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Swallow prints, progress bars and warnings of the code inside.
+
+    nbgrader gives 0 points to a test cell that writes to stderr, so a harmless warning or a
+    tqdm bar in a correct function must not reach the cell's output.
+    """
+    sink = io.StringIO()
+    with warnings.catch_warnings(), np.errstate(all="ignore"), \
+            contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _student_frame(exc: BaseException) -> str:
+    """' (line N of your code: `source`)' for the innermost frame outside libraries."""
+    library_dirs = (_GRADING_DIR, os.path.dirname(np.__file__), os.path.dirname(os.__file__))
+    frames = [fr for fr in traceback.extract_tb(exc.__traceback__)
+              if not os.path.abspath(fr.filename).startswith(library_dirs)
+              and "site-packages" not in fr.filename]
+    if not frames:
+        return ""
+    fr = frames[-1]
+    code = f": `{fr.line.strip()}`" if fr.line else ""
+    return f" (in {fr.name}, line {fr.lineno}{code})"
+
+
+def _explain_exception(exc: BaseException, hidden: bool,
+                       explain: Optional[Callable[[BaseException], Optional[str]]]) -> str:
+    if isinstance(exc, NotImplementedError):
+        return ("is not implemented yet: replace `raise NotImplementedError()` with your code "
+                "and run the cell again")
+    text = f"raised {type(exc).__name__}"
+    if not hidden and str(exc):
+        text += f": {exc}"
+    text += _student_frame(exc)
+    hint = explain(exc) if explain is not None else None
+    return f"{text}. {hint}" if hint else text
+
+
+def _same(a: Any, b: Any) -> bool:
+    """True if ``a`` still equals its deep copy ``b`` (used to detect mutated inputs)."""
+    if isinstance(a, np.ndarray):
+        return (isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+                and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
+    if isinstance(a, (list, tuple)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b, strict=True)))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (int, float, complex, str, bytes, bool, type(None), np.generic)):
+        return a == b or (a != a and b != b)  # NaN equals NaN here
+    return True  # functions, generators, random generators: not data the student may keep
+
+
+def _arrays_in(value: Any, depth: int = 0) -> Iterable[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        yield value
+    elif depth < 3 and isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _arrays_in(item, depth + 1)
+    elif depth < 3 and isinstance(value, dict):
+        for item in value.values():
+            yield from _arrays_in(item, depth + 1)
+
+
+def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
+        time_limit: Optional[float] = TIME_LIMIT, allow_none: bool = False,
+        no_aliasing: bool = False,
+        explain: Optional[Callable[[BaseException], Optional[str]]] = None) -> Any:
+    """Call ``student(*case.args.values())`` on deep copies of the inputs and return its output.
+
+    Fails (GradingError) with a diagnosis if the function is not callable, raises, runs longer
+    than ``time_limit`` seconds, modifies one of its inputs, returns None (unless
+    ``allow_none``) or, with ``no_aliasing``, returns an array that shares memory with an
+    input. ``explain(exception) -> hint or None`` adds a question-specific hint to errors.
+    Prints and warnings of the student's code are swallowed.
+    """
+    if not callable(student):
+        fail(name, f"expected a function, got {type(student).__name__}: did you overwrite "
+                   f"`{name}` with a value?", hidden=hidden)
+    given = copy.deepcopy(dict(case.args))
+    before = copy.deepcopy(given)
+    try:
+        with _quiet(), _time_limit(time_limit):
+            out = student(*given.values())
+    except GradingError:
+        raise
+    except _OutOfTime:
+        fail(name, f"did not return within {time_limit:g} s: is there a loop that never ends "
+                   "(a counter that is never increased, a condition that never changes)?",
+             hidden=hidden, case=case)
+    except Exception as exc:  # any error of the student's code is a verdict
+        fail(name, _explain_exception(exc, hidden, explain), hidden=hidden, case=case)
+    for arg, value in given.items():
+        if not _same(value, before[arg]):
+            fail(name, f"modified its argument `{arg}` in place (for example with `+=` or "
+                       f"slice assignment on the array it was given); work on a copy, e.g. "
+                       f"`np.array({arg}, dtype=float)`, and leave the caller's data untouched",
+                 hidden=hidden, case=case)
+    if out is None and not allow_none:
+        fail(name, "returned None: did you forget the `return` statement?", hidden=hidden,
+             case=case)
+    if no_aliasing:
+        for arg, value in given.items():
+            for a in _arrays_in(value):
+                if any(np.shares_memory(a, o) for o in _arrays_in(out)):
+                    fail(name, f"returned the array `{arg}` it was given (or a view of it) "
+                               f"instead of a new array: return a copy", hidden=hidden,
+                         case=case)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Converting and comparing outputs
+# --------------------------------------------------------------------------------------------
+def as_array(value: Any, *, name: str, what: str, shape: Optional[Sequence[int]] = None,
+             hidden: bool = False, case: Optional[Case] = None,
+             mistakes: Sequence[Mistake] = ()) -> np.ndarray:
+    """``value`` as a new plain float64 ndarray, checked against ``shape`` if given.
+
+    ``what`` names the output in messages, with its meaning when useful
+    ("xs, one row per evaluation"). On a wrong shape the ``mistakes`` are tried first.
+    """
+    try:
+        with _quiet():
+            arr = np.array(value, dtype=np.float64)  # never an ndarray subclass: a copy
+    except (TypeError, ValueError):
+        fail(name, f"{what} must be numbers (an array, a list or a float), got "
+                   f"{type(value).__name__}", hidden=hidden, case=case)
+    if shape is not None and arr.shape != tuple(shape):
+        found = diagnose(mistakes, arr, case) if case is not None else None
+        if found is not None:
+            fail(name, found.message, hidden=hidden, case=case,
+                 details=f"{what}: got shape {arr.shape}, expected {tuple(shape)}")
+        if hidden:
+            fail(name, f"{what} has the wrong shape {arr.shape} for this input",
+                 hidden=True)
+        fail(name, f"{what} has shape {arr.shape}, expected {tuple(shape)}", case=case)
+    return arr
+
+
+def close(got: np.ndarray, expected: np.ndarray, rtol: float = 1e-7,
+          atol: float = 1e-12) -> bool:
+    """Same shape and equal within tolerance (NaN never equals anything)."""
+    got, expected = np.array(got, dtype=np.float64), np.array(expected, dtype=np.float64)
+    return got.shape == expected.shape and bool(np.allclose(got, expected, rtol, atol))
+
+
+def diagnose(mistakes: Sequence[Mistake], got: Any, case: Case) -> Optional[Mistake]:
+    """The first mistake that explains ``got`` on ``case``, or None."""
+    for mistake in mistakes:
+        if mistake.matches(got, case):
+            return mistake
+    return None
+
+
+def check_against_reference(student: Callable, reference: Callable, cases: Sequence[Case], *,
+                            name: str, hidden: bool = False, what: str = "the result",
+                            rtol: float = 1e-7, atol: float = 1e-12,
+                            mistakes: Sequence[Mistake] = (), hint: str = "",
+                            time_limit: Optional[float] = TIME_LIMIT,
+                            no_aliasing: bool = False,
+                            extract: Optional[Callable[[Any], Any]] = None) -> None:
+    """The common checker: the student's array output equals the reference on every case.
+
+    For each case: run the student's function (see :func:`run`), convert its output to a
+    float array, compare shape and values with ``reference`` on the same inputs, and on a
+    mismatch fail with the first matching ``mistakes`` message, else with a generic one
+    (plus ``hint``). Returns None, so a passing test cell shows nothing.
+
+    ``extract(output)`` picks what to compare from both outputs, e.g. ``lambda out: out[1]``
+    for the gradient of a ``(loss, grad)`` pair (a ``Mistake.variant`` then returns that part
+    too).
+    """
+    for case in cases:
+        out = run(student, case, name=name, hidden=hidden, time_limit=time_limit,
+                  no_aliasing=no_aliasing)
+        if extract is not None:
+            try:
+                out = extract(out)
+            except Exception:  # the output does not have the expected structure
+                fail(name, f"{what} could not be read from what it returned "
+                           f"({type(out).__name__}); check the return statement against "
+                           f"the docstring", hidden=hidden, case=case)
+        with _quiet():
+            expected = reference(*copy.deepcopy(dict(case.args)).values())
+            expected = np.array(expected if extract is None else extract(expected),
+                                dtype=np.float64)
+        got = as_array(out, name=name, what=what, shape=expected.shape, hidden=hidden,
+                       case=case, mistakes=mistakes)
+        if close(got, expected, rtol, atol):
+            continue
+        found = diagnose(mistakes, got, case)
+        details = f"expected: {describe(expected)}\ngot:      {describe(got)}"
+        if found is not None:
+            fail(name, found.message, hidden=hidden, case=case, details=details)
+        if not np.all(np.isfinite(got)):
+            fail(name, f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
+                 hidden=hidden, case=case, details=details)
+        worst = float(np.max(np.abs(got - expected)))
+        scale = f" (largest difference {worst:.3g})" if not hidden and math.isfinite(worst) else ""
+        fail(name, f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
+             hidden=hidden, case=case, details=details)

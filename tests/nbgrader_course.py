@@ -1,0 +1,496 @@
+"""A throw-away nbgrader course for end-to-end tests of the assignments.
+
+Everything goes through the real pipeline: the repository's nbgrader_config.py, the real
+``nbgrader`` commands (as subprocesses, with real kernels) and the real gradebook::
+
+    course = Course.create(tmp_path, ["ps01"])          # copies config + solutions, generates
+    nb = course.submission("ps01")                      # released notebook + solution code
+    wrong = course.submission("ps01", {"local_random_search": "def local_random_search..."})
+    course.submit("alice", "ps01", nb)
+    course.submit("bob", "ps01", wrong)
+    course.autograde("ps01")                            # one call grades every new submission
+    course.scores("ps01", "bob")                        # {"test_local_search_moves": 0.0, ...}
+    html = course.feedback("ps01", "bob")               # the HTML the student receives
+
+Build one course per test module or class and autograde all its students in one call: each
+notebook costs a kernel start and its cells. ``AssignmentPipeline`` (at the end) is the
+standard set of end-to-end tests of an assignment; ``run_in_process`` grades a source notebook
+without nbgrader, for fast tests of checkers and wrong submissions.
+"""
+
+from __future__ import annotations
+
+import csv
+import html as html_lib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Collection, Iterable, Mapping, Optional, Sequence
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE_ID = "optimization-for-deep-learning"  # must match nbgrader_config.py
+
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def strip_solution_markers(source: str) -> str:
+    """Source of a solution cell as a student would write it (no BEGIN/END SOLUTION lines)."""
+    return _SOLUTION_MARKERS.sub("", source)
+
+
+def text_of_html(html: str) -> str:
+    """The visible text of an HTML page, whitespace collapsed (for "is this line shown?").
+
+    Highlighted code is split over many <span> elements; removing the tags and collapsing
+    whitespace turns it back into the source text.
+    """
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL | re.IGNORECASE)
+    text = html_lib.unescape(re.sub(r"<[^>]+>", "", html))
+    return re.sub(r"\s+", " ", text)
+
+
+def normalize(line: str) -> str:
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def secret_lines(nb, min_length: int = 12) -> list[str]:
+    """Lines of a source notebook that students must never see: hidden tests and mark schemes.
+
+    Short or generic lines (shorter than ``min_length``) are left out; so are lines that also
+    appear elsewhere in the notebook, outside the secret regions.
+    """
+    regions = [("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
+               ("BEGIN MARK SCHEME", "END MARK SCHEME")]
+    secret, public = [], set()
+    for cell in nb.cells:
+        inside = None
+        for line in cell.source.splitlines():
+            if inside is None:
+                inside = next((end for begin, end in regions if begin in line), None)
+                if inside is None:
+                    public.add(normalize(line))
+            elif inside in line:
+                inside = None
+            else:
+                secret.append(normalize(line))
+    return [s for s in dict.fromkeys(secret) if len(s) >= min_length and s not in public]
+
+
+def run_in_process(nb, answers: Optional[Mapping[str, str]] = None) -> dict:
+    """Grade a source notebook quickly, without nbgrader or a kernel: grade_id -> error.
+
+    Executes the code cells in order in one fresh namespace (answer cells with their solution
+    code, or ``answers[grade_id]`` instead) and returns, for every autograded test cell,
+    None if it passed or the text of the exception it raised. Hidden tests run too (the
+    source notebook has them). A quick way to iterate on checkers and wrong submissions; the
+    real pipeline is ``Course``.
+    """
+    answers = dict(answers or {})
+    namespace: dict = {"__name__": "__main__"}
+    results = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        m = nbgrader_meta(cell)
+        gid = m.get("grade_id")
+        source = answers.get(gid, strip_solution_markers(cell.source))
+        try:
+            exec(compile(source, f"<cell {gid or 'code'}>", "exec"), namespace)
+            error = None
+        except Exception as exc:  # a failing cell is a result
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        if m.get("grade") and not m.get("solution"):
+            results[gid] = error
+    if "matplotlib.pyplot" in sys.modules:  # figures made by the notebook's cells
+        sys.modules["matplotlib.pyplot"].close("all")
+    return results
+
+
+class Course:
+    """A temporary nbgrader course directory built from this repository."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.timings: list[tuple[str, float]] = []  # (command, seconds) of every nbgrader call
+
+    # ---------------------------------------------------------------------------------------
+    # Setting up
+    # ---------------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: Path, assignments: Sequence[str], generate: bool = True) -> "Course":
+        """Copy nbgrader_config.py and ``solutions/<assignment>`` into ``root``; with
+        ``generate``, run ``nbgrader generate_assignment`` (which also fills the gradebook)."""
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+        for a in assignments:
+            shutil.copytree(REPO / "solutions" / a, root / "solutions" / a,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        course = cls(root)
+        if generate:
+            for a in assignments:
+                course.nbgrader("generate_assignment", a, "--force")
+        return course
+
+    def nbgrader(self, *args: str, check: bool = True, timeout: float = 900,
+                 env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+        """Run ``nbgrader <args>`` in the course directory (the venv's nbgrader, whose helper
+        programs such as ``alembic`` must be on PATH)."""
+        full_env = dict(os.environ)
+        full_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                            full_env.get("PATH", "")])
+        full_env.update(env or {})
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.root,
+                              env=full_env, capture_output=True, text=True, timeout=timeout)
+        self.timings.append((" ".join(args), time.perf_counter() - start))
+        if check and proc.returncode != 0:
+            raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"
+                                 f"{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    # ---------------------------------------------------------------------------------------
+    # Notebooks
+    # ---------------------------------------------------------------------------------------
+    def _path(self, kind: str, assignment: str, notebook: Optional[str]) -> Path:
+        folder = self.root / kind / assignment
+        return folder / f"{notebook or assignment}.ipynb"
+
+    def source_notebook(self, assignment: str, notebook: Optional[str] = None):
+        return nbformat.read(self._path("solutions", assignment, notebook), as_version=4)
+
+    def released_notebook(self, assignment: str, notebook: Optional[str] = None):
+        return nbformat.read(self._path("exercises", assignment, notebook), as_version=4)
+
+    def cells(self, assignment: str, kind: str, notebook: Optional[str] = None) -> dict:
+        """grade_id -> points (tests, tasks) or source (solutions) of the source notebook.
+
+        kind: "tests" (autograded test cells), "tasks" (manually graded), "solutions"
+        (answer cells, with the solution code), "manual" (manually graded answers).
+        """
+        wanted = {
+            "tests": lambda m: m.get("grade") and not m.get("solution"),
+            "tasks": lambda m: m.get("task"),
+            "manual": lambda m: m.get("grade") and m.get("solution"),
+            "solutions": lambda m: m.get("solution"),
+        }[kind]
+        out = {}
+        for cell in self.source_notebook(assignment, notebook).cells:
+            m = nbgrader_meta(cell)
+            if wanted(m):
+                out[m["grade_id"]] = (strip_solution_markers(cell.source) if kind == "solutions"
+                                      else float(m["points"]))
+        return out
+
+    def submission(self, assignment: str, answers: Optional[Mapping[str, str]] = None, *,
+                   fill_solutions: bool = True, delete: Iterable[str] = (),
+                   replace: Optional[Mapping[str, str]] = None,
+                   notebook: Optional[str] = None):
+        """What a student hands in: the released notebook with its answer cells filled.
+
+        Args:
+          answers: grade_id -> code for particular answer cells (a student's own code).
+          fill_solutions: fill the other answer cells with the solution code; if False they
+            keep the released stub.
+          delete: grade_ids of cells the student deleted.
+          replace: grade_id -> new source for any cell, tests included (a student who edits a
+            test cell).
+        """
+        nb = self.released_notebook(assignment, notebook)
+        solutions = self.cells(assignment, "solutions", notebook) if fill_solutions else {}
+        answers, replace, delete = dict(answers or {}), dict(replace or {}), set(delete)
+        known = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
+        unknown = (set(answers) | set(replace) | delete) - known
+        assert not unknown, f"no cells with grade_id {sorted(unknown)} in {assignment}"
+        kept = []
+        for cell in nb.cells:
+            gid = nbgrader_meta(cell).get("grade_id")
+            if gid in delete:
+                continue
+            if gid in answers:
+                cell.source = answers[gid]
+            elif gid in replace:
+                cell.source = replace[gid]
+            elif gid in solutions and nbgrader_meta(cell).get("solution"):
+                cell.source = solutions[gid]
+            kept.append(cell)
+        nb.cells = kept
+        return nb
+
+    def submit(self, student: str, assignment: str, nb, notebook: Optional[str] = None,
+               timestamp: Optional[str] = None) -> Path:
+        """Place a notebook where ``nbgrader collect`` would: submitted/<student>/<assignment>."""
+        path = self._path(f"submitted/{student}", assignment, notebook)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+        if timestamp is not None:
+            (path.parent / "timestamp.txt").write_text(timestamp)
+        return path
+
+    def lms_export(self, assignment: str, files: Mapping[str, object],
+                   archive: str = "submissions.zip") -> Path:
+        """Write an LMS-style zip (file name -> notebook) to downloaded/<assignment>/archive/,
+        the place ``nbgrader zip_collect`` reads."""
+        folder = self.root / "downloaded" / assignment / "archive"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / archive
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, nb in files.items():
+                zf.writestr(name, nbformat.writes(nb))
+        return path
+
+    # ---------------------------------------------------------------------------------------
+    # Grading
+    # ---------------------------------------------------------------------------------------
+    def autograde(self, assignment: str, *extra: str, force: bool = False,
+                  env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+        """``nbgrader autograde <assignment>``: grades every submission not graded yet (all of
+        them with ``force``). Returns the process; a notebook that could not be graded makes
+        nbgrader exit non-zero, so the return code is not checked here."""
+        args = ["autograde", assignment, *extra] + (["--force"] if force else [])
+        return self.nbgrader(*args, check=False, env=env)
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        return Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", COURSE_ID)
+
+    def grades(self, assignment: str, student: str, notebook: Optional[str] = None) -> dict:
+        """grade_id -> dict(score, auto_score, manual_score, max_score, needs_manual_grade)."""
+        with self.gradebook() as gb:
+            sub = gb.find_submission_notebook(notebook or assignment, assignment, student)
+            return {g.name: {"score": g.score, "auto_score": g.auto_score,
+                             "manual_score": g.manual_score, "max_score": g.max_score,
+                             "needs_manual_grade": g.needs_manual_grade} for g in sub.grades}
+
+    def scores(self, assignment: str, student: str, notebook: Optional[str] = None) -> dict:
+        """grade_id -> autograded score of every autograded test cell."""
+        tests = self.cells(assignment, "tests", notebook)
+        grades = self.grades(assignment, student, notebook)
+        return {gid: grades[gid]["auto_score"] for gid in tests}
+
+    def total(self, assignment: str, student: str) -> float:
+        """The submission's score in the gradebook (autograded plus any manual grades)."""
+        with self.gradebook() as gb:
+            return float(gb.find_submission(assignment, student).score)
+
+    def set_manual_grade(self, assignment: str, student: str, grade_id: str, score: float,
+                         notebook: Optional[str] = None, comment: str = "") -> None:
+        """What a grader does in formgrader: give points to a manually graded cell."""
+        with self.gradebook() as gb:
+            grade = gb.find_grade(grade_id, notebook or assignment, assignment, student)
+            grade.manual_score = score
+            if comment:
+                gb.find_comment(grade_id, notebook or assignment, assignment,
+                                student).manual_comment = comment
+            gb.db.commit()
+
+    def autograded_notebook(self, assignment: str, student: str,
+                            notebook: Optional[str] = None):
+        return nbformat.read(self._path(f"autograded/{student}", assignment, notebook),
+                             as_version=4)
+
+    def generate_feedback(self, assignment: str, student: Optional[str] = None) -> None:
+        args = ["generate_feedback", assignment, "--force"]
+        if student:
+            args.append(f"--student={student}")
+        self.nbgrader(*args)
+
+    def feedback(self, assignment: str, student: str, notebook: Optional[str] = None,
+                 regenerate: bool = False) -> str:
+        """The feedback HTML of a student (generated on first use)."""
+        path = self.root / "feedback" / student / assignment / f"{notebook or assignment}.html"
+        if regenerate or not path.exists():
+            self.generate_feedback(assignment, student)
+        return path.read_text()
+
+    def validate(self, path: Path, invert: bool = False) -> subprocess.CompletedProcess:
+        """``nbgrader validate [--invert] <path>``; read its verdict from stdout."""
+        args = ["validate", str(path)] + (["--invert"] if invert else [])
+        return self.nbgrader(*args, check=False)
+
+    def export_csv(self, path: Optional[Path] = None) -> Path:
+        path = Path(path or self.root / "grades.csv")
+        self.nbgrader("export", f"--to={path}")
+        return path
+
+
+# --------------------------------------------------------------------------------------------
+# The standard end-to-end tests of an assignment
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Student:
+    """One submission of an end-to-end test.
+
+    Attributes:
+      answers: grade_id -> code for answer cells the student wrote differently; every other
+        answer cell gets the solution.
+      lost: the test cells that must score 0 (all others must earn their points).
+      released: hand in the released notebook untouched (answers are ignored).
+      delete: grade_ids of cells the student deleted.
+      replace: grade_id -> new source of cells the student edited (test cells included).
+      lms_file: hand the notebook in through the LMS export under this file name (collected
+        with ``nbgrader zip_collect``) instead of placing it in submitted/ directly.
+    """
+
+    answers: Mapping[str, str] = field(default_factory=dict)
+    lost: Collection[str] = ()
+    released: bool = False
+    delete: Collection[str] = ()
+    replace: Mapping[str, str] = field(default_factory=dict)
+    lms_file: Optional[str] = None
+
+
+def replace_solution(source: str, code: str) -> str:
+    """``source`` (with BEGIN/END SOLUTION markers) with the solution region replaced by
+    ``code``, indented like the markers: e.g. ``replace_solution(src, "while True:\\n    pass")``
+    gives a function that never returns."""
+    match = re.search(r"^([ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[ \t]*$", source,
+                      re.MULTILINE | re.DOTALL)
+    assert match, "no solution region"
+    indent = match.group(1)
+    body = "\n".join(indent + line if line else line for line in code.splitlines())
+    return source[:match.start()] + body + source[match.end():]
+
+
+class AssignmentPipeline:
+    """Standard end-to-end tests of one assignment; subclass it in the assignment's test module::
+
+        class TestPipeline(AssignmentPipeline):
+            assignment = "ps02"
+            students = {"solution": Student(), "released": Student(released=True, lost=ALL),
+                        "forward_difference": Student({"numerical_gradient": WRONG},
+                                                      lost={"test_numerical_gradient"}), ...}
+            feedback_messages = [("forward_difference", "you used a forward difference")]
+
+    pytest collects the subclass with every ``test_*`` method below. One course is built per
+    class; all submissions are autograded in one ``nbgrader autograde`` call, with a short
+    cell timeout and function time limit (``autograde_args``, ``autograde_env``) so that
+    submissions that loop forever stay cheap. ``students`` must include "solution"
+    (``Student()``) and "released" (``Student(released=True, lost=<every test cell>)``).
+    """
+
+    assignment: str = ""
+    students: Mapping[str, Student] = {}
+    feedback_messages: Sequence[tuple[str, str]] = ()  # (student, text its feedback must show)
+    autograde_args: Sequence[str] = ("--Execute.timeout=8",)
+    autograde_env: Mapping[str, str] = {"COURSE_GRADING_TIME_LIMIT": "2"}
+
+    def pytest_generate_tests(self, metafunc):
+        if "student" in metafunc.fixturenames:
+            metafunc.parametrize("student", sorted(self.students))
+        if "feedback_case" in metafunc.fixturenames:
+            metafunc.parametrize("feedback_case", list(self.feedback_messages),
+                                 ids=[f"{s}-{i}" for i, (s, _) in
+                                      enumerate(self.feedback_messages)])
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def course(cls, tmp_path_factory):
+        a = cls.assignment
+        assert {"solution", "released"} <= set(cls.students)
+        course = Course.create(tmp_path_factory.mktemp(a), [a])
+        export = {}
+        for name, s in cls.students.items():
+            nb = course.submission(a, None if s.released else s.answers,
+                                   fill_solutions=not s.released, delete=s.delete,
+                                   replace=s.replace)
+            if s.lms_file:
+                export[s.lms_file] = nb
+            else:
+                course.submit(name, a, nb)
+        if export:
+            course.lms_export(a, export)
+            course.nbgrader("zip_collect", a)
+        course.autograde_process = course.autograde(a, *cls.autograde_args,
+                                                    env=cls.autograde_env)
+        return course
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def feedback(cls, course):
+        course.generate_feedback(cls.assignment)  # every student, one call
+        return lambda student: course.feedback(cls.assignment, student)
+
+    def test_the_batch_grades_every_submission_even_broken_ones(self, course):
+        proc = course.autograde_process
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        for name in self.students:
+            path = course.root / "autograded" / name / self.assignment
+            assert (path / f"{self.assignment}.ipynb").exists(), name
+
+    def test_each_submission_earns_exactly_the_points_it_should(self, course, student):
+        a = self.assignment
+        tests = course.cells(a, "tests")
+        lost = set(self.students[student].lost)
+        assert lost <= set(tests), f"unknown test cells {lost - set(tests)}"
+        expected = {gid: 0.0 if gid in lost else p for gid, p in tests.items()}
+        assert course.scores(a, student) == expected
+        grades = course.grades(a, student)
+        for gid, p in {**course.cells(a, "tasks"), **course.cells(a, "manual")}.items():
+            assert grades[gid]["max_score"] == p and grades[gid]["manual_score"] is None
+
+    def test_lms_export_is_collected_under_the_students(self, course):
+        for name, s in self.students.items():
+            if s.lms_file:
+                path = course.root / "submitted" / name / self.assignment
+                assert (path / f"{self.assignment}.ipynb").exists(), s.lms_file
+
+    def test_passing_tests_print_nothing(self, course):
+        for cell in course.autograded_notebook(self.assignment, "solution").cells:
+            if nbgrader_meta(cell).get("grade") and cell.cell_type == "code":
+                assert cell.outputs == [], nbgrader_meta(cell)["grade_id"]
+
+    def test_feedback_explains_the_mistake(self, feedback, feedback_case):
+        student, text = feedback_case
+        assert normalize(text) in text_of_html(feedback(student))
+
+    def test_feedback_reveals_no_hidden_test_and_no_mark_scheme(self, course, feedback,
+                                                               student):
+        secrets = secret_lines(course.source_notebook(self.assignment))
+        assert any("hidden=True" in s for s in secrets)
+        # the autograded notebook, from which feedback is made, does hold them all
+        cells = course.autograded_notebook(self.assignment, student).cells
+        assert all(s in normalize(" ".join(c.source for c in cells)) for s in secrets)
+        text = text_of_html(feedback(student))
+        assert [s for s in secrets if s in text] == []
+        assert "hidden=True" not in text
+
+    def test_manual_grade_feedback_and_csv_export(self, course):
+        a = self.assignment
+        manual = {**course.cells(a, "tasks"), **course.cells(a, "manual")}
+        auto = sum(course.cells(a, "tests").values())
+        for gid, p in manual.items():
+            course.set_manual_grade(a, "solution", gid, p / 2)
+        assert course.total(a, "solution") == auto + sum(manual.values()) / 2
+        text = text_of_html(course.feedback(a, "solution", regenerate=True))
+        for p in manual.values():
+            assert f"Score: {p / 2} / {p}" in text
+        assert "MARK SCHEME" not in text
+        path = course.export_csv(course.root / f"{a}.csv")
+        rows = {r["student_id"]: r for r in csv.DictReader(path.open()) if r["assignment"] == a}
+        assert set(self.students) <= set(rows)
+        assert float(rows["solution"]["score"]) == auto + sum(manual.values()) / 2
+        assert float(rows["released"]["score"]) == 0.0
+
+    def test_validate_source_passes_and_released_fails_every_test(self, course):
+        a = self.assignment
+        ok = course.validate(course.root / "solutions" / a / f"{a}.ipynb")
+        assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout
+        inverted = course.validate(course.root / "exercises" / a / f"{a}.ipynb", invert=True)
+        assert "Success! The notebook does not pass any tests." in inverted.stdout, \
+            inverted.stdout

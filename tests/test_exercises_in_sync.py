@@ -1,0 +1,55 @@
+"""The committed student versions (exercises/) are what nbgrader generates from solutions/.
+
+If this fails, regenerate from the repository root (see docs/grading.md):
+
+    nbgrader generate_assignment <assignment> --force
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbgrader_course import REPO, Course
+
+IGNORED = {".ipynb_checkpoints", "__pycache__"}
+
+
+def assignments(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in IGNORED)
+
+
+def files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")
+            if p.is_file() and not IGNORED & set(p.relative_to(folder).parts)}
+
+
+def essence(path: Path) -> dict:
+    """What students receive, without metadata that Jupyter changes on every save (cell ids,
+    execution counts, language versions, widget state, trust)."""
+    nb = nbformat.read(path, as_version=4)
+    return {
+        "kernel": nb.metadata.get("kernelspec", {}).get("name"),
+        "cells": [{"type": c.cell_type, "source": c.source,
+                   "nbgrader": c.metadata.get("nbgrader"),
+                   "outputs": c.get("outputs"), "attachments": c.get("attachments")}
+                  for c in nb.cells],
+    }
+
+
+def test_every_assignment_has_a_committed_student_version():
+    assert assignments(REPO / "solutions") == assignments(REPO / "exercises")
+
+
+def test_exercises_match_a_fresh_generation(tmp_path):
+    names = assignments(REPO / "solutions")
+    course = Course.create(tmp_path, names)
+    for name in names:
+        fresh, committed = tmp_path / "exercises" / name, REPO / "exercises" / name
+        hint = (f"exercises/{name} is out of date: regenerate it from the repository root with "
+                f"`nbgrader generate_assignment {name} --force`")
+        assert files(fresh) == files(committed), hint
+        for rel in sorted(files(fresh)):
+            if rel.endswith(".ipynb"):
+                assert essence(fresh / rel) == essence(committed / rel), f"{rel}: {hint}"
+            else:
+                assert (fresh / rel).read_bytes() == (committed / rel).read_bytes(), hint
+    assert course.timings  # generate_assignment really ran
