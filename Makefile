@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv clean-book clean bench golden
+.PHONY: book test venv notebooks clean-book clean bench golden
 
 venv: $(STAMP)
 
@@ -15,12 +15,15 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	@touch $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is at _build/html/index.html"
+
+# Notebook copies of the chapters (no outputs): Binder and Colab launch buttons open these.
+notebooks: $(STAMP)
+	for page in book/*.md; do $(BIN)/jupytext --to ipynb --quiet "$$page"; done
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

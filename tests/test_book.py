@@ -37,6 +37,17 @@ def test_toc_lists_every_page_and_every_page_exists():
     assert listed == on_disk
 
 
+@pytest.mark.parametrize("name", toc_files())
+def test_notebook_copy_matches_the_chapter(name):
+    """book/*.ipynb (opened by the Colab and Binder buttons) are the chapters, regenerated."""
+    page, copy = jupytext.read(ROOT / f"{name}.md"), ROOT / f"{name}.ipynb"
+    assert copy.exists(), f"missing {copy.name}: run `make notebooks`"
+    notebook = nbformat.read(copy, as_version=4)
+    as_cells = lambda nb: [(c.cell_type, c.source) for c in nb.cells]  # noqa: E731
+    assert as_cells(notebook) == as_cells(page), f"{copy.name} is stale: run `make notebooks`"
+    assert not any(c.get("outputs") for c in notebook.cells if c.cell_type == "code")
+
+
 @pytest.fixture(scope="module")
 def executed():
     """Chapters executed once per test session, each in a fresh kernel: name -> (nb, seconds)."""
