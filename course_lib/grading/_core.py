@@ -250,14 +250,19 @@ def _arrays_in(value: Any, depth: int = 0) -> Iterable[np.ndarray]:
 def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
         time_limit: Optional[float] = TIME_LIMIT, allow_none: bool = False,
         no_aliasing: bool = False,
-        explain: Optional[Callable[[BaseException], Optional[str]]] = None) -> Any:
+        explain: Optional[Callable[[BaseException], Optional[str]]] = None,
+        check_inputs: bool = True,
+        explain_mutation: Optional[Callable[[str, Any, Any], Optional[str]]] = None) -> Any:
     """Call ``student(*case.args.values())`` on deep copies of the inputs and return its output.
 
     Fails (GradingError) with a diagnosis if the function is not callable, raises, runs longer
-    than ``time_limit`` seconds, modifies one of its inputs, returns None (unless
-    ``allow_none``) or, with ``no_aliasing``, returns an array that shares memory with an
-    input. ``explain(exception) -> hint or None`` adds a question-specific hint to errors.
-    Prints and warnings of the student's code are swallowed.
+    than ``time_limit`` seconds, modifies one of its inputs (unless ``check_inputs`` is False,
+    for a test cell that leaves this to another one), returns None (unless ``allow_none``) or,
+    with ``no_aliasing``, returns an array that shares memory with an input.
+    ``explain(exception) -> hint or None`` adds a question-specific hint to errors;
+    ``explain_mutation(arg, before, after) -> message or None`` replaces the generic message
+    about a modified input (e.g. "x is left perturbed by h"). Prints and warnings of the
+    student's code are swallowed.
     """
     if not callable(student):
         fail(name, f"expected a function, got {type(student).__name__}: did you overwrite "
@@ -276,10 +281,18 @@ def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
     except Exception as exc:  # any error of the student's code is a verdict
         fail(name, _explain_exception(exc, hidden, explain), hidden=hidden, case=case)
     for arg, value in given.items():
-        if not _same(value, before[arg]):
-            fail(name, f"modified its argument `{arg}` in place (for example with `+=` or "
-                       f"slice assignment on the array it was given); work on a copy, e.g. "
-                       f"`np.array({arg}, dtype=float)`, and leave the caller's data untouched",
+        if check_inputs and not _same(value, before[arg]):
+            why = None
+            if explain_mutation is not None:
+                try:
+                    with _quiet():
+                        why = explain_mutation(arg, before[arg], value)
+                except Exception:  # a diagnosis that cannot be evaluated does not apply
+                    why = None
+            fail(name, why or f"modified its argument `{arg}` in place (for example with `+=` "
+                              f"or slice assignment on the array it was given); work on a "
+                              f"copy, e.g. `np.array({arg}, dtype=float)`, and leave the "
+                              f"caller's data untouched",
                  hidden=hidden, case=case)
     if out is None and not allow_none:
         fail(name, "returned None: did you forget the `return` statement?", hidden=hidden,
@@ -344,7 +357,11 @@ def check_against_reference(student: Callable, reference: Callable, cases: Seque
                             mistakes: Sequence[Mistake] = (), hint: str = "",
                             time_limit: Optional[float] = TIME_LIMIT,
                             no_aliasing: bool = False,
-                            extract: Optional[Callable[[Any], Any]] = None) -> None:
+                            extract: Optional[Callable[[Any], Any]] = None,
+                            explain: Optional[Callable[[BaseException], Optional[str]]] = None,
+                            check_inputs: bool = True,
+                            explain_mutation: Optional[Callable[[str, Any, Any],
+                                                                Optional[str]]] = None) -> None:
     """The common checker: the student's array output equals the reference on every case.
 
     For each case: run the student's function (see :func:`run`), convert its output to a
@@ -354,11 +371,12 @@ def check_against_reference(student: Callable, reference: Callable, cases: Seque
 
     ``extract(output)`` picks what to compare from both outputs, e.g. ``lambda out: out[1]``
     for the gradient of a ``(loss, grad)`` pair (a ``Mistake.variant`` then returns that part
-    too).
+    too). ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
     """
     for case in cases:
         out = run(student, case, name=name, hidden=hidden, time_limit=time_limit,
-                  no_aliasing=no_aliasing)
+                  no_aliasing=no_aliasing, explain=explain, check_inputs=check_inputs,
+                  explain_mutation=explain_mutation)
         if extract is not None:
             try:
                 out = extract(out)
