@@ -1,0 +1,556 @@
+"""Problem set 3 (gradient descent): its checkers, and the assignment through the real nbgrader.
+
+The first part runs the notebook's test cells in-process against the solution and against
+typical wrong submissions (fast), and tries the checkers on many seeds against other correct
+implementations (no false failures) and against wrong functions (the right diagnosis). The
+second part (``TestPipeline``, the standard tests of ``nbgrader_course.AssignmentPipeline``)
+builds a temporary course from the repository's nbgrader_config.py, hands in a dozen
+submissions (directly and through an LMS export with zip_collect), autogrades them in one
+`nbgrader autograde` call with real kernels, and reads the real gradebook and feedback.
+"""
+
+import importlib.util
+import math
+import re
+
+import matplotlib
+import nbformat
+import numpy as np
+import pytest
+from nbgrader_course import (
+    REPO,
+    AssignmentPipeline,
+    Student,
+    nbgrader_meta,
+    run_in_process,
+    strip_solution_markers,
+)
+
+from course_lib.grading import GradingError
+from course_lib.grading import descent as checks
+
+matplotlib.use("Agg")
+
+PS = "ps03"
+SOURCE = REPO / "solutions" / PS / f"{PS}.ipynb"
+TRAJECTORY, STEPS = "test_gradient_descent_trajectory", "test_gradient_descent_steps"
+
+# A typical mistake = (answer cell, [(solution text, replacement), ...], what the feedback must
+# say, the test cells that must lose their points).
+MISTAKES = {
+    "gd_ascent": (
+        "gradient_descent", [("x = x - lr * grad(x)", "x = x + lr * grad(x)")],
+        "your iterates move uphill", {STEPS}),
+    "gd_misses_x0": (
+        "gradient_descent", [("path = [x]", "path = []")],
+        "the trajectory does not include x0", {TRAJECTORY}),
+    "gd_off_by_one": (
+        "gradient_descent", [("range(steps)", "range(steps + 1)")],
+        "the trajectory has one row too many", {TRAJECTORY}),
+    "gd_same_array_every_step": (  # x -= ... on the array already stored in the list
+        "gradient_descent", [("x = x - lr * grad(x)", "x -= lr * grad(x)")],
+        "all rows of your trajectory are the same point", {TRAJECTORY, STEPS}),
+    "gd_mutates_x0": (  # right values, but asarray does not copy a float x0
+        "gradient_descent", [("np.array(x0, dtype=float)", "np.asarray(x0, dtype=float)"),
+                             ("path = [x]", "path = [x.copy()]"),
+                             ("x = x - lr * grad(x)", "x -= lr * grad(x)"),
+                             ("path.append(x)", "path.append(x.copy())")],
+        "modified its argument `x0` in place", {TRAJECTORY}),
+    "gd_gradient_at_x0": (
+        "gradient_descent", [("lr * grad(x)", "lr * grad(np.asarray(x0, dtype=float))")],
+        "every step uses the gradient at the start point", {STEPS}),
+    "stable_lr_lambda_min": (
+        "max_stable_lr", [("2.0 / lam[-1]", "2.0 / lam[0]")],
+        "you used the smallest eigenvalue", {"test_max_stable_lr"}),
+    "stable_lr_one_over": (
+        "max_stable_lr", [("2.0 / lam[-1]", "1.0 / lam[-1]")],
+        "1 / lambda_max is a safe learning rate", {"test_max_stable_lr"}),
+    "stable_lr_diagonal": (
+        "max_stable_lr", [("np.linalg.eigvalsh(np.asarray(H, dtype=float))",
+                           "np.sort(np.diag(np.asarray(H, dtype=float)))")],
+        "you used the diagonal of H", {"test_max_stable_lr"}),
+    "stable_lr_eigvals_complex": (
+        "max_stable_lr", [("np.linalg.eigvalsh(", "np.linalg.eigvals("),
+                          ("float(2.0 / lam[-1])", "2.0 / lam.max()")],
+        "returned a complex number", {"test_max_stable_lr"}),
+    "best_lr_safe": (
+        "best_fixed_lr", [("float(2.0 / (lam_min + lam_max))", "float(1.0 / lam_max)")],
+        "1 / lambda_max is the safe choice", {"test_best_lr"}),
+    "best_lr_no_two": (
+        "best_fixed_lr", [("float(2.0 / (lam_min + lam_max))", "float(1.0 / (lam_min + lam_max))")],
+        "you dropped the factor 2", {"test_best_lr"}),
+    "best_rate_safe": (
+        "best_fixed_lr", [("float((kappa - 1) / (kappa + 1))", "float(1 - 1 / kappa)")],
+        "the rate of the safe learning rate", {"test_best_rate"}),
+    "best_diagonal": (
+        "best_fixed_lr", [("np.linalg.eigvalsh(np.asarray(H, dtype=float))",
+                           "np.sort(np.diag(np.asarray(H, dtype=float)))")],
+        "you used the diagonal of H", {"test_best_lr", "test_best_rate"}),
+    "tolerance_plus_one": (
+        "steps_to_tolerance", [("int(reached[0])", "int(reached[0]) + 1")],
+        "return the index t itself, not t + 1", {"test_steps_to_tolerance"}),
+    "tolerance_absolute": (
+        "steps_to_tolerance", [("dist <= tol * dist[0]", "dist <= tol")],
+        "tol is relative", {"test_steps_to_tolerance"}),
+    "experiment_forgot_two": (
+        "experiment", [("(2 / (lam_min + lam_max), steps_best)",
+                        "(1 / (lam_min + lam_max), steps_best)")],
+        "no run should need more steps than with 1 / lambda_max",
+        {"test_condition_experiment"}),
+    "experiment_wrong_tol": (  # passes the visible test, fails the hidden one
+        "experiment", [("steps_to_tolerance(path, bowl.minimizer, TOL)",
+                        "steps_to_tolerance(path, bowl.minimizer, 0.01)")],
+        "far from what this experiment gives", {"test_condition_experiment"}),
+}
+
+
+def source_nb():
+    return nbformat.read(SOURCE, as_version=4)
+
+
+def solutions() -> dict:
+    return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
+            for c in source_nb().cells if nbgrader_meta(c).get("solution")}
+
+
+def with_mistakes(*names: str) -> dict:
+    """Answer cells (grade_id -> code) of a student who makes these mistakes."""
+    answers = {}
+    for name in names:
+        gid, edits, _, _ = MISTAKES[name]
+        code = answers.get(gid, solutions()[gid])
+        for old, new in edits:
+            assert old in code, f"{name}: the solution no longer contains {old!r}"
+            code = code.replace(old, new)
+        answers[gid] = code
+    return answers
+
+
+def points() -> dict:
+    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
+            for c in source_nb().cells
+            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+
+
+@pytest.fixture(scope="module")
+def solution_namespace():
+    """The solution's functions, defined by executing the source notebook in-process."""
+    ns = {"__name__": "__main__"}
+    for cell in source_nb().cells:
+        m = nbgrader_meta(cell)
+        wanted = m.get("solution") or m.get("grade_id") == "setup"
+        if cell.cell_type == "code" and wanted and m.get("grade_id") != "experiment":
+            exec(strip_solution_markers(cell.source), ns)
+    return ns
+
+
+def defined(code: str, name: str):
+    """The function ``name`` defined by ``code`` (a student's answer cell)."""
+    ns = {"__name__": "__main__", "np": np, "math": math}
+    exec(code, ns)
+    return ns[name]
+
+
+# --------------------------------------------------------------------------------------------
+# The checkers, in-process
+# --------------------------------------------------------------------------------------------
+def test_the_points_add_up_to_the_table():
+    assert sum(points().values()) == 9  # plus 3 for the written question: 12
+    nb = source_nb()
+    task = next(c for c in nb.cells if nbgrader_meta(c).get("task"))
+    assert nbgrader_meta(task)["points"] == 3 and "**12**" in nb.cells[0].source
+
+
+def test_solution_passes_every_test_cell_in_process():
+    assert run_in_process(source_nb()) == {gid: None for gid in points()}
+
+
+@pytest.mark.parametrize("name", sorted(MISTAKES))
+def test_each_typical_mistake_fails_exactly_its_test_cells_with_a_diagnosis(name):
+    _, _, message, lost = MISTAKES[name]
+    results = run_in_process(source_nb(), with_mistakes(name))
+    failed = {cell for cell, error in results.items() if error is not None}
+    assert failed == lost, results
+    for cell in lost:
+        assert "GradingError" in results[cell] and message in results[cell]
+
+
+def test_the_released_stub_fails_with_an_instruction():
+    def stub(*args):
+        raise NotImplementedError()
+
+    for check in [checks.check_gradient_descent_trajectory, checks.check_gradient_descent_steps,
+                  checks.check_max_stable_lr, checks.check_best_lr, checks.check_best_rate,
+                  checks.check_steps_to_tolerance]:
+        with pytest.raises(GradingError, match="not implemented yet: replace `raise Not"):
+            check(stub)
+
+
+# Other correct implementations: none may fail, on any seed.
+CORRECT = {
+    "gradient_descent": [
+        '''
+def gradient_descent(grad, x0, lr, steps):
+    x0 = np.asarray(x0, dtype=float)
+    path = np.empty((steps + 1, x0.size))
+    path[0] = x0
+    for t in range(steps):
+        path[t + 1] = path[t] - lr * grad(path[t])
+    return path
+''', '''
+def gradient_descent(grad, x0, lr, steps):
+    x = np.array(x0, dtype=float)
+    path = [x.copy()]
+    for _ in range(steps):
+        x -= lr * grad(x)
+        path.append(x.copy())
+    return np.stack(path)
+''', '''
+def gradient_descent(grad, x0, lr, steps):
+    x = np.asarray(x0).astype(float)
+    out = [x]
+    for _ in range(steps):
+        x = x + (-lr) * grad(x)
+        out.append(x)
+    return np.vstack(out)
+'''],
+    "max_stable_lr": [
+        "def max_stable_lr(H):\n    return 2 / np.max(np.linalg.eigvals(H).real)\n",
+        "def max_stable_lr(H):\n    return 2 / np.linalg.norm(np.asarray(H, float), 2)\n",
+        "def max_stable_lr(H):\n    return 2 / np.max(np.abs(np.linalg.eigvals(H)))\n",
+        "def max_stable_lr(H):\n    return float(2 / np.linalg.eigh(H)[0].max())\n",
+    ],
+    "best_fixed_lr": [
+        '''
+def best_fixed_lr(H):
+    ev = np.sort(np.linalg.eigvals(H).real)
+    return 2 / (ev[0] + ev[-1]), 1 - 2 / (ev[-1] / ev[0] + 1)
+''', '''
+def best_fixed_lr(H):
+    lam = np.linalg.eigvalsh(H)
+    lo, hi = lam.min(), lam.max()
+    return [2 / (lo + hi), (hi - lo) / (hi + lo)]
+''', '''
+def best_fixed_lr(H):
+    lam = np.linalg.eigvalsh(H)
+    return np.array([2 / (lam[0] + lam[-1]), (lam[-1] - lam[0]) / (lam[-1] + lam[0])])
+'''],
+    "steps_to_tolerance": [
+        '''
+def steps_to_tolerance(path, x_star, tol):
+    d0 = np.linalg.norm(np.asarray(path[0], float) - x_star)
+    for t, p in enumerate(path):
+        if np.linalg.norm(np.asarray(p, float) - np.asarray(x_star, float)) <= tol * d0:
+            return t
+    return math.inf
+''', '''
+def steps_to_tolerance(path, x_star, tol):
+    e = np.asarray(path, float) - np.asarray(x_star, float)
+    dist = np.sqrt(np.sum(e**2, axis=1))
+    ok = dist <= tol * dist[0]
+    return int(np.argmax(ok)) if ok.any() else float("inf")
+'''],
+}
+CHECKERS = {
+    "gradient_descent": [checks.check_gradient_descent_trajectory,
+                         checks.check_gradient_descent_steps],
+    "max_stable_lr": [checks.check_max_stable_lr],
+    "best_fixed_lr": [checks.check_best_lr, checks.check_best_rate],
+    "steps_to_tolerance": [checks.check_steps_to_tolerance],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_other_correct_implementations_pass_on_many_seeds(name):
+    for code in CORRECT[name]:
+        student = defined(code, name)
+        for seed in range(25):
+            for check in CHECKERS[name]:
+                check(student, seed=seed, hidden=seed > 0)
+
+
+# Wrong functions beyond the notebook edits above: (function, code, checker -> message part).
+WRONG = {
+    "gd_int_trajectory": ("gradient_descent", '''
+def gradient_descent(grad, x0, lr, steps):
+    path = np.tile(np.asarray(x0), (steps + 1, 1))  # keeps x0's integer dtype
+    for t in range(steps):
+        path[t + 1] = path[t] - lr * grad(path[t])
+    return path
+''', {TRAJECTORY: "your trajectory holds whole numbers", STEPS: None}),
+    "gd_no_lr": ("gradient_descent", '''
+def gradient_descent(grad, x0, lr, steps):
+    x = np.array(x0, dtype=float)
+    path = [x]
+    for _ in range(steps):
+        x = x - grad(x)
+        path.append(x)
+    return np.array(path)
+''', {TRAJECTORY: None, STEPS: "multiply it by the learning rate"}),
+    "gd_transposed": ("gradient_descent", '''
+def gradient_descent(grad, x0, lr, steps):
+    x = np.array(x0, dtype=float)
+    path = [x]
+    for _ in range(steps):
+        x = x - lr * grad(x)
+        path.append(x)
+    return np.array(path).T
+''', {TRAJECTORY: "your trajectory is transposed", STEPS: "one row per iterate"}),
+    "stable_lr_eigvals_last": ("max_stable_lr",
+                               "def max_stable_lr(H):\n    return 2 / np.linalg.eigvals(H)[-1]\n",
+                               {"max_stable_lr": "np.linalg.eigvals"}),
+    "stable_lr_frobenius": ("max_stable_lr",
+                            "def max_stable_lr(H):\n    return 2 / np.linalg.norm(H)\n",
+                            {"max_stable_lr": "Frobenius norm"}),
+    "best_unsorted_eigvals": ("best_fixed_lr", '''
+def best_fixed_lr(H):
+    ev = np.linalg.eigvals(H)
+    return 2 / (ev[0] + ev[-1]), (ev[-1] / ev[0] - 1) / (ev[-1] / ev[0] + 1)
+''', {"best_lr": "np.linalg.eigvals",
+      "best_rate": "np.linalg.eigvals"}),
+    "best_rate_sqrt_kappa": ("best_fixed_lr", '''
+def best_fixed_lr(H):
+    lam = np.linalg.eigvalsh(H)
+    k = lam[-1] / lam[0]
+    return 2 / (lam[0] + lam[-1]), (np.sqrt(k) - 1) / (np.sqrt(k) + 1)
+''', {"best_lr": None, "best_rate": "rate of methods with momentum"}),
+    "tolerance_strict": ("steps_to_tolerance", '''
+def steps_to_tolerance(path, x_star, tol):
+    dist = np.linalg.norm(np.asarray(path, float) - x_star, axis=1)
+    reached = np.flatnonzero(dist < tol * dist[0])
+    return int(reached[0]) if reached.size else math.inf
+''', {"steps_to_tolerance": "compare with <=, not <"}),
+    "tolerance_origin": ("steps_to_tolerance", '''
+def steps_to_tolerance(path, x_star, tol):
+    dist = np.linalg.norm(np.asarray(path, float), axis=1)
+    reached = np.flatnonzero(dist <= tol * dist[0])
+    return int(reached[0]) if reached.size else math.inf
+''', {"steps_to_tolerance": "not to the origin"}),
+    "tolerance_none": ("steps_to_tolerance", '''
+def steps_to_tolerance(path, x_star, tol):
+    dist = np.linalg.norm(np.asarray(path, float) - x_star, axis=1)
+    for t, d in enumerate(dist):
+        if d <= tol * dist[0]:
+            return t
+''', {"steps_to_tolerance": "return math.inf"}),
+}
+CHECKER = {TRAJECTORY: checks.check_gradient_descent_trajectory,
+           STEPS: checks.check_gradient_descent_steps,
+           "max_stable_lr": checks.check_max_stable_lr, "best_lr": checks.check_best_lr,
+           "best_rate": checks.check_best_rate,
+           "steps_to_tolerance": checks.check_steps_to_tolerance}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_functions_get_their_diagnosis_on_many_seeds(name):
+    function, code, verdicts = WRONG[name]
+    student = defined(code, function)
+    for cell, message in verdicts.items():
+        for seed in range(8):
+            if message is None:  # this part is right: the checker must pass it
+                CHECKER[cell](student, seed=seed, hidden=seed > 0)
+                continue
+            with pytest.raises(GradingError) as info:
+                CHECKER[cell](student, seed=seed, hidden=seed > 0)
+            assert message in str(info.value), (seed, str(info.value))
+
+
+def test_hidden_messages_show_no_inputs_or_expected_values():
+    nb = source_nb()
+    setup = next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == "setup")
+    check = {"gradient_descent": [checks.check_gradient_descent_trajectory,
+                                  checks.check_gradient_descent_steps],
+             "max_stable_lr": [checks.check_max_stable_lr],
+             "best_fixed_lr": [checks.check_best_lr, checks.check_best_rate],
+             "steps_to_tolerance": [checks.check_steps_to_tolerance]}
+    for name in ["gd_ascent", "gd_misses_x0", "gd_same_array_every_step", "gd_mutates_x0",
+                 "stable_lr_diagonal", "stable_lr_eigvals_complex", "best_lr_safe",
+                 "best_rate_safe", "tolerance_plus_one", "tolerance_absolute"]:
+        gid = MISTAKES[name][0]
+        ns = {"__name__": "__main__"}
+        exec(setup, ns)
+        exec(with_mistakes(name)[gid], ns)
+        messages = []
+        for c in check[gid]:
+            try:
+                c(ns[gid], seed=12345, hidden=True)
+            except GradingError as exc:
+                messages.append(str(exc))
+        assert messages, name
+        for msg in messages:
+            assert "(hidden test)" in msg and "\n" not in msg
+            assert not re.search(r"test case|expected|got:|\d\.\d|shape \(", msg), msg
+
+
+def test_visible_messages_show_the_case(solution_namespace):
+    ns = dict(solution_namespace)
+    exec(with_mistakes("gd_ascent")["gradient_descent"], ns)
+    with pytest.raises(GradingError) as info:
+        checks.check_gradient_descent_steps(ns["gradient_descent"])
+    text = str(info.value)
+    assert "test case: grad of the bowl Quadratic.bowl(" in text and "expected:" in text
+    exec(with_mistakes("stable_lr_diagonal")["max_stable_lr"], ns)
+    with pytest.raises(GradingError, match=r"test case: H = Quadratic.bowl\(condition_number="):
+        checks.check_max_stable_lr(ns["max_stable_lr"])
+
+
+def test_the_visible_cases_include_a_matrix_on_which_eigvals_returns_complex_numbers():
+    """The repeated-eigenvalue case really trips np.linalg.eigvals (visible and hidden)."""
+    for seed in [0, 7207, 85]:
+        H = checks._hessian_cases(seed)[-1].args["H"]
+        assert np.iscomplexobj(np.linalg.eigvals(H))
+        assert np.allclose(H, H.T)
+
+
+def test_checkers_swallow_prints_and_warnings_of_a_correct_function(solution_namespace,
+                                                                   capsys):
+    import warnings
+
+    reference = solution_namespace["gradient_descent"]
+
+    def noisy(grad, x0, lr, steps):
+        print("debugging output")
+        warnings.warn("a harmless warning", stacklevel=1)
+        np.log(np.zeros(1))  # a numpy RuntimeWarning
+        return reference(grad, x0, lr, steps)
+
+    checks.check_gradient_descent_trajectory(noisy)
+    checks.check_gradient_descent_steps(noisy)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_a_function_that_never_returns_is_stopped(monkeypatch):
+    import course_lib.grading._core as core
+
+    def forever(grad, x0, lr, steps):
+        t, x = 0, np.array(x0, dtype=float)
+        while t < steps:  # t is never increased
+            x = x - lr * grad(x)
+
+    monkeypatch.setitem(core.run.__kwdefaults__, "time_limit", 0.5)
+    with pytest.raises(GradingError, match="did not return within 0.5 s"):
+        checks.check_gradient_descent_trajectory(forever)
+
+
+def test_a_gradient_called_with_a_wrong_shape_is_explained(solution_namespace):
+    reference = solution_namespace["gradient_descent"]
+
+    def batched(grad, x0, lr, steps):  # passes a (1, dim) batch to grad
+        return reference(lambda x: grad(x[None, :])[0], x0, lr, steps)
+
+    with pytest.raises(GradingError, match=r"grad was called with an array of shape \(1, "):
+        checks.check_gradient_descent_steps(batched)
+    with pytest.raises(GradingError, match=r"\(hidden test\): grad was called with an array "
+                                           r"of the wrong shape"):
+        checks.check_gradient_descent_steps(batched, seed=5, hidden=True)
+
+
+def test_experiment_checker_properties():
+    args = ([1, 3, 10, 30, 100, 300], np.pi / 6, (1.0, -0.5), (0.4, -1.3), 1e-4)
+    best = np.array([1.0, 14, 46, 139, 461, 1382])
+    safe = np.array([1.0, 23, 87, 270, 909, 2734])
+    checks.check_condition_experiment(best, safe, *args)
+    checks.check_condition_experiment(best - 1, safe + 1, *args, hidden=True)  # off by one
+    with pytest.raises(GradingError, match="one count per kappa"):
+        checks.check_condition_experiment(best[:-1], safe, *args)
+    with pytest.raises(GradingError, match="some counts are infinite"):
+        checks.check_condition_experiment(best, np.r_[safe[:-1], math.inf], *args)
+    with pytest.raises(GradingError, match="whole number"):
+        checks.check_condition_experiment(best + 0.5, safe, *args)
+    with pytest.raises(GradingError, match="should grow with the condition number"):
+        checks.check_condition_experiment(best[::-1], safe[::-1] * 2, *args)
+    with pytest.raises(GradingError, match="not swapped"):
+        checks.check_condition_experiment(safe, best, *args)
+    with pytest.raises(GradingError, match="in proportion to kappa"):  # like sqrt(kappa)
+        checks.check_condition_experiment(np.r_[1, np.sqrt(best[1:] * 10).round()], safe, *args)
+    with pytest.raises(GradingError, match=r"^steps_best \(hidden test\): your counts are far"):
+        checks.check_condition_experiment(np.round(best * 1.1), np.round(safe * 1.1), *args,
+                                          hidden=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The real pipeline
+# --------------------------------------------------------------------------------------------
+LOOP_IN_FUNCTION = '''
+def gradient_descent(grad, x0, lr, steps):
+    x = np.array(x0, dtype=float)
+    path = [x]
+    t = 0
+    while t < steps:  # t is never increased
+        x = x - lr * grad(x)
+    path.append(x)
+    return np.array(path)
+'''
+
+LOOP_AT_TOP_LEVEL = '''
+steps_best, steps_safe = [], []
+i = 0
+while i < len(KAPPAS):  # i is never increased
+    bowl = Quadratic.bowl(condition_number=KAPPAS[i], angle=ANGLE, center=CENTER)
+    steps_best.append(1)
+'''
+
+
+class TestPipeline(AssignmentPipeline):
+    """ps03 through nbgrader: a dozen submissions, two of them from an LMS export."""
+
+    assignment = PS
+    students = {
+        "solution": Student(lms_file="solution_LATE_1001_2002_ps03-1.ipynb"),
+        "released": Student(released=True, lost=set(points())),
+        "ascent": Student(with_mistakes("gd_ascent"), lost={STEPS},
+                          lms_file="ascent_1003_2004_ps03.ipynb"),
+        "same_array": Student(with_mistakes("gd_same_array_every_step"),
+                              lost={TRAJECTORY, STEPS}),
+        "mutates_x0": Student(with_mistakes("gd_mutates_x0"), lost={TRAJECTORY}),
+        "several_mistakes": Student(
+            with_mistakes("gd_misses_x0", "stable_lr_diagonal", "best_diagonal",
+                          "tolerance_plus_one"),
+            lost={TRAJECTORY, "test_max_stable_lr", "test_best_lr", "test_best_rate",
+                  "test_steps_to_tolerance"}),
+        "wrong_tol": Student(with_mistakes("experiment_wrong_tol"),
+                             lost={"test_condition_experiment"}),
+        "raises_at_import": Student(
+            {"max_stable_lr": "import seaborn as sns\n" + solutions()["max_stable_lr"]},
+            lost={"test_max_stable_lr"}),
+        "loops_in_function": Student({"gradient_descent": LOOP_IN_FUNCTION},
+                                     lost={TRAJECTORY, STEPS}),
+        "loops_at_top_level": Student({"experiment": LOOP_AT_TOP_LEVEL},
+                                      lost={"test_condition_experiment"}),
+        "deleted_test_cell": Student(delete=[STEPS]),
+        "edited_test_cell": Student(with_mistakes("gd_ascent"),
+                                    replace={STEPS: "# I am sure\npass"}, lost={STEPS}),
+    }
+    feedback_messages = [
+        (student, MISTAKES[mistake][2]) for student, mistake in [
+            ("ascent", "gd_ascent"), ("same_array", "gd_same_array_every_step"),
+            ("mutates_x0", "gd_mutates_x0"), ("wrong_tol", "experiment_wrong_tol"),
+            ("several_mistakes", "gd_misses_x0"), ("several_mistakes", "stable_lr_diagonal"),
+            ("several_mistakes", "tolerance_plus_one"),
+            ("edited_test_cell", "gd_ascent")]] + [
+        ("loops_in_function", "did not return within 2 s"),
+        ("raises_at_import", "ModuleNotFoundError"),
+    ]
+
+    def test_raises_at_import_relies_on_a_missing_module(self):
+        assert importlib.util.find_spec("seaborn") is None
+
+    def test_a_cell_that_never_ends_is_interrupted(self, course):
+        assert "CellTimeoutError" in str(course.autograded_notebook(PS, "loops_at_top_level"))
+
+    def test_a_failing_hidden_test_shows_only_its_message(self, course):
+        nb = course.autograded_notebook(PS, "wrong_tol")
+        cell = next(c for c in nb.cells
+                    if nbgrader_meta(c).get("grade_id") == "test_condition_experiment")
+        (error,) = [o for o in cell.outputs if o.output_type == "error"]
+        assert error.ename == "GradingError" and "(hidden test)" in error.evalue
+        assert error.traceback == [f"\x1b[0;31mGradingError\x1b[0m: {error.evalue}"]
+
+    def test_the_released_version_says_what_to_do(self, course):
+        nb = course.autograded_notebook(PS, "released")  # what a student sees before starting
+        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in points()
+                  for o in c.outputs if o.output_type == "error"]
+        assert len(errors) == len(points())
+        # every test but the experiment's, which finds no steps_best (a NameError)
+        assert sum("is not implemented yet" in e for e in errors) == len(points()) - 1
