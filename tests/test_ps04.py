@@ -1,0 +1,495 @@
+"""Problem set 4 (minibatches and SGD): its checkers, and the assignment through the real nbgrader.
+
+The first part runs the notebook's test cells in-process against the solution and against
+typical wrong submissions (fast), and tests the checkers on correct implementations that
+draw their random numbers differently from the solution. The second part (``TestPipeline``,
+the standard tests of ``nbgrader_course.AssignmentPipeline``) builds a temporary course from
+the repository's nbgrader_config.py, hands in a dozen submissions (directly and through an
+LMS export with zip_collect), autogrades them in one `nbgrader autograde` call with real
+kernels, and reads the real gradebook and feedback.
+"""
+
+import importlib.util
+import re
+
+import matplotlib
+import nbformat
+import numpy as np
+import pytest
+from nbgrader_course import (
+    REPO,
+    AssignmentPipeline,
+    Student,
+    nbgrader_meta,
+    run_in_process,
+    strip_solution_markers,
+)
+
+from course_lib.grading import GradingError
+from course_lib.grading import minibatch as checks
+
+matplotlib.use("Agg")
+
+PS = "ps04"
+SOURCE = REPO / "solutions" / PS / f"{PS}.ipynb"
+
+BATCHES, SHUFFLING = "test_minibatch_indices_batches", "test_minibatch_indices_shuffling"
+UPDATES, EPOCHS = "test_minibatch_sgd_updates", "test_minibatch_sgd_epochs"
+VARIANCE, VARIANCE_RNG = "test_gradient_variance", "test_gradient_variance_rng"
+EXPERIMENT = "test_variance_experiment"
+
+SGD_LOOP = ("    for epoch in range(epochs):\n"
+            "        for idx in sampler(len(y), batch_size, rng):")
+
+# A typical mistake = (answer cell, [(solution text, replacement), ...], what the feedback must
+# say, the test cells that must lose their points).
+MISTAKES = {
+    "indices_drop_last": (
+        "minibatch_indices", [("range(0, n, batch_size)", "range(0, n - n % batch_size, batch_size)")],
+        "the last, smaller batch is missing", {BATCHES}),
+    "indices_with_replacement": (
+        "minibatch_indices", [("rng.permutation(n)", "rng.choice(n, size=n)")],
+        "you sample with replacement", {BATCHES}),
+    "indices_off_by_one": (
+        "minibatch_indices",
+        [("order[start:start + batch_size]", "order[start:start + batch_size - 1]")],
+        "each batch has batch_size - 1 examples", {BATCHES}),
+    "indices_np_random": (
+        "minibatch_indices", [("rng.permutation(n)", "np.random.permutation(n)")],
+        "identically seeded rng gave different batches", {SHUFFLING}),
+    "indices_not_shuffled": (
+        "minibatch_indices", [("rng.permutation(n)", "np.arange(n)")],
+        "the examples are not shuffled", {SHUFFLING}),
+    "indices_fixed_seed": (
+        "minibatch_indices", [("rng.permutation(n)", "np.random.default_rng(0).permutation(n)")],
+        "ignores the rng argument", {SHUFFLING}),
+    "sgd_sum_gradient": (
+        "minibatch_sgd", [(" / len(idx)", "")], "the sum of the example gradients", {UPDATES}),
+    "sgd_divides_by_batch_size": (
+        "minibatch_sgd", [("/ len(idx)", "/ batch_size")],
+        "you divide the batch gradient by batch_size", {UPDATES}),
+    "sgd_full_gradient": (
+        "minibatch_sgd", [("grad = 2 * Xb.T @ (Xb @ w - yb) / len(idx)",
+                           "grad = linear_regression_loss(w, X, y)[1]")],
+        "the gradient on the full data set", {UPDATES}),
+    "sgd_loss_of_last_batch": (
+        "minibatch_sgd", [("losses.append(linear_regression_loss(w, X, y)[0])",
+                           "losses.append(linear_regression_loss(w, Xb, yb)[0])")],
+        "the loss on the last minibatch", {UPDATES}),
+    "sgd_draws_once": (
+        "minibatch_sgd", [(SGD_LOOP, ("    batches = sampler(len(y), batch_size, rng)\n"
+                                      "    for epoch in range(epochs):\n"
+                                      "        for idx in batches:"))],
+        "you take the batches once, before the epoch loop", {EPOCHS}),
+    "sgd_np_random": (
+        "minibatch_sgd", [("sampler(len(y), batch_size, rng)",
+                           "sampler(len(y), batch_size, np.random.default_rng())")],
+        "the batches were not drawn from the rng you were given", {EPOCHS}),
+    "sgd_mutates_w0": (
+        "minibatch_sgd", [("w = np.array(w0, dtype=float)", "w = w0"),
+                          ("w = w - lr * grad", "w -= lr * grad")],
+        "changed w0 in place", {EPOCHS}),
+    "sgd_integer_w0": (
+        "minibatch_sgd", [("w = np.array(w0, dtype=float)", "w = w0.copy()"),
+                          ("w = w - lr * grad", "w -= lr * grad")],
+        "w0 may be an integer array", {EPOCHS}),
+    "sgd_shuffles_data_in_place": (
+        "minibatch_sgd", [(SGD_LOOP, ("    n = len(y)\n"
+                                      "    for epoch in range(epochs):\n"
+                                      "        order = np.concatenate(sampler(n, batch_size, rng))\n"
+                                      "        X[:], y[:] = X[order], y[order]  # shuffle the data\n"
+                                      "        for idx in np.array_split(np.arange(n), "
+                                      "range(batch_size, n, batch_size)):"))],
+        "shuffled X in place", {EPOCHS}),
+    "variance_with_replacement": (
+        "gradient_variance", [("size=batch_size, replace=False)", "size=batch_size)")],
+        "drawn with replacement", {VARIANCE}),
+    "variance_mean_over_coordinates": (
+        "gradient_variance", [("np.sum((g - full) ** 2)", "np.mean((g - full) ** 2)")],
+        "you average the squared error over the d coordinates", {VARIANCE}),
+    "variance_not_squared": (
+        "gradient_variance", [("errors.append(np.sum((g - full) ** 2))",
+                               "errors.append(np.linalg.norm(g - full))")],
+        "you return a length", {VARIANCE}),
+    "variance_np_random": (
+        "gradient_variance", [("rng.choice(len(y)", "np.random.choice(len(y)")],
+        "identically seeded rng gave different estimates", {VARIANCE_RNG}),
+    "experiment_fits_every_size": (
+        "experiment", [("np.log(np.array(BATCH_SIZES)[small]), np.log(variances[small])",
+                        "np.log(BATCH_SIZES), np.log(variances)")],
+        "you fitted every batch size", {EXPERIMENT}),
+    "experiment_sigma2_not_centred": (  # passes the visible test, fails the hidden one
+        "experiment", [("(per_example - full) ** 2", "per_example ** 2")],
+        "subtract grad L(W) before squaring", {EXPERIMENT}),
+}
+
+
+# These run through the whole notebook in-process (the check that nothing else fails); the
+# others only through their question's checkers, which is much faster.
+IN_NOTEBOOK = {"indices_drop_last", "indices_with_replacement", "indices_np_random",
+               "sgd_sum_gradient", "sgd_draws_once", "sgd_mutates_w0",
+               "variance_with_replacement", "experiment_fits_every_size",
+               "experiment_sigma2_not_centred"}
+
+
+def source_nb():
+    return nbformat.read(SOURCE, as_version=4)
+
+
+def solutions() -> dict:
+    return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
+            for c in source_nb().cells if nbgrader_meta(c).get("solution")}
+
+
+def with_mistakes(*names: str) -> dict:
+    """Answer cells (grade_id -> code) of a student who makes these mistakes."""
+    answers = {}
+    for name in names:
+        gid, edits, _, _ = MISTAKES[name]
+        code = answers.get(gid, solutions()[gid])
+        for old, new in edits:
+            assert old in code, f"{name}: the solution no longer contains {old!r}"
+            code = code.replace(old, new)
+        answers[gid] = code
+    return answers
+
+
+def points() -> dict:
+    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
+            for c in source_nb().cells
+            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+
+
+@pytest.fixture(scope="module")
+def solution_namespace():
+    """The solution's functions, defined by executing the source notebook's answers in-process."""
+    ns = {"__name__": "__main__"}
+    for cell in source_nb().cells:
+        m = nbgrader_meta(cell)
+        wanted = m.get("solution") or m.get("grade_id") == "setup"
+        if cell.cell_type == "code" and wanted and m.get("grade_id") != "experiment":
+            exec(strip_solution_markers(cell.source), ns)
+    return ns
+
+
+def defined(code: str, name: str, namespace: dict):
+    ns = dict(namespace)
+    exec(code, ns)
+    return ns[name]
+
+
+CELLS = {"minibatch_indices": [BATCHES, SHUFFLING], "minibatch_sgd": [UPDATES, EPOCHS],
+         "gradient_variance": [VARIANCE, VARIANCE_RNG]}
+CHECKS = {
+    "minibatch_indices": [checks.check_minibatch_indices_batches,
+                          checks.check_minibatch_indices_shuffling],
+    "minibatch_sgd": [checks.check_minibatch_sgd_updates, checks.check_minibatch_sgd_epochs],
+    "gradient_variance": [checks.check_gradient_variance, checks.check_gradient_variance_rng],
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The checkers, in-process
+# --------------------------------------------------------------------------------------------
+def test_points_and_cells():
+    assert points() == {BATCHES: 1, SHUFFLING: 1, UPDATES: 2, EPOCHS: 1, VARIANCE: 1,
+                        VARIANCE_RNG: 1, EXPERIMENT: 1}
+    tasks = [nbgrader_meta(c) for c in source_nb().cells if nbgrader_meta(c).get("task")]
+    assert [(t["grade_id"], t["points"]) for t in tasks] == [("written_variance", 3)]
+
+
+def test_solution_passes_every_test_cell_in_process():
+    assert run_in_process(source_nb()) == {gid: None for gid in points()}
+
+
+@pytest.mark.parametrize("name", sorted(IN_NOTEBOOK))
+def test_each_typical_mistake_fails_exactly_its_test_cells_with_a_diagnosis(name):
+    _, _, message, lost = MISTAKES[name]
+    results = run_in_process(source_nb(), with_mistakes(name))
+    failed = {cell for cell, error in results.items() if error is not None}
+    assert failed == lost, results
+    for cell in lost:
+        assert "GradingError" in results[cell] and message in results[cell]
+
+
+@pytest.mark.parametrize("name", sorted(set(MISTAKES) - IN_NOTEBOOK))
+def test_more_mistakes_fail_exactly_their_checks_with_a_diagnosis(solution_namespace, name):
+    gid, _, message, lost = MISTAKES[name]
+    student = defined(with_mistakes(name)[gid], gid, solution_namespace)
+    for check, cell in zip(CHECKS[gid], CELLS[gid], strict=True):
+        if cell in lost:
+            with pytest.raises(GradingError, match=re.escape(message)):
+                check(student)
+        else:
+            check(student)
+
+
+def test_the_released_stub_fails_with_an_instruction():
+    def stub(*args):
+        raise NotImplementedError()
+
+    for check in [checks.check_minibatch_indices_batches, checks.check_minibatch_indices_shuffling,
+                  checks.check_minibatch_sgd_updates, checks.check_minibatch_sgd_epochs,
+                  checks.check_gradient_variance, checks.check_gradient_variance_rng]:
+        with pytest.raises(GradingError, match="not implemented yet: replace `raise Not"):
+            check(stub)
+
+
+@pytest.mark.parametrize("name", ["indices_drop_last", "indices_not_shuffled", "sgd_sum_gradient",
+                                  "sgd_draws_once", "sgd_mutates_w0", "sgd_loss_of_last_batch",
+                                  "variance_with_replacement", "variance_np_random"])
+def test_hidden_messages_show_no_inputs_or_expected_values(solution_namespace, name):
+    gid = MISTAKES[name][0]
+    student = defined(with_mistakes(name)[gid], gid, solution_namespace)
+    messages = []
+    for check in CHECKS[gid]:
+        try:
+            check(student, seed=12345, hidden=True)
+        except GradingError as exc:
+            messages.append(str(exc))
+    assert messages, name
+    for msg in messages:
+        assert "(hidden test)" in msg and "\n" not in msg
+        assert not re.search(r"test case|expected|got:|\d\.\d|shape \(", msg), msg
+
+
+def test_visible_messages_show_the_case(solution_namespace):
+    student = defined(with_mistakes("sgd_sum_gradient")["minibatch_sgd"], "minibatch_sgd",
+                      solution_namespace)
+    with pytest.raises(GradingError) as info:
+        checks.check_minibatch_sgd_updates(student)
+    text = str(info.value)
+    assert "test case: X of shape (10, 2)" in text and "expected w:" in text
+
+    student = defined(with_mistakes("indices_drop_last")["minibatch_indices"], "minibatch_indices",
+                      solution_namespace)
+    with pytest.raises(GradingError, match=r"batch sizes: got \[3, 3, 3\], expected \[3, 3, 3, 1\]"):
+        checks.check_minibatch_indices_batches(student)
+
+
+# Correct implementations that draw their random numbers differently from the solution.
+ALTERNATIVES = {
+    "minibatch_indices": ['''
+def minibatch_indices(n, batch_size, rng):
+    order = rng.choice(n, size=n, replace=False)
+    for start in range(0, n, batch_size):
+        yield np.sort(order[start:start + batch_size])
+''', '''
+def minibatch_indices(n, batch_size, rng):
+    order = np.arange(n)
+    rng.shuffle(order)
+    return np.array_split(order, range(batch_size, n, batch_size))
+''', '''
+def minibatch_indices(n, batch_size, rng):
+    order = [int(i) for i in rng.permuted(np.arange(n))]
+    return [order[k:k + batch_size] for k in range(0, n, batch_size)]
+'''],
+    "minibatch_sgd": ['''
+def minibatch_sgd(X, y, w0, lr, batch_size, epochs, rng, sampler=None):
+    w = w0.astype(float)
+    losses = [float(np.mean((X @ w - y) ** 2))]
+    for _ in range(epochs):
+        for idx in sampler(X.shape[0], batch_size, rng=rng):
+            w = w - lr * linear_regression_loss(w, X[idx], y[idx])[1]
+        losses.append(float(np.mean((X @ w - y) ** 2)))
+    return list(w), losses
+''', '''
+def minibatch_sgd(X, y, w0, lr, batch_size, epochs, rng, sampler=None):
+    X, y, w = X.copy(), y.copy(), np.array(w0, dtype=float)
+    losses = [np.mean((X @ w - y) ** 2)]
+    for _ in range(epochs):
+        order = np.concatenate(sampler(len(y), batch_size, rng))
+        X, y = X[order], y[order]          # shuffle copies, then take consecutive slices
+        for start in range(0, len(y), batch_size):
+            r = X[start:start + batch_size] @ w - y[start:start + batch_size]
+            w = w - lr * 2 * np.mean(r[:, None] * X[start:start + batch_size], axis=0)
+        losses.append(np.mean((X @ w - y) ** 2))
+    return w, np.array(losses)
+'''],
+    "gradient_variance": ['''
+def gradient_variance(X, y, w, batch_size, n_draws, rng):
+    per_example = 2 * (X @ w - y)[:, None] * X
+    full = per_example.mean(axis=0)
+    batches = np.array([rng.permutation(len(y))[:batch_size] for _ in range(n_draws)])
+    g = per_example[batches].mean(axis=1)
+    return np.mean(np.sum((g - full) ** 2, axis=1))
+''', '''
+def gradient_variance(X, y, w, batch_size, n_draws, rng):
+    gs = []
+    for _ in range(n_draws):
+        idx = rng.choice(len(y), size=batch_size, replace=False)
+        gs.append(linear_regression_loss(w, X[idx], y[idx])[1])
+    gs = np.array(gs)  # the spread of the draws around their own mean: nearly the same
+    return float(np.sum(np.var(gs, axis=0)))
+'''],
+}
+
+
+@pytest.mark.parametrize("gid,index", [(g, i) for g, codes in ALTERNATIVES.items()
+                                       for i in range(len(codes))])
+def test_correct_alternative_implementations_pass(solution_namespace, gid, index):
+    student = defined(ALTERNATIVES[gid][index], gid, solution_namespace)
+    for seed, hidden in [(0, False), (2024, True), (31, True)]:
+        for check in CHECKS[gid]:
+            check(student, seed=seed, hidden=hidden)
+
+
+def test_sgd_reference_replay_matches_train_minibatch():
+    """The checker's replay of SGD on given batches is course_lib's train_minibatch."""
+    for case in checks._sgd_cases(7, hidden=True):
+        plan = checks._reference_batches(case)
+        w, losses = checks._replay(case, plan)
+        w_ref, losses_ref = checks._reference_run(case)
+        np.testing.assert_allclose(w, w_ref, rtol=1e-12)
+        np.testing.assert_allclose(losses, losses_ref, rtol=1e-12)
+
+
+def test_shuffling_statistics_catch_orders_that_are_not_uniform():
+    def rotated(n, batch_size, rng):  # a random rotation of 0..n-1: every position uniform
+        order = np.roll(np.arange(n), rng.integers(n))
+        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+    def blocks_shuffled(n, batch_size, rng):  # fixed batches in a random order
+        order = np.arange(n)
+        batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+        return [batches[k] for k in rng.permutation(len(batches))]
+
+    def within_batches(n, batch_size, rng):  # each fixed batch shuffled inside
+        return [rng.permutation(np.arange(i, min(i + batch_size, n)))
+                for i in range(0, n, batch_size)]
+
+    for student, message in [(rotated, "shift one fixed order"),
+                             (blocks_shuffled, "order of fixed batches"),
+                             (within_batches, "you shuffle within the batches")]:
+        with pytest.raises(GradingError, match=message):
+            for seed in range(5):  # consecutive calls may repeat by chance: then another seed
+                try:
+                    checks.check_minibatch_indices_shuffling(student, seed=seed)
+                except GradingError as exc:
+                    if "consecutive calls" not in str(exc):
+                        raise
+        checks.check_minibatch_indices_batches(student)  # every one is a partition
+
+
+def test_a_function_that_never_returns_is_stopped(monkeypatch):
+    import course_lib.grading._core as core
+
+    def forever(X, y, w0, lr, batch_size, epochs, rng, sampler=None):
+        epoch = 0
+        while epoch < epochs:  # epoch is never increased
+            sampler(len(y), batch_size, rng)
+
+    monkeypatch.setitem(core.run.__kwdefaults__, "time_limit", 0.5)
+    with pytest.raises(GradingError, match="did not return within 0.5 s"):
+        checks.check_minibatch_sgd_updates(forever)
+
+
+def test_experiment_checker_properties(solution_namespace):
+    from course_lib.data import load_diabetes
+
+    data = load_diabetes(standardize_target=True)
+    X, y, w = data.X_train, data.y_train, np.zeros(2)
+    sizes, draws, fit_max, seed = [1, 2, 4, 8, 16, 32, 64], 100, 16, 3
+    gv = solution_namespace["gradient_variance"]
+    rng = np.random.default_rng(seed)
+    variances = np.array([gv(X, y, w, b, draws, rng) for b in sizes])
+    per = 2 * (X @ w - y)[:, None] * X
+    sigma2 = np.mean(np.sum((per - per.mean(axis=0)) ** 2, axis=1))
+    small = np.array(sizes) <= fit_max
+    slope = np.polyfit(np.log(np.array(sizes)[small]), np.log(variances[small]), 1)[0]
+    args = (gv, X, y, w, sizes, draws, fit_max, seed)
+    checks.check_variance_experiment(sigma2, variances, slope, *args)
+    checks.check_variance_experiment(sigma2 * len(y) / (len(y) - 1), variances, slope, *args,
+                                     hidden=True)  # the N - 1 convention is accepted
+    with pytest.raises(GradingError, match="one estimate per batch size"):
+        checks.check_variance_experiment(sigma2, variances[:-1], slope, *args)
+    with pytest.raises(GradingError, match="positive, finite"):
+        checks.check_variance_experiment(sigma2, np.r_[variances[:-1], 0.0], slope, *args)
+    with pytest.raises(GradingError, match="fit a line to the logarithms"):
+        bad = np.polyfit(np.array(sizes)[small], variances[small], 1)[0]
+        checks.check_variance_experiment(sigma2, variances, bad, *args)
+    with pytest.raises(GradingError, match=r"\(hidden test\): sigma\^2 is the mean"):
+        checks.check_variance_experiment(sigma2 * len(y), variances, slope, *args, hidden=True)
+    shifted = variances * 2
+    slope2 = np.polyfit(np.log(np.array(sizes)[small]), np.log(shifted[small]), 1)[0]
+    with pytest.raises(GradingError, match=r"\(hidden test\): your estimates are far"):
+        checks.check_variance_experiment(sigma2, shifted, slope2, *args, hidden=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The real pipeline
+# --------------------------------------------------------------------------------------------
+LOOP_IN_FUNCTION = '''
+def minibatch_sgd(X, y, w0, lr, batch_size, epochs, rng, sampler=None):
+    if sampler is None:
+        sampler = minibatch_indices
+    w = np.array(w0, dtype=float)
+    epoch = 0
+    while epoch < epochs:  # epoch is never increased
+        for idx in sampler(len(y), batch_size, rng):
+            w = w - lr * linear_regression_loss(w, X[idx], y[idx])[1]
+'''
+
+LOOP_AT_TOP_LEVEL = '''
+rng = np.random.default_rng(SEED)
+variances = []
+B = 1
+while B <= 256:  # B is never doubled
+    variances.append(gradient_variance(X_DIAB, y_DIAB, W, B, N_DRAWS, rng))
+'''
+
+
+class TestPipeline(AssignmentPipeline):
+    """ps04 through nbgrader: a dozen submissions, two of them from an LMS export."""
+
+    assignment = PS
+    students = {
+        "solution": Student(lms_file="solution_LATE_1001_2002_ps04-1.ipynb"),
+        "released": Student(released=True, lost=set(points())),
+        "drops_last_batch": Student(with_mistakes("indices_drop_last"), lost={BATCHES},
+                                    lms_file="drops_last_batch_1003_2004_ps04.ipynb"),
+        "sum_gradient": Student(with_mistakes("sgd_sum_gradient"), lost={UPDATES}),
+        "draws_once": Student(with_mistakes("sgd_draws_once"), lost={EPOCHS}),
+        "several_mistakes": Student(
+            with_mistakes("indices_np_random", "sgd_mutates_w0", "variance_with_replacement"),
+            lost={SHUFFLING, EPOCHS, VARIANCE}),
+        "sigma2_not_centred": Student(with_mistakes("experiment_sigma2_not_centred"),
+                                      lost={EXPERIMENT}),
+        "raises_at_import": Student(
+            {"minibatch_indices": "import seaborn as sns\n" + solutions()["minibatch_indices"]},
+            lost={BATCHES, SHUFFLING}),
+        "loops_in_function": Student({"minibatch_sgd": LOOP_IN_FUNCTION}, lost={UPDATES, EPOCHS}),
+        "loops_at_top_level": Student({"experiment": LOOP_AT_TOP_LEVEL}, lost={EXPERIMENT}),
+        "deleted_test_cell": Student(delete=[EPOCHS]),
+        "edited_test_cell": Student(with_mistakes("sgd_draws_once"),
+                                    replace={EPOCHS: "# my loop is fine\npass"}, lost={EPOCHS}),
+    }
+    feedback_messages = [
+        (student, MISTAKES[mistake][2]) for student, mistake in [
+            ("drops_last_batch", "indices_drop_last"), ("sum_gradient", "sgd_sum_gradient"),
+            ("draws_once", "sgd_draws_once"), ("edited_test_cell", "sgd_draws_once"),
+            ("several_mistakes", "indices_np_random"), ("several_mistakes", "sgd_mutates_w0"),
+            ("several_mistakes", "variance_with_replacement")]] + [
+        ("loops_in_function", "did not return within 2 s"),
+        ("raises_at_import", "ModuleNotFoundError"),
+    ]
+
+    def test_raises_at_import_relies_on_a_missing_module(self):
+        assert importlib.util.find_spec("seaborn") is None
+
+    def test_a_cell_that_never_ends_is_interrupted(self, course):
+        assert "CellTimeoutError" in str(course.autograded_notebook(PS, "loops_at_top_level"))
+
+    def test_a_failing_hidden_test_shows_only_its_message(self, course):
+        nb = course.autograded_notebook(PS, "sigma2_not_centred")
+        cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == EXPERIMENT)
+        (error,) = [o for o in cell.outputs if o.output_type == "error"]
+        assert error.ename == "GradingError" and "(hidden test)" in error.evalue
+        assert error.traceback == [f"\x1b[0;31mGradingError\x1b[0m: {error.evalue}"]
+
+    def test_the_released_version_says_what_to_do(self, course):
+        nb = course.autograded_notebook(PS, "released")  # what a student sees before starting
+        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in points()
+                  for o in c.outputs if o.output_type == "error"]
+        assert len(errors) == len(points())
+        assert sum("is not implemented yet" in e for e in errors) == len(points()) - 1  # sigma2
