@@ -12,12 +12,13 @@ kernels, and reads the real gradebook and feedback.
 import importlib.util
 import re
 
+import time
+
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
+    SourceNotebook,
     AssignmentPipeline,
     Student,
     nbgrader_meta,
@@ -31,7 +32,6 @@ from course_lib.grading import minibatch as checks
 matplotlib.use("Agg")
 
 PS = "ps04"
-SOURCE = REPO / "solutions" / PS / f"{PS}.ipynb"
 
 BATCHES, SHUFFLING = "test_minibatch_indices_batches", "test_minibatch_indices_shuffling"
 UPDATES, EPOCHS = "test_minibatch_sgd_updates", "test_minibatch_sgd_epochs"
@@ -132,32 +132,9 @@ IN_NOTEBOOK = {"indices_drop_last", "indices_with_replacement", "indices_np_rand
                "experiment_sigma2_not_centred"}
 
 
-def source_nb():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-def solutions() -> dict:
-    return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
-            for c in source_nb().cells if nbgrader_meta(c).get("solution")}
-
-
-def with_mistakes(*names: str) -> dict:
-    """Answer cells (grade_id -> code) of a student who makes these mistakes."""
-    answers = {}
-    for name in names:
-        gid, edits, _, _ = MISTAKES[name]
-        code = answers.get(gid, solutions()[gid])
-        for old, new in edits:
-            assert old in code, f"{name}: the solution no longer contains {old!r}"
-            code = code.replace(old, new)
-        answers[gid] = code
-    return answers
-
-
-def points() -> dict:
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-            for c in source_nb().cells
-            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+_source = SourceNotebook(PS, MISTAKES)
+source_nb, solutions = _source.notebook, _source.solutions
+with_mistakes, points = _source.with_mistakes, _source.points
 
 
 @pytest.fixture(scope="module")
@@ -375,8 +352,8 @@ def test_a_function_that_never_returns_is_stopped(monkeypatch):
     import course_lib.grading._core as core
 
     def forever(X, y, w0, lr, batch_size, epochs, rng, sampler=None):
-        epoch = 0
-        while epoch < epochs:  # epoch is never increased
+        epoch, give_up = 0, time.monotonic() + 20  # give_up: a broken limit fails, not hangs
+        while epoch < epochs and time.monotonic() < give_up:  # epoch is never increased
             sampler(len(y), batch_size, rng)
 
     monkeypatch.setitem(core.run.__kwdefaults__, "time_limit", 0.5)

@@ -173,7 +173,9 @@ def _time_limit(seconds: Optional[float]):
         raise _OutOfTime()
 
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # The timer repeats (every second at most) until the block ends: an alarm that is lost or
+    # swallowed is sent again, so a function that never returns cannot hold grading forever.
+    signal.setitimer(signal.ITIMER_REAL, seconds, min(seconds, 1.0))
     try:
         yield
     finally:
