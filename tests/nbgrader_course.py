@@ -52,6 +52,47 @@ def strip_solution_markers(source: str) -> str:
     return _SOLUTION_MARKERS.sub("", source)
 
 
+class SourceNotebook:
+    """An assignment's instructor notebook, and students made from it by typical mistakes.
+
+    ``mistakes`` maps a name to ``(answer cell, old, new, message, lost cells)`` or
+    ``(answer cell, [(old, new), ...], message, lost cells)``: the mistake replaces ``old`` by
+    ``new`` in the solution of that answer cell.
+    """
+
+    def __init__(self, assignment: str, mistakes: Mapping):
+        self.path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+        self.mistakes = mistakes
+
+    def notebook(self):
+        return nbformat.read(self.path, as_version=4)
+
+    def solutions(self) -> dict:
+        """grade_id -> the solution code of every answer cell."""
+        return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
+                for c in self.notebook().cells if nbgrader_meta(c).get("solution")}
+
+    def with_mistakes(self, *names: str) -> dict:
+        """Answer cells (grade_id -> code) of a student who makes these mistakes."""
+        answers, solutions = {}, self.solutions()
+        for name in names:
+            gid, edits = self.mistakes[name][0], self.mistakes[name][1]
+            if isinstance(edits, str):
+                edits = [(edits, self.mistakes[name][2])]
+            code = answers.get(gid, solutions[gid])
+            for old, new in edits:
+                assert old in code, f"{name}: the solution no longer contains {old!r}"
+                code = code.replace(old, new)
+            answers[gid] = code
+        return answers
+
+    def points(self) -> dict:
+        """grade_id -> points of every autograded test cell."""
+        return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
+                for c in self.notebook().cells
+                if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+
+
 def text_of_html(html: str) -> str:
     """The visible text of an HTML page, whitespace collapsed (for "is this line shown?").
 

@@ -18,6 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
+    SourceNotebook,
     REPO,
     AssignmentPipeline,
     Student,
@@ -32,7 +33,6 @@ from course_lib.grading import search as checks
 matplotlib.use("Agg")
 
 PS = "ps01"
-SOURCE = REPO / "solutions" / PS / f"{PS}.ipynb"
 
 # A typical mistake = (answer cell, solution text, replacement, what the feedback must say,
 # the test cells that must lose their points).
@@ -74,30 +74,9 @@ MISTAKES = {
 }
 
 
-def source_nb():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-def solutions() -> dict:
-    return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
-            for c in source_nb().cells if nbgrader_meta(c).get("solution")}
-
-
-def with_mistakes(*names: str) -> dict:
-    """Answer cells (grade_id -> code) of a student who makes these mistakes."""
-    answers = {}
-    for name in names:
-        gid, old, new, _, _ = MISTAKES[name]
-        code = answers.get(gid, solutions()[gid])
-        assert old in code, f"{name}: the solution no longer contains {old!r}"
-        answers[gid] = code.replace(old, new)
-    return answers
-
-
-def points() -> dict:
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-            for c in source_nb().cells
-            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+_source = SourceNotebook(PS, MISTAKES)
+source_nb, solutions = _source.notebook, _source.solutions
+with_mistakes, points = _source.with_mistakes, _source.points
 
 
 def expected_scores(lost=()) -> dict:

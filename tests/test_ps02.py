@@ -13,11 +13,10 @@ import importlib.util
 import re
 
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
+    SourceNotebook,
     AssignmentPipeline,
     Student,
     nbgrader_meta,
@@ -32,7 +31,6 @@ from course_lib.grading import gradients as checks
 matplotlib.use("Agg")
 
 PS = "ps02"
-SOURCE = REPO / "solutions" / PS / f"{PS}.ipynb"
 
 NG_VALUES, NG_SHAPES = "test_numerical_gradient_values", "test_numerical_gradient_shapes"
 SM_VALUE, SM_GRAD, SM_LARGE = ("test_softmax_loss_value", "test_softmax_gradient",
@@ -200,34 +198,13 @@ def gradient_check(f, grad, x, num_checks=10, h=1e-5, seed=0, tol=1e-7):
 """
 
 
-def source_nb():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-def solutions() -> dict:
-    return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
-            for c in source_nb().cells if nbgrader_meta(c).get("solution")}
-
-
-def with_mistakes(*names: str) -> dict:
-    """Answer cells (grade_id -> code) of a student who makes these mistakes."""
-    answers = {}
-    for name in names:
-        gid, old, new, _, _ = MISTAKES[name]
-        code = answers.get(gid, solutions()[gid])
-        assert old in code, f"{name}: the solution no longer contains {old!r}"
-        answers[gid] = code.replace(old, new)
-    return answers
+_source = SourceNotebook(PS, MISTAKES)
+source_nb, solutions = _source.notebook, _source.solutions
+with_mistakes, points = _source.with_mistakes, _source.points
 
 
 def lost_by(*names: str) -> set:
     return set().union(*(MISTAKES[name][4] for name in names))
-
-
-def points() -> dict:
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-            for c in source_nb().cells
-            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
 
 
 def messages(name: str) -> dict:

@@ -14,11 +14,10 @@ import math
 import re
 
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
+    SourceNotebook,
     AssignmentPipeline,
     Student,
     nbgrader_meta,
@@ -32,7 +31,6 @@ from course_lib.grading import descent as checks
 matplotlib.use("Agg")
 
 PS = "ps03"
-SOURCE = REPO / "solutions" / PS / f"{PS}.ipynb"
 TRAJECTORY, STEPS = "test_gradient_descent_trajectory", "test_gradient_descent_steps"
 
 # A typical mistake = (answer cell, [(solution text, replacement), ...], what the feedback must
@@ -104,32 +102,9 @@ MISTAKES = {
 }
 
 
-def source_nb():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-def solutions() -> dict:
-    return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
-            for c in source_nb().cells if nbgrader_meta(c).get("solution")}
-
-
-def with_mistakes(*names: str) -> dict:
-    """Answer cells (grade_id -> code) of a student who makes these mistakes."""
-    answers = {}
-    for name in names:
-        gid, edits, _, _ = MISTAKES[name]
-        code = answers.get(gid, solutions()[gid])
-        for old, new in edits:
-            assert old in code, f"{name}: the solution no longer contains {old!r}"
-            code = code.replace(old, new)
-        answers[gid] = code
-    return answers
-
-
-def points() -> dict:
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-            for c in source_nb().cells
-            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+_source = SourceNotebook(PS, MISTAKES)
+source_nb, solutions = _source.notebook, _source.solutions
+with_mistakes, points = _source.with_mistakes, _source.points
 
 
 @pytest.fixture(scope="module")
