@@ -173,8 +173,10 @@ def _time_limit(seconds: Optional[float]):
         raise _OutOfTime()
 
     previous = signal.signal(signal.SIGALRM, _alarm)
-    # The timer repeats (every second at most) until the block ends: an alarm that is lost or
-    # swallowed is sent again, so a function that never returns cannot hold grading forever.
+    # The timer repeats (every second at most) until the block ends. An alarm can be swallowed:
+    # if it arrives while Python runs a garbage-collection callback (a weakref finaliser),
+    # the exception raised here is printed as "unraisable" and dropped. The next alarm raises
+    # again, so a function that never returns cannot hold grading forever.
     signal.setitimer(signal.ITIMER_REAL, seconds, min(seconds, 1.0))
     try:
         yield
