@@ -86,6 +86,16 @@ class SourceNotebook:
             answers[gid] = code
         return answers
 
+    def namespace(self, skip: Collection[str] = ()) -> dict:
+        """The solution's functions: the setup and answer cells (but ``skip``) run in-process."""
+        ns = {"__name__": "__main__"}
+        for cell in self.notebook().cells:
+            m = nbgrader_meta(cell)
+            wanted = m.get("solution") or m.get("grade_id") == "setup"
+            if cell.cell_type == "code" and wanted and m.get("grade_id") not in skip:
+                exec(strip_solution_markers(cell.source), ns)
+        return ns
+
     def points(self) -> dict:
         """grade_id -> points of every autograded test cell."""
         return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
@@ -428,6 +438,8 @@ class AssignmentPipeline:
     assignment: str = ""
     students: Mapping[str, Student] = {}
     feedback_messages: Sequence[tuple[str, str]] = ()  # (student, text its feedback must show)
+    # (student, test cell) of a submission that fails only a hidden test, in that cell
+    hidden_failure: tuple[str, str] = ("", "")
     autograde_args: Sequence[str] = ("--Execute.timeout=8",)
     autograde_env: Mapping[str, str] = {"COURSE_GRADING_TIME_LIMIT": "2"}
 
@@ -527,6 +539,23 @@ class AssignmentPipeline:
         assert set(self.students) <= set(rows)
         assert float(rows["solution"]["score"]) == auto + sum(manual.values()) / 2
         assert float(rows["released"]["score"]) == 0.0
+
+    def test_raises_at_import_relies_on_a_missing_module(self):
+        import importlib.util
+
+        assert importlib.util.find_spec("seaborn") is None
+
+    def test_a_cell_that_never_ends_is_interrupted(self, course):
+        nb = course.autograded_notebook(self.assignment, "loops_at_top_level")
+        assert "CellTimeoutError" in str(nb)
+
+    def test_a_failing_hidden_test_shows_only_its_message(self, course):
+        student, test_cell = self.hidden_failure
+        nb = course.autograded_notebook(self.assignment, student)
+        cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == test_cell)
+        (error,) = [o for o in cell.outputs if o.output_type == "error"]
+        assert error.ename == "GradingError" and "(hidden test)" in error.evalue
+        assert error.traceback == [f"\x1b[0;31mGradingError\x1b[0m: {error.evalue}"]
 
     def test_validate_source_passes_and_released_fails_every_test(self, course):
         a = self.assignment
