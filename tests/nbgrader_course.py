@@ -315,6 +315,18 @@ class Course:
         args = ["autograde", assignment, *extra] + (["--force"] if force else [])
         return self.nbgrader(*args, check=False, env=env)
 
+    def isolated_autograde(self, assignment: str, *extra: str,
+                           env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+        """``python -m course_lib.autograde <assignment>``: every submission, each in its own
+        sandbox, checks made outside the student's code."""
+        full_env = {**os.environ, **(env or {})}
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "course_lib.autograde", assignment, "-q",
+                               *extra], cwd=self.root, env=full_env, capture_output=True,
+                              text=True, timeout=900)
+        self.timings.append((f"course_lib.autograde {assignment}", time.perf_counter() - start))
+        return proc
+
     def gradebook(self):
         from nbgrader.api import Gradebook
 
@@ -475,6 +487,18 @@ class AssignmentPipeline:
 
     @pytest.fixture(scope="class")
     @classmethod
+    def isolated(cls, course, tmp_path_factory):
+        """The same submissions in a second course, graded by ``python -m
+        course_lib.autograde`` (sandboxed, test cells run outside the student's kernel)."""
+        twin = Course.create(tmp_path_factory.mktemp(f"{cls.assignment}-isolated"),
+                             [cls.assignment])
+        shutil.copytree(course.root / "submitted", twin.root / "submitted")
+        twin.autograde_process = twin.isolated_autograde(
+            cls.assignment, "--cell-timeout", "8", env=cls.autograde_env)
+        return twin
+
+    @pytest.fixture(scope="class")
+    @classmethod
     def feedback(cls, course):
         course.generate_feedback(cls.assignment)  # every student, one call
         return lambda student: course.feedback(cls.assignment, student)
@@ -496,6 +520,27 @@ class AssignmentPipeline:
         grades = course.grades(a, student)
         for gid, p in {**course.cells(a, "tasks"), **course.cells(a, "manual")}.items():
             assert grades[gid]["max_score"] == p and grades[gid]["manual_score"] is None
+
+    def test_isolated_grading_completes_the_batch(self, isolated):
+        proc = isolated.autograde_process
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:] if line.strip()}
+        assert set(self.students) <= set(rows), proc.stdout
+
+    def test_isolated_grading_gives_the_same_points(self, isolated, student):
+        a = self.assignment
+        tests = isolated.cells(a, "tests")
+        lost = set(self.students[student].lost)
+        expected = {gid: 0.0 if gid in lost else p for gid, p in tests.items()}
+        assert isolated.scores(a, student) == expected
+
+    def test_isolated_grading_explains_the_mistake(self, isolated, feedback_case):
+        student, text = feedback_case
+        nb = isolated.autograded_notebook(self.assignment, student)
+        shown = " ".join(o.get("ename", "") + ": " + o.get("evalue", "") + o.get("text", "")
+                         for c in nb.cells
+                         for o in c.get("outputs", []))
+        assert normalize(text) in normalize(shown)
 
     def test_lms_export_is_collected_under_the_students(self, course):
         for name, s in self.students.items():

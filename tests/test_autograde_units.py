@@ -1,0 +1,187 @@
+"""The parts of course_lib.autograde that need no sandbox: the data channel's encoding and the
+reading of broken notebooks."""
+
+import json
+import os
+
+import nbformat
+import numpy as np
+import pytest
+
+from course_lib.autograde import wire
+from course_lib.autograde.batch import read_notebook
+from course_lib.autograde.cli import format_table, parser
+from course_lib.autograde.batch import Outcome
+from course_lib.search import SearchResult
+
+
+def roundtrip(value, named=None):
+    kept = []
+    data = json.loads(json.dumps(wire.encode(value, lambda obj: kept.append(obj) or len(kept))))
+    return wire.decode(data, lambda tag: ("handle", tag["__handle__"]), named), kept
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, float("inf"), "text", [1, 2.5, "x"], (1, (2, 3)), {"a": 1, 2: [3]},
+    1 + 2j])
+def test_plain_values_survive_the_channel(value):
+    assert roundtrip(value)[0] == value
+
+
+def test_arrays_keep_dtype_shape_and_values_and_scalars_stay_scalars():
+    for arr in (np.arange(12, dtype=np.int32).reshape(3, 4), np.array([[0.5, np.nan]]),
+                np.zeros((0, 3)), np.array([True, False]), np.float64(0.25)):
+        back = roundtrip(arr)[0]
+        assert type(back) is type(arr) and np.asarray(back).dtype == np.asarray(arr).dtype
+        assert np.asarray(back).shape == np.asarray(arr).shape
+        np.testing.assert_array_equal(back, arr)
+
+
+def test_a_random_generator_crosses_with_its_state():
+    rng = np.random.default_rng(5)
+    rng.normal(size=3)
+    back = roundtrip(rng)[0]
+    assert back is not rng and back.normal() == rng.normal()
+
+
+def test_named_tuples_are_rebuilt_as_the_trusted_class_only_if_the_fields_match():
+    result = SearchResult(np.zeros(2), 0.0, np.zeros(3), np.zeros((3, 2)), np.zeros(3))
+    back = roundtrip(result, {"SearchResult": SearchResult})[0]
+    assert type(back) is SearchResult and back.best_value == 0.0
+    from collections import namedtuple
+    fake = namedtuple("SearchResult", ["best_x", "extra"])(1, 2)
+    back = roundtrip(fake, {"SearchResult": SearchResult})[0]
+    assert type(back) is not SearchResult and back.extra == 2
+
+
+def test_objects_that_are_not_data_become_handles_not_copies():
+    class Rigged(float):
+        def __eq__(self, other):
+            return True
+
+    def student_function(x):
+        return x
+
+    back, kept = roundtrip([student_function, Rigged(1.5)])
+    assert back[0] == ("handle", 1) and kept == [student_function]
+    assert type(back[1]) is float and back[1] == 1.5 and back[1] != 2.0  # the rigging is gone
+
+
+@pytest.mark.parametrize("data, problem", [
+    ({"__nd__": ["|O", [1], "AAAAAAAAAAA=", False]}, "not data"),
+    ({"__nd__": ["<f8", [2], "AAAAAAAA4D8=", False]}, "does not match"),
+    ({"__nd__": ["<f8", [-1], "", False]}, "shape"),
+    ({"__weird__": 1}, "unknown tag"),
+    ({"__nt__": ["X", ["__class__"], [1]]}, "named tuple"),
+    ({"__rng__": "Evil", "state": {}}, "bit generator"),
+    (object(), "not a valid value"),
+])
+def test_the_decoder_refuses_what_is_not_data(data, problem):
+    with pytest.raises(ValueError, match=problem):
+        wire.decode(data, lambda tag: None)
+
+
+def test_messages_have_a_size_limit_and_end_cleanly():
+    r, w = os.pipe()
+    wire.send(w, {"op": "x", "value": [1, 2]})
+    assert wire.receive(r) == {"op": "x", "value": [1, 2]}
+    wire.send(w, {"big": "y" * 1000})
+    with pytest.raises(wire.ChannelError, match="over the limit"):
+        wire.receive(r, limit=100)
+    os.close(w)
+    r2, w2 = os.pipe()
+    os.write(w2, b"\x00\x00\x00\x00\x00\x00\x00\x05[1,2")
+    os.close(w2)
+    with pytest.raises(wire.ChannelError, match="closed"):
+        wire.receive(r2)
+    r3, w3 = os.pipe()
+    with pytest.raises(wire.ChannelTimeout):
+        wire.receive(r3, deadline=0)
+
+
+def test_write_back_shows_the_caller_what_the_callee_did_to_its_arguments():
+    x, items, rng = np.zeros(3), [1, 2], np.random.default_rng(0)
+    moved = np.random.default_rng(0)
+    moved.random()
+    for given, now in ((x, np.ones(3)), (items, [3]), (rng, moved)):
+        wire.write_back(given, now)
+    assert x.tolist() == [1, 1, 1] and items == [3] and rng.random() == moved.random()
+
+
+# --------------------------------------------------------------------------------------------
+# Broken notebooks
+# --------------------------------------------------------------------------------------------
+def write(tmp_path, content: bytes):
+    path = tmp_path / "ps01.ipynb"
+    path.write_bytes(content)
+    return str(path)
+
+
+def good_notebook():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.metadata["nbgrader"] = {"grade_id": "answer", "solution": True, "grade": False,
+                                 "locked": False, "schema_version": 3}
+    nb.cells = [cell, nbformat.v4.new_markdown_cell("text")]
+    return nb
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "empty"),
+    (b"   \n", "empty"),
+    (bytes(range(256)) * 4, "binary"),
+    (b'{"cells": [', "invalid JSON"),
+    (b"[1, 2, 3]", "not an object"),
+    (b"[" * 100000 + b"]" * 100000, "not a notebook"),
+])
+def test_unreadable_files_become_empty_notebooks_with_the_reason(tmp_path, content, problem):
+    nb, found = read_notebook(write(tmp_path, content))
+    assert problem in found and nb.cells == [] and nb.nbformat == 4
+
+
+def test_a_good_notebook_is_read_without_a_problem(tmp_path):
+    nb, problem = read_notebook(write(tmp_path, nbformat.writes(good_notebook()).encode()))
+    assert problem is None and nb.cells[0].source == "x = 1"
+
+
+def test_an_nbformat_3_notebook_is_converted_and_noted(tmp_path):
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "y = 2", "language": "python", "outputs": [],
+         "metadata": {}}], "metadata": {}}]}
+    nb, problem = read_notebook(write(tmp_path, json.dumps(v3).encode()))
+    assert "nbformat 3" in problem and nb.cells[0].source == "y = 2"
+
+
+def test_a_notebook_with_a_broken_structure_keeps_its_good_cells(tmp_path):
+    data = json.loads(nbformat.writes(good_notebook()))
+    data["cells"].append({"cell_type": "code", "source": 42})       # a bad cell
+    data["cells"].append({"cell_type": "alien", "source": "?"})     # an unknown kind
+    del data["metadata"]
+    nb, problem = read_notebook(write(tmp_path, json.dumps(data).encode()))
+    assert "structure is invalid" in problem and "2 cells were recovered" in problem
+    assert nb.cells[0].metadata["nbgrader"]["grade_id"] == "answer"
+    nbformat.validate(nb)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["ps01", "--jobs", "0"], "positive integer"),
+    (["ps01", "--memory", "lots"], "positive integer"),
+    (["ps01", "--wall-time", "-1"], "positive number"),
+])
+def test_bad_options_are_named(capsys, args, message):
+    with pytest.raises(SystemExit):
+        parser().parse_args(args)
+    assert message in capsys.readouterr().err
+
+
+def test_the_summary_table_has_one_row_per_student():
+    text = format_table([Outcome("alice", "graded", 9.0, 10.0),
+                         Outcome("bob", "malformed", 0.0, 10.0, ["ps01.ipynb: empty"]),
+                         Outcome("carol", "crashed")])
+    lines = text.splitlines()
+    assert lines[0].split() == ["student", "score", "status", "notes"]
+    assert "9 / 10" in lines[2] and "malformed" in lines[3] and "empty" in lines[3]
+    assert lines[4].split()[:3] == ["carol", "-", "crashed"]
