@@ -18,7 +18,10 @@ rather than two arrays of numbers::
 ``hidden=True`` is for hidden tests: the message then says what is wrong and why it is
 probably wrong, but never shows the inputs, the expected values or the student's numbers.
 
-Student code runs in the same Python process as the checker. The checkers therefore convert
+Under plain ``nbgrader autograde`` (and when a student runs the visible tests) the student's
+code runs in the same Python process as the checker. ``python -m course_lib.autograde`` runs
+the checkers in a clean process instead, where the student's function is a proxy that returns
+only data (see ``course_lib.autograde``). In both cases the checkers convert
 every output to a plain float64 NumPy array themselves before comparing (an array subclass
 cannot fake equality), import their reference inside the checker function, and never trust
 an attribute of the student's objects beyond reading its numbers.
