@@ -185,3 +185,24 @@ def test_the_summary_table_has_one_row_per_student():
     assert lines[0].split() == ["student", "score", "status", "notes"]
     assert "9 / 10" in lines[2] and "malformed" in lines[3] and "empty" in lines[3]
     assert lines[4].split()[:3] == ["carol", "-", "crashed"]
+
+
+def test_a_test_cell_without_a_result_fails_instead_of_passing():
+    from course_lib.autograde.batch import InjectOutputs
+
+    nb = good_notebook()
+    test = nbformat.v4.new_code_cell("check(answer)")
+    test.metadata["nbgrader"] = {"grade_id": "test", "grade": True, "solution": False,
+                                 "locked": True, "points": 1, "schema_version": 3}
+    nb.cells.append(test)
+    resources = {"nbgrader": {"student": "s", "notebook": "nb"}}
+    InjectOutputs.results[("s", "nb")] = {"outputs": {0: [{"output_type": "stream",
+                                                           "name": "stdout", "text": "hi"}]},
+                                          "reason": "the worker failed"}
+    try:
+        nb, _ = InjectOutputs().preprocess(nb, resources)
+    finally:
+        InjectOutputs.results.clear()
+    assert nb.cells[0].outputs[0].text == "hi"
+    (error,) = nb.cells[2].outputs
+    assert error.output_type == "error" and "the worker failed" in error.evalue

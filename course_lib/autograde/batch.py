@@ -219,6 +219,13 @@ class InjectOutputs(_nbgrader_preprocessor_base()):
             count += 1
             cell.execution_count = count
             cell.outputs = [nbformat.from_dict(o) for o in outputs.get(index, [])]
+            meta = cell.metadata.get("nbgrader", {})
+            if index not in outputs and meta.get("grade") and not meta.get("solution"):
+                # a test the worker did not run must not pass for want of an error
+                reason = result.get("reason") or "grading stopped before this test"
+                cell.outputs = [nbformat.v4.new_output(
+                    "error", ename="GradingStopped", evalue=f"not run: {reason}",
+                    traceback=[f"GradingStopped: not run: {reason}"])]
         return nb, resources
 
 
