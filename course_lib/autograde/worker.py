@@ -29,6 +29,7 @@ import io
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,8 +109,8 @@ class Session:
         else:
             self.sandbox = _Unisolated(self.workdir, self.task.limits, env)
         self.sandbox.popen(argv, pass_fds=(to_kernel_r, from_kernel_w),
-                           stdin=subprocess_devnull(), stdout=subprocess_devnull(),
-                           stderr=subprocess_devnull())
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
         os.close(to_kernel_r)
         os.close(from_kernel_w)
         self.fd_out, self.fd_in = to_kernel_w, from_kernel_r
@@ -410,11 +411,6 @@ def _clean_outputs(outputs: Any, limit: int = 2 << 20) -> list:
     return clean
 
 
-def subprocess_devnull():
-    import subprocess
-    return subprocess.DEVNULL
-
-
 # --------------------------------------------------------------------------------------------
 # Test cells, run here
 # --------------------------------------------------------------------------------------------
@@ -575,17 +571,16 @@ class _Unisolated:
     """
 
     def __init__(self, workdir: str, limits: Any, env: dict):
+        from course_lib.autograde.sandbox import BASE_ENV
+
         self.workdir, self.limits = workdir, limits
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": workdir,
-                    "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
-                    "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1"}
-        self.env.update({k: v.replace("/home/student", workdir) for k, v in env.items()})
-        self.env["IPYTHONDIR"] = os.path.join(workdir, ".ipython")
+        self.env = {k: v.replace("/home/student", workdir).replace("/tmp", workdir)
+                    for k, v in {**BASE_ENV, **env}.items()}
+        self.env["PATH"] = os.environ.get("PATH", BASE_ENV["PATH"])
         self.process = None
 
     def popen(self, argv, pass_fds=(), stdin=None, stdout=None, stderr=None):
         import resource
-        import subprocess
 
         limits = self.limits
 
@@ -600,7 +595,6 @@ class _Unisolated:
         return self.process
 
     def wait(self, timeout=None):
-        import subprocess
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
