@@ -15,10 +15,13 @@ out of the sandbox as a claim made by the student's code, never as a verdict.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
+import signal
 import struct
+import threading
 import time
 from collections import namedtuple
 from typing import Any, Callable, Optional
@@ -229,24 +232,53 @@ def send(fd: int, message: dict) -> None:
     payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
     data = _HEADER.pack(len(payload)) + payload
     view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    with _alarm_deferred():  # a time limit must not cut a message in half
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
 
 
 def receive(fd: int, deadline: Optional[float] = None, limit: int = MAX_MESSAGE) -> dict:
     """Read one message from ``fd``; raise :class:`ChannelTimeout` after ``deadline``
     (a ``time.monotonic()`` value) and :class:`ChannelError` on EOF or invalid data."""
-    (size,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))
-    if size > limit:
-        raise ChannelError(f"a message of {size} bytes is over the limit of {limit}")
+    _wait_readable(fd, deadline)  # a time limit may interrupt the wait, not the reading
+    with _alarm_deferred():
+        (size,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))
+        if size > limit:
+            raise ChannelError(f"a message of {size} bytes is over the limit of {limit}")
+        body = _read_exactly(fd, size, deadline)
     try:
-        message = json.loads(_read_exactly(fd, size, deadline).decode("utf-8"))
+        message = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ChannelError(f"invalid message: {str(exc)[:200]}") from None
     if not isinstance(message, dict):
         raise ChannelError("invalid message: not an object")
     return message
+
+
+@contextlib.contextmanager
+def _alarm_deferred():
+    """Hold SIGALRM (the time limits' signal) until the block ends: an exception raised by
+    the alarm halfway through a message would leave the channel out of step."""
+    usable = (hasattr(signal, "pthread_sigmask")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _wait_readable(fd: int, deadline: Optional[float]) -> None:
+    while True:
+        wait = None if deadline is None else deadline - time.monotonic()
+        if wait is not None and wait <= 0:
+            raise ChannelTimeout("no answer before the deadline")
+        if select.select([fd], [], [], wait)[0]:
+            return
 
 
 def _read_exactly(fd: int, size: int, deadline: Optional[float]) -> bytes:
