@@ -53,7 +53,6 @@ class Outcome:
     max_score: Optional[float] = None
     notes: list = field(default_factory=list)
     seconds: float = 0.0
-    kernel_startup: Optional[float] = None
     needs_manual_grade: bool = False
 
 
@@ -508,7 +507,6 @@ class Batch:
             if result.get("reason"):
                 outcome.notes.append(result["reason"])
             outcome.seconds += float(result.get("seconds") or 0)
-            outcome.kernel_startup = result.get("kernel_startup")
         started = time.monotonic()
         try:
             self._convert(student, os.path.join(work, "staged"), None)

@@ -41,8 +41,6 @@ import numpy as np
 
 from course_lib.autograde import wire
 
-STATUSES = ("graded", "timed out", "memory limit", "malformed", "crashed")
-
 _KEEP_MIME = ("text/plain", "image/png", "image/jpeg")
 """Output types kept from the sandbox: text and images. HTML, SVG and JavaScript are dropped,
 so a submission's outputs cannot run script in the instructor's browser (formgrader)."""
@@ -68,10 +66,6 @@ class GradingStopped(BaseException):
 
     A BaseException, so that a checker's ``except Exception`` reports it as it is.
     """
-
-
-class _Deadline(BaseException):
-    pass
 
 
 # --------------------------------------------------------------------------------------------
