@@ -436,16 +436,25 @@ def evaluations_to_target(method: str, dim: int, target: float = 1e-2, *,
         _, values = _local_search(f, x0, step_size, max_evals, rng, distribution, None,
                                   target=target)
         return len(values) if values[-1] <= target else math.inf
-    # gradient descent on a diagonal quadratic, in closed form: x_k = (1 - lr*lam)^k * x0
-    if gradient_cost == "backprop":
-        cost = 2.0
-    elif gradient_cost == "finite_difference":
-        cost = float(dim + 1)
-    else:
-        check(not isinstance(gradient_cost, str), "gradient_cost", gradient_cost,
-              "'backprop', 'finite_difference' or a number > 0")
-        cost = real("gradient_cost", gradient_cost, 0.0, low_open=True)
     lr = 1.0 / lam[-1] if lr is None else real("lr", lr, 0.0, low_open=True)
+    return _gradient_evaluations(lam, x0, lr, _gradient_cost(gradient_cost, dim), target,
+                                 max_evals)
+
+
+def _gradient_cost(gradient_cost, dim):
+    """Evaluations charged per gradient step (see ``evaluations_to_target``)."""
+    if gradient_cost == "backprop":
+        return 2.0
+    if gradient_cost == "finite_difference":
+        return float(dim + 1)
+    check(not isinstance(gradient_cost, str), "gradient_cost", gradient_cost,
+          "'backprop', 'finite_difference' or a number > 0")
+    return real("gradient_cost", gradient_cost, 0.0, low_open=True)
+
+
+def _gradient_evaluations(lam, x0, lr, cost, target, max_evals):
+    """Evaluations gradient descent needs on ``1/2 sum lam_i x_i^2`` from x0 to reach
+    ``target``, in closed form (``x_k = (1 - lr*lam)^k * x0``), or ``math.inf``."""
     max_steps = int(max_evals // cost)
     factor = (1.0 - lr * lam) ** 2  # per-coordinate contraction of x_i^2 per step
     with np.errstate(all="ignore"):
@@ -454,8 +463,7 @@ def evaluations_to_target(method: str, dim: int, target: float = 1e-2, *,
             values = 0.5 * (factor[None, :] ** k[:, None]) @ (lam * x0**2)
             hit = np.flatnonzero(values <= target)
             if hit.size:
-                steps = int(k[hit[0]])
-                evals = steps * cost
+                evals = int(k[hit[0]]) * cost
                 return int(evals) if float(evals).is_integer() else evals
             if not np.all(np.isfinite(values)):
                 break

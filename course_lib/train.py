@@ -26,6 +26,7 @@ The optimizer is any object with ``init(params) -> state`` and pure
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, Callable, Optional
@@ -76,6 +77,27 @@ def _ok(x, bound):
     return bool(np.all(np.isfinite(x)) and np.all(np.abs(x) <= bound))
 
 
+def _gradient_function(landscape, rng, stochastic):
+    """``x -> gradient``: ``landscape.grad``, or its ``stochastic_grad`` with a seeded rng."""
+    has_noise = hasattr(landscape, "stochastic_grad")
+    if stochastic is None:
+        stochastic = has_noise
+    elif stochastic and not has_noise:
+        raise ValueError(f"stochastic=True but {landscape!r} has no stochastic_grad")
+    if not stochastic:
+        return landscape.grad
+    rng = np.random.default_rng(rng)
+    return lambda p: landscape.stochastic_grad(p, rng)
+
+
+def _lr_at(optimizer, schedule, t):
+    """The learning rate of step t and the ``step`` keyword arguments that apply it."""
+    if schedule is None:
+        return getattr(optimizer, "lr", np.nan), {}
+    lr = float(schedule(t))
+    return lr, {"lr": lr}
+
+
 def run(
     optimizer,
     landscape,
@@ -112,20 +134,7 @@ def run(
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
     if not bound > 0:
         raise ValueError(f"bound must be > 0, got {bound!r}")
-    has_noise = hasattr(landscape, "stochastic_grad")
-    if stochastic is None:
-        stochastic = has_noise
-    elif stochastic and not has_noise:
-        raise ValueError(f"stochastic=True but {landscape!r} has no stochastic_grad")
-    if stochastic:
-        rng = np.random.default_rng(rng)
-
-        def gradient(p):
-            return landscape.stochastic_grad(p, rng)
-
-    else:
-        gradient = landscape.grad
-
+    gradient = _gradient_function(landscape, rng, stochastic)
     x = np.array(x0, dtype=float)  # a copy: x0 is never touched
     path = np.empty((steps + 1,) + x.shape)
     losses = np.empty(steps + 1)
@@ -146,8 +155,7 @@ def run(
             if not np.all(np.isfinite(g)):
                 diverged_at = t
                 break
-            lr = getattr(optimizer, "lr", np.nan) if schedule is None else float(schedule(t))
-            override = {} if schedule is None else {"lr": lr}
+            lr, override = _lr_at(optimizer, schedule, t)
             new_x, new_state = optimizer.step(x, g, state, **override)
             loss = landscape.value(new_x)
             if not (_ok(new_x, bound) and np.isfinite(loss)):
@@ -301,102 +309,139 @@ def train_minibatch(
     Returns:
       A ``History``.
     """
-    X = np.asarray(X)
-    y = np.asarray(y)
-    check(X.ndim >= 1 and len(X) >= 1, "X", X.shape, "a non-empty array of examples")
-    check(y.ndim >= 1 and len(y) == len(X), "y", y.shape, f"{len(X)} targets, one per row of X")
+    X, y = _check_data(X, y, X_val, y_val)
     n = len(X)
     batch_size = integer("batch_size", batch_size, 1)
     epochs = integer("epochs", epochs, 0)
-    progress, shuffle, drop_last = flag("progress", progress), flag("shuffle", shuffle), flag(
-        "drop_last", drop_last)
+    progress, shuffle, drop_last = (flag("progress", progress), flag("shuffle", shuffle),
+                                    flag("drop_last", drop_last))
     check(schedule is None or callable(schedule), "schedule", schedule,
           "None or a callable t -> lr")
     check(schedule_per in ("iteration", "epoch"), "schedule_per", schedule_per,
           "'iteration' or 'epoch'")
-    check((X_val is None) == (y_val is None), "X_val, y_val", (X_val is None, y_val is None),
-          "both given or both None")
     check(not (drop_last and batch_size > n), "batch_size", batch_size,
           f"<= n = {n} when drop_last=True (otherwise an epoch has no batch)")
     rng = np.random.default_rng(rng)
-
-    def full_loss(p, Xs, ys):
-        return float(loss_and_grad(p, Xs, ys)[0])
-
     per_epoch = (n // batch_size) if drop_last else -(-n // batch_size)
-    total = per_epoch * epochs
-    it_loss, it_time, lrs = np.empty(total), np.empty(total), np.empty(total)
-    it_epoch, it_examples = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
-    train_losses, val_losses, epoch_times = [], [], [0.0]
-    t, examples, elapsed, diverged_at, done_epochs = 0, 0, 0.0, None, 0
+    log = _Log(per_epoch * epochs)
 
     with np.errstate(all="ignore"):  # divergence is detected below, not warned about
-        train_losses.append(full_loss(params, X, y))
+        log.train_losses.append(_full_loss(loss_and_grad, params, X, y))
         if X_val is not None:
-            val_losses.append(full_loss(params, X_val, y_val))
-        check(np.isfinite(train_losses[0]), "params", f"parameters with training loss "
-              f"{train_losses[0]}", "initial parameters with a finite training loss")
+            log.val_losses.append(_full_loss(loss_and_grad, params, X_val, y_val))
+        check(np.isfinite(log.train_losses[0]), "params", f"parameters with training loss "
+              f"{log.train_losses[0]}", "initial parameters with a finite training loss")
         state = optimizer.init(params)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm  # lazy: only when asked for
-
-            bar = tqdm(total=epochs, desc="epochs", unit="epoch")
-        try:
+        with _progress_bar(progress, epochs) as bar:
             for epoch in range(epochs):
-                for idx in minibatch_indices(n, batch_size, rng, shuffle, drop_last):
-                    start = time.perf_counter()
-                    loss, grads = loss_and_grad(params, X[idx], y[idx])
-                    if not (np.isfinite(loss) and _finite(grads)):
-                        diverged_at = t
-                        break
-                    step_t = t if schedule_per == "iteration" else epoch
-                    lr = getattr(optimizer, "lr", np.nan) if schedule is None else float(
-                        schedule(step_t))
-                    override = {} if schedule is None else {"lr": lr}
-                    new_params, new_state = optimizer.step(params, grads, state, **override)
-                    elapsed += time.perf_counter() - start
-                    if not _finite(new_params):
-                        diverged_at = t
-                        break
-                    params, state = new_params, new_state
-                    examples += len(idx)
-                    it_loss[t], it_time[t], lrs[t] = loss, elapsed, lr
-                    it_epoch[t], it_examples[t] = epoch, examples
-                    t += 1
-                if diverged_at is not None:
+                batches = minibatch_indices(n, batch_size, rng, shuffle, drop_last)
+                params, state = _train_epoch(loss_and_grad, params, state, X, y, optimizer,
+                                             batches, schedule, schedule_per, epoch, log)
+                if log.diverged_at is not None:
                     break
-                epoch_loss = full_loss(params, X, y)
-                val_loss = None if X_val is None else full_loss(params, X_val, y_val)
-                if not (np.isfinite(epoch_loss) and (val_loss is None or np.isfinite(val_loss))):
-                    diverged_at = t
+                val_loss = None if X_val is None else _full_loss(loss_and_grad, params, X_val,
+                                                                 y_val)
+                if not log.end_epoch(_full_loss(loss_and_grad, params, X, y), val_loss):
                     break
-                train_losses.append(epoch_loss)
-                if val_loss is not None:
-                    val_losses.append(val_loss)
-                epoch_times.append(elapsed)
-                done_epochs += 1
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{epoch_loss:.4g}")
-        finally:
-            if bar is not None:
-                bar.close()
+                    bar.set_postfix(loss=f"{log.train_losses[-1]:.4g}")
 
+    t = log.t
     return History(
-        iteration_losses=it_loss[:t],
-        iteration_epochs=it_epoch[:t],
-        iteration_examples=it_examples[:t],
-        iteration_times=it_time[:t],
-        lrs=lrs[:t],
-        train_losses=np.array(train_losses),
-        val_losses=None if X_val is None else np.array(val_losses),
-        epoch_times=np.array(epoch_times),
+        iteration_losses=log.loss[:t],
+        iteration_epochs=log.epoch[:t],
+        iteration_examples=log.examples[:t],
+        iteration_times=log.time[:t],
+        lrs=log.lrs[:t],
+        train_losses=np.array(log.train_losses),
+        val_losses=None if X_val is None else np.array(log.val_losses),
+        epoch_times=np.array(log.epoch_times),
         params=params,
         final_state=state,
-        diverged=diverged_at is not None,
-        diverged_at=diverged_at,
-        epochs_completed=done_epochs,
+        diverged=log.diverged_at is not None,
+        diverged_at=log.diverged_at,
+        epochs_completed=len(log.train_losses) - 1,
         batch_size=batch_size,
         n_train=n,
     )
+
+
+def _check_data(X, y, X_val, y_val):
+    """``(X, y)`` as arrays, checked: non-empty, one target per example, validation pair."""
+    X, y = np.asarray(X), np.asarray(y)
+    check(X.ndim >= 1 and len(X) >= 1, "X", X.shape, "a non-empty array of examples")
+    check(y.ndim >= 1 and len(y) == len(X), "y", y.shape, f"{len(X)} targets, one per row of X")
+    check((X_val is None) == (y_val is None), "X_val, y_val", (X_val is None, y_val is None),
+          "both given or both None")
+    return X, y
+
+
+def _full_loss(loss_and_grad, params, X, y):
+    return float(loss_and_grad(params, X, y)[0])
+
+
+class _Log:
+    """The arrays and lists that ``train_minibatch`` fills, with the iteration counter."""
+
+    def __init__(self, total):
+        self.loss, self.time, self.lrs = np.empty(total), np.empty(total), np.empty(total)
+        self.epoch = np.empty(total, dtype=np.int64)
+        self.examples = np.empty(total, dtype=np.int64)
+        self.train_losses, self.val_losses, self.epoch_times = [], [], [0.0]
+        self.t, self.seen, self.elapsed, self.diverged_at = 0, 0, 0.0, None
+
+    def iteration(self, loss, lr, epoch, batch):
+        t = self.t
+        self.seen += batch
+        self.loss[t], self.time[t], self.lrs[t] = loss, self.elapsed, lr
+        self.epoch[t], self.examples[t] = epoch, self.seen
+        self.t += 1
+
+    def end_epoch(self, train_loss, val_loss):
+        """Record the full-data losses after an epoch; False (diverged) if one is not finite."""
+        if not (np.isfinite(train_loss) and (val_loss is None or np.isfinite(val_loss))):
+            self.diverged_at = self.t
+            return False
+        self.train_losses.append(train_loss)
+        if val_loss is not None:
+            self.val_losses.append(val_loss)
+        self.epoch_times.append(self.elapsed)
+        return True
+
+
+def _train_epoch(loss_and_grad, params, state, X, y, optimizer, batches, schedule,
+                 schedule_per, epoch, log):
+    """One pass over ``batches``; stops at the first non-finite loss, gradient or update
+    (``log.diverged_at``) and returns the last finite ``(params, state)``."""
+    for idx in batches:
+        start = time.perf_counter()
+        loss, grads = loss_and_grad(params, X[idx], y[idx])
+        if not (np.isfinite(loss) and _finite(grads)):
+            log.diverged_at = log.t
+            break
+        lr, override = _lr_at(optimizer, schedule,
+                              log.t if schedule_per == "iteration" else epoch)
+        new_params, new_state = optimizer.step(params, grads, state, **override)
+        log.elapsed += time.perf_counter() - start
+        if not _finite(new_params):
+            log.diverged_at = log.t
+            break
+        params, state = new_params, new_state
+        log.iteration(loss, lr, epoch, len(idx))
+    return params, state
+
+
+@contextmanager
+def _progress_bar(show, epochs):
+    """A tqdm bar over epochs when ``show``, else None; closed on exit."""
+    if not show:
+        yield None
+        return
+    from tqdm.auto import tqdm  # lazy: only when asked for
+
+    bar = tqdm(total=epochs, desc="epochs", unit="epoch")
+    try:
+        yield bar
+    finally:
+        bar.close()
