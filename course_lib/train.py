@@ -293,7 +293,7 @@ def train_minibatch(
       rng: seed or ``np.random.Generator`` for the shuffling (same seed, same run).
       schedule: optional callable ``t -> lr``; see ``schedule_per``.
       X_val, y_val: optional validation set, evaluated after every epoch.
-      progress: show a tqdm progress bar over epochs.
+      progress: show a progress bar over epochs (``course_lib.progress``, on stderr).
       shuffle, drop_last: as in ``course_lib.data.minibatch_indices``.
       schedule_per: ``"iteration"`` (default: ``lr = schedule(t)``, t counting updates) or
         ``"epoch"`` (``lr = schedule(epoch)``, as a PyTorch scheduler stepped once per epoch).
@@ -339,9 +339,9 @@ def train_minibatch(
         state = optimizer.init(params)
         bar = None
         if progress:
-            from tqdm.auto import tqdm  # lazy: only when asked for
+            from course_lib.progress import progress as progress_bar  # tqdm: only when asked
 
-            bar = tqdm(total=epochs, desc="epochs", unit="epoch")
+            bar = progress_bar(total=epochs, desc="epochs", unit="epoch")
         try:
             for epoch in range(epochs):
                 for idx in minibatch_indices(n, batch_size, rng, shuffle, drop_last):
