@@ -145,9 +145,10 @@ def line_styles(n=None):
 _CURVE = "course_lib.plots.curve"  # gid of the curves that take the next style on their Axes
 
 
-def _next_style(ax, kwargs, dense):
+def _next_style(ax, kwargs, dense=0):
     """The style of the next ``plot_loss_curve``/``plot_path`` curve on ``ax``: the k-th of
-    ``line_styles`` (k = curves already drawn there), overridden by what the caller gave."""
+    ``line_styles`` (k = curves already drawn there), overridden by what the caller gave. A
+    curve of ``dense`` points (0: few) gets a marker on every ``dense // 10``-th point."""
     from matplotlib.cbook import normalize_kwargs
     from matplotlib.lines import Line2D
 
@@ -157,7 +158,7 @@ def _next_style(ax, kwargs, dense):
     if "color" in kwargs:  # the caller's colour wins; line style and marker still differ
         style = {"linestyle": style["linestyle"], "marker": style["marker"]}
     if dense:
-        style["markevery"] = 0.1  # about ten markers along the curve, wherever its points are
+        style["markevery"] = max(1, dense // 10)  # about ten markers along the curve
     style.update(kwargs)
     style.setdefault("gid", _CURVE)
     return style
@@ -282,7 +283,7 @@ def plot_path(ax, path, label=None, color=None, marker=None, markersize=3, start
     """
     path = np.asarray(path, dtype=float).reshape(-1, 2)
     given = {key: value for key, value in (("color", color), ("marker", marker)) if value is not None}
-    style = _next_style(ax, {"linestyle": "-", **given, **kwargs}, dense=False)
+    style = _next_style(ax, {"linestyle": "-", **given, **kwargs})
     (line,) = ax.plot(path[:, 0], path[:, 1], markersize=markersize, label=label, linewidth=1.2,
                       scalex=False, scaley=False, zorder=3, **style)
     if start and len(path):
@@ -325,7 +326,8 @@ def plot_loss_curve(ax, losses, steps=None, log=True, min_value=None, label=None
     if log:
         y = np.where(y > 0, y, np.nan)
         ax.set_yscale("log")
-    (line,) = ax.plot(x, y, label=label, **_next_style(ax, kwargs, dense=len(y) > 30))
+    style = _next_style(ax, kwargs, dense=len(y) if len(y) > 30 else 0)
+    (line,) = ax.plot(x, y, label=label, **style)
     if xlabel is not None:
         ax.set_xlabel(xlabel)
     if ylabel is None:
