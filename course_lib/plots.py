@@ -74,10 +74,11 @@ OKABE_ITO = {
     "reddish purple": "#CC79A7",
 }
 #: The colour cycle (``C0`` ... ``C5``): the palette without black (kept for reference lines)
-#: and yellow (too light for a thin line on white). C0 blue and C1 vermillion are the pair to
-#: use when two things are compared.
+#: and yellow (too light for a thin line on white), in the order of Matplotlib's default hues
+#: (C0 blue, C1 orange, C2 green, C3 red), so code that asks for ``"C3"`` to stand out still
+#: gets a red (vermillion).
 PALETTE = tuple(OKABE_ITO[name] for name in (
-    "blue", "vermillion", "bluish green", "orange", "reddish purple", "sky blue"))
+    "blue", "orange", "bluish green", "vermillion", "reddish purple", "sky blue"))
 #: Line styles and markers that go with the colours: the k-th curve differs from the others in
 #: all three, so it can be told apart in grey print or without colour vision.
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
