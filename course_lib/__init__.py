@@ -11,7 +11,9 @@ Small modules, each with one job:
   gradient checking.
 - ``course_lib.train``: ``run`` an optimizer on a landscape and record the trajectory;
   ``train_minibatch`` trains a model on data, epoch by epoch.
-- ``course_lib.plots``: matplotlib drawing on a given Axes (contours, paths, loss curves).
+- ``course_lib.plots``: matplotlib drawing on a given Axes (contours, paths, loss curves) and
+  the book's colour-blind-safe figure style.
+- ``course_lib.progress``: progress bars for long loops (shown live, left out of the built book).
 - ``course_lib.widgets``: the book's interactive explorers (ipywidgets).
 - ``course_lib.grading``: the checkers behind the assignments' tests, with diagnostic messages.
 

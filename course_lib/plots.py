@@ -18,6 +18,22 @@ update it later (``line.set_data(...)``) instead of drawing again::
     plot_loss_curve(ax2, traj.losses, min_value=f.min_value)
 
 Nothing here calls ``pyplot``: the functions only add artists to the Axes they are given.
+
+The book's figure style (one place for every chapter): ``use_style()`` at the top of a chapter
+sets a colour-blind-safe palette (Okabe and Ito's eight colours), text sizes that stay readable
+when a figure is scaled to the page's text width, and light grids. Lines that must be told apart
+should differ in more than colour: ``plot_loss_curve`` and ``plot_path`` give each further
+curve on the same Axes its own colour, line style and marker, and ``line_styles(n)`` hands out
+the same styles for a chapter's own ``ax.plot`` loops::
+
+    plots.use_style()
+    fig, ax = plt.subplots()
+    for style, (name, losses) in zip(plots.line_styles(), curves.items()):
+        ax.plot(losses, label=name, **style)
+
+The default colour cycle holds only colours (``C0`` ... ``C5`` are the palette's): line styles
+and markers are not put in Matplotlib's cycle, so figures that set a colour and expect a solid
+line (the widgets' figures, for example) keep their look.
 """
 
 from __future__ import annotations
@@ -27,6 +43,13 @@ import numpy as np
 from course_lib._checks import check, integer
 
 __all__ = [
+    "OKABE_ITO",
+    "PALETTE",
+    "LINESTYLES",
+    "MARKERS",
+    "STYLE",
+    "use_style",
+    "line_styles",
     "contour_levels",
     "plot_contours",
     "mark_minima",
@@ -35,6 +58,111 @@ __all__ = [
     "plot_1d",
     "plot_surface",
 ]
+
+
+# Okabe, M. and Ito, K. (2008), "Color Universal Design (CUD): how to make figures and
+# presentations that are friendly to colorblind people", https://jfly.uni-koeln.de/color/ ;
+# the eight colours stay distinct for the common forms of colour blindness.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+#: The colour cycle (``C0`` ... ``C5``): the palette without black (kept for reference lines)
+#: and yellow (too light for a thin line on white), in the order of Matplotlib's default hues
+#: (C0 blue, C1 orange, C2 green, C3 red), so code that asks for ``"C3"`` to stand out still
+#: gets a red (vermillion).
+PALETTE = tuple(OKABE_ITO[name] for name in (
+    "blue", "orange", "bluish green", "vermillion", "reddish purple", "sky blue"))
+#: Line styles and markers that go with the colours: the k-th curve differs from the others in
+#: all three, so it can be told apart in grey print or without colour vision.
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+#: The rc settings of ``use_style`` (besides the colour cycle, ``PALETTE``). Text sizes are in points at ``figure.dpi = 100``: a figure
+#: at most 8 inches wide is shown at about its own size in the book's text column, so 10 pt tick
+#: labels stay about 13 px high on the page.
+STYLE = {
+    "figure.dpi": 100,
+    "figure.figsize": (6.4, 4.0),
+    "figure.constrained_layout.use": True,
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 9.5,
+    "legend.framealpha": 0.9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 5,
+    "image.cmap": "viridis",
+}
+
+
+def use_style():
+    """Apply the book's figure style (``STYLE``) to every figure made after the call.
+
+    Call it once at the top of a chapter, after importing ``matplotlib.pyplot``.
+    """
+    import matplotlib
+    from cycler import cycler
+
+    matplotlib.rcParams.update(STYLE)
+    matplotlib.rcParams["axes.prop_cycle"] = cycler(color=PALETTE)
+
+
+def line_styles(n=None):
+    """Styles for curves that must be told apart: ``{"color", "linestyle", "marker"}`` dicts.
+
+    The k-th style has the k-th colour of ``PALETTE``, line style of ``LINESTYLES`` and marker
+    of ``MARKERS``, so any two of the first six differ in all three (the seventh repeats the
+    first). Pass a style to ``ax.plot(x, y, **style)``; for a curve of many points add
+    ``markevery`` so that the markers do not merge into a thick band.
+
+    Args:
+      n: how many styles, an int >= 0; None (default) gives an endless iterator.
+
+    Returns:
+      A list of ``n`` dicts, or an iterator when ``n`` is None.
+    """
+    def style(k):
+        k %= len(PALETTE)
+        return {"color": PALETTE[k], "linestyle": LINESTYLES[k], "marker": MARKERS[k]}
+
+    if n is None:
+        import itertools
+
+        return (style(k) for k in itertools.count())
+    return [style(k) for k in range(integer("n", n, low=0))]
+
+
+_CURVE = "course_lib.plots.curve"  # gid of the curves that take the next style on their Axes
+
+
+def _next_style(ax, kwargs, dense=0):
+    """The style of the next ``plot_loss_curve``/``plot_path`` curve on ``ax``: the k-th of
+    ``line_styles`` (k = curves already drawn there), overridden by what the caller gave. A
+    curve of ``dense`` points (0: few) gets a marker on every ``dense // 10``-th point."""
+    from matplotlib.cbook import normalize_kwargs
+    from matplotlib.lines import Line2D
+
+    kwargs = normalize_kwargs(kwargs, Line2D)  # "ls" -> "linestyle", "c" -> "color", ...
+    k = sum(1 for line in ax.get_lines() if line.get_gid() == _CURVE)
+    style = line_styles(k + 1)[k]
+    if "color" in kwargs:  # the caller's colour wins; line style and marker still differ
+        style = {"linestyle": style["linestyle"], "marker": style["marker"]}
+    if dense:
+        style["markevery"] = max(1, dense // 10)  # about ten markers along the curve
+    style.update(kwargs)
+    style.setdefault("gid", _CURVE)
+    return style
 
 
 def contour_levels(Z, n=20, log=True):
@@ -134,18 +262,19 @@ def mark_minima(ax, landscape, **kwargs):
     return line
 
 
-def plot_path(ax, path, label=None, color=None, marker="o", markersize=3, start=True, **kwargs):
+def plot_path(ax, path, label=None, color=None, marker=None, markersize=3, start=True, **kwargs):
     """The iterates of a 2-D optimizer run, joined in order.
 
     The axes limits are not changed: a path that leaves the plotted window (a diverging run)
-    is clipped at the edge.
+    is clipped at the edge. Each path drawn on the same Axes takes the next colour and marker
+    of ``line_styles`` (a solid line), so several runs stay apart without colour.
 
     Args:
       ax: a Matplotlib Axes (usually with ``plot_contours`` already on it).
       path: array of shape ``(k, 2)``, the first row the starting point (``Trajectory.path``).
       label: legend label.
-      color: line colour (default: the axes' next colour).
-      marker: marker at every iterate ("" for none).
+      color: line colour (default: the next of ``line_styles`` on this Axes).
+      marker: marker at every iterate (default: the next of ``line_styles``; "" for none).
       markersize: size of those markers.
       start: also mark the starting point with a larger square.
       **kwargs: passed to ``ax.plot``.
@@ -154,8 +283,10 @@ def plot_path(ax, path, label=None, color=None, marker="o", markersize=3, start=
       The ``Line2D`` of the path.
     """
     path = np.asarray(path, dtype=float).reshape(-1, 2)
-    (line,) = ax.plot(path[:, 0], path[:, 1], marker=marker, markersize=markersize, color=color,
-                      label=label, linewidth=1.2, scalex=False, scaley=False, zorder=3, **kwargs)
+    given = {key: value for key, value in (("color", color), ("marker", marker)) if value is not None}
+    style = _next_style(ax, {"linestyle": "-", **given, **kwargs})
+    (line,) = ax.plot(path[:, 0], path[:, 1], markersize=markersize, label=label, linewidth=1.2,
+                      scalex=False, scaley=False, zorder=3, **style)
     if start and len(path):
         ax.plot(path[:1, 0], path[:1, 1], marker="s", markersize=6, color=line.get_color(),
                 linestyle="none", scalex=False, scaley=False, zorder=3)
@@ -165,6 +296,10 @@ def plot_path(ax, path, label=None, color=None, marker="o", markersize=3, start=
 def plot_loss_curve(ax, losses, steps=None, log=True, min_value=None, label=None,
                     xlabel="step", ylabel=None, **kwargs):
     """A loss curve: loss (or suboptimality ``loss - min_value``) against steps.
+
+    Each curve drawn on the same Axes takes the next style of ``line_styles`` (colour, line
+    style and marker; a curve of more than 30 points gets about ten markers), so curves stay
+    apart without colour; keyword arguments override the style.
 
     On a log axis, values <= 0 cannot be drawn: they are left out (a gap in the line), as
     are NaN and inf. Use ``min_value`` to plot the distance to the optimum, which turns linear
@@ -179,7 +314,7 @@ def plot_loss_curve(ax, losses, steps=None, log=True, min_value=None, label=None
       label: legend label.
       xlabel: x-axis label ("step" by default; None leaves it alone).
       ylabel: y-axis label (default "loss", or "loss − f*" when ``min_value`` is given).
-      **kwargs: passed to ``ax.plot``.
+      **kwargs: passed to ``ax.plot`` (e.g. ``color``, ``linestyle``, ``marker``).
 
     Returns:
       The ``Line2D``.
@@ -192,7 +327,8 @@ def plot_loss_curve(ax, losses, steps=None, log=True, min_value=None, label=None
     if log:
         y = np.where(y > 0, y, np.nan)
         ax.set_yscale("log")
-    (line,) = ax.plot(x, y, label=label, **kwargs)
+    style = _next_style(ax, kwargs, dense=len(y) if len(y) > 30 else 0)
+    (line,) = ax.plot(x, y, label=label, **style)
     if xlabel is not None:
         ax.set_xlabel(xlabel)
     if ylabel is None:

@@ -301,7 +301,7 @@ def train_minibatch(
       rng: seed or ``np.random.Generator`` for the shuffling (same seed, same run).
       schedule: optional callable ``t -> lr``; see ``schedule_per``.
       X_val, y_val: optional validation set, evaluated after every epoch.
-      progress: show a tqdm progress bar over epochs.
+      progress: show a progress bar over epochs (``course_lib.progress``, on stderr).
       shuffle, drop_last: as in ``course_lib.data.minibatch_indices``.
       schedule_per: ``"iteration"`` (default: ``lr = schedule(t)``, t counting updates) or
         ``"epoch"`` (``lr = schedule(epoch)``, as a PyTorch scheduler stepped once per epoch).
@@ -434,13 +434,13 @@ def _train_epoch(loss_and_grad, params, state, X, y, optimizer, batches, schedul
 
 @contextmanager
 def _progress_bar(show, epochs):
-    """A tqdm bar over epochs when ``show``, else None; closed on exit."""
+    """A progress bar over epochs when ``show``, else None; closed on exit."""
     if not show:
         yield None
         return
-    from tqdm.auto import tqdm  # lazy: only when asked for
+    from course_lib.progress import progress  # tqdm: only when asked for
 
-    bar = tqdm(total=epochs, desc="epochs", unit="epoch")
+    bar = progress(total=epochs, desc="epochs", unit="epoch")
     try:
         yield bar
     finally:

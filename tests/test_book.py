@@ -101,6 +101,71 @@ def test_chapter_has_every_part_the_syllabus_asks_for(executed, name):
     assert images, "the widget's figure is saved with the page, for the static site"
 
 
+def _outputs_with_images(cell):
+    return [out for out in cell.get("outputs", []) if "image/png" in out.get("data", {})]
+
+
+def _image_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code" and _outputs_with_images(cell)]
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_figure_has_a_caption_a_name_and_alt_text(executed, name):
+    """A figure is numbered, captioned and described for screen readers: the code cell that
+    makes it carries myst-nb's `mystnb: {figure: {caption, name}, image: {alt}}` metadata."""
+    nb, _ = executed(name)
+    problems = []
+    for cell in _image_cells(nb):
+        meta = cell.metadata.get("mystnb", {})
+        figure, image = meta.get("figure", {}), meta.get("image", {})
+        first_line = cell.source.strip().splitlines()[0][:60]
+        caption, alt = str(figure.get("caption", "")).strip(), str(image.get("alt", "")).strip()
+        if len(caption.split()) < 5:
+            problems.append(f"{first_line!r}: no caption")
+        if not re.fullmatch(r"fig-[a-z0-9-]+", str(figure.get("name", ""))):
+            problems.append(f"{first_line!r}: no name like fig-... to reference the figure by")
+        if len(alt.split()) < 8 or re.search(r"\.(png|jpe?g|svg|gif)$", alt, re.I):
+            problems.append(f"{first_line!r}: no alt text (8+ words saying what it shows)")
+        # myst-nb wraps every rich output of the cell in the figure: a second one (an image,
+        # or the repr of a last expression such as ax.legend()) repeats the figure's name
+        rich = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
+        if len(rich) > 1:
+            problems.append(f"{first_line!r}: {len(rich)} rich outputs; a figure cell must show "
+                            "only its image (end it with `;` or plt.show())")
+    assert not problems, "\n".join(problems)
+
+
+# tqdm's text bar ("desc:  40%|####  | 4/10 [00:01<...]" or "desc: 4it [00:01, ...]") and
+# its notebook widget (an HBox with a FloatProgress)
+PROGRESS_TEXT = re.compile(r"\d+%\||\d+\w* \[\d+:\d\d")
+PROGRESS_WIDGETS = {"FloatProgressModel", "IntProgressModel"}
+
+
+def _stderr_is_removed() -> bool:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    return config["sphinx"]["config"].get("nb_output_stderr") == "remove"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_no_progress_bar_on_the_page_and_stderr_holds_nothing_else(executed, name):
+    """Long loops show a progress bar to a reader running the chapter, on stderr; the built
+    page drops stderr (nb_output_stderr: remove), so nothing else may be written there."""
+    nb, _ = executed(name)
+    stderr_removed = _stderr_is_removed()
+    for out in _outputs(nb):
+        if out.output_type == "stream" and out.name == "stderr" and stderr_removed:
+            other = [line for line in re.split(r"[\r\n]+", out.text)
+                     if line.strip() and not PROGRESS_TEXT.search(line)]
+            assert not other, f"stderr, hidden on the page, carries more than progress: {other}"
+            continue
+        text = out.get("text", "") + "".join(
+            str(v) for k, v in out.get("data", {}).items() if k.startswith("text/"))
+        assert not PROGRESS_TEXT.search(text), f"a progress bar on the page: {text[:200]!r}"
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    models = {m["model_name"] for m in state.get("state", {}).values()}
+    assert not models & PROGRESS_WIDGETS, "a progress-bar widget is saved with the page"
+
+
 def _clean_copy(dest: Path) -> None:
     """The files of a fresh clone: tracked plus untracked-but-not-ignored, nothing else."""
     listed = subprocess.run(

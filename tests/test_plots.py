@@ -150,3 +150,70 @@ def test_mark_minima_adds_no_legend_entry_without_minima():
     plots.mark_minima(ax, landscapes.Himmelblau())
     labels = [t.get_text() for t in ax.legend().get_texts()]
     assert labels == ["minimum"]
+
+
+# The book's figure style: a colour-blind-safe palette, and curves that differ in more than colour.
+
+OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
+             "#CC79A7"}  # Okabe & Ito (2008), https://jfly.uni-koeln.de/color/
+
+
+def test_use_style_sets_the_okabe_ito_colour_cycle_and_readable_text():
+    from matplotlib import colors, rcParams, rc_context
+
+    from course_lib.plots import PALETTE, use_style
+
+    assert {c.upper() for c in PALETTE} <= OKABE_ITO and len(set(PALETTE)) == len(PALETTE) >= 6
+    with rc_context():
+        use_style()
+        cycle = [colors.to_hex(c["color"]).upper() for c in rcParams["axes.prop_cycle"]]
+        assert cycle == [c.upper() for c in PALETTE]
+        ax = fresh_axes()
+        lines = [ax.plot([0, 1], [k, k + 1])[0] for k in range(3)]
+        assert [colors.to_hex(line.get_color()).upper() for line in lines] == cycle[:3]
+        for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize", "axes.labelsize"):
+            size = rcParams[key]
+            assert isinstance(size, (int, float)) and size >= 9, key
+
+
+def styles_of(lines):
+    return [(line.get_color(), str(line.get_linestyle()), line.get_marker()) for line in lines]
+
+
+def test_line_styles_differ_in_colour_line_style_and_marker():
+    from course_lib.plots import line_styles
+
+    styles = line_styles(6)
+    for key in ("color", "linestyle", "marker"):
+        values = [str(s[key]) for s in styles]
+        assert len(set(values)) == 6, key
+    assert {s["color"].upper() for s in styles} <= OKABE_ITO
+    assert next(iter(line_styles())) == styles[0]
+    assert line_styles(8)[6] == styles[0]  # the seventh repeats the first
+    with pytest.raises(ValueError, match="n must be"):
+        line_styles(-1)
+
+
+def test_loss_curves_on_one_axes_differ_in_style_and_marker_as_well_as_colour():
+    ax = fresh_axes()
+    losses = np.geomspace(1.0, 1e-3, 200)
+    lines = [plot_loss_curve(ax, losses * (k + 1), label=f"run {k}") for k in range(3)]
+    ax.plot([0, 1], [1, 1])  # a plain line in between does not shift the curves' styles
+    lines.append(plot_loss_curve(ax, losses * 5, label="run 3"))
+    colours, dashes, markers = zip(*styles_of(lines))
+    assert len(set(colours)) == len(set(dashes)) == len(set(markers)) == 4
+    assert all(line.get_markevery() is not None for line in lines)  # 200 points: sparse markers
+    short = plot_loss_curve(fresh_axes(), [3.0, 2.0, 1.0])
+    assert short.get_markevery() is None  # a short curve marks every point
+    render(ax)
+
+
+def test_a_callers_colour_or_style_wins_and_paths_differ_in_colour_and_marker():
+    ax = fresh_axes()
+    red = plot_loss_curve(ax, [3.0, 2.0], color="red", ls=":")
+    assert red.get_color() == "red" and red.get_linestyle() == ":"
+    ax = fresh_axes()
+    paths = [plot_path(ax, np.array([[0.0, k], [1.0, k]])) for k in range(3)]
+    colours, dashes, markers = zip(*styles_of(paths))
+    assert len(set(colours)) == len(set(markers)) == 3 and set(dashes) == {"-"}
+    assert plot_path(ax, [[0, 0], [1, 1]], color="k", marker="").get_marker() in ("", "None")
