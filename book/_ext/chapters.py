@@ -7,8 +7,8 @@ the book's chapters, written and planned: slug -> (document, title).
 - A chapter whose document is in the table of contents renders as a link to it, with the number
   the toc gives it and its title as the page states it: "Chapter 5: Momentum".
 - A planned chapter not yet in the toc renders as its title in plain text followed by a discreet
-  "(in preparation)": "Momentum (in preparation)". Once its file is added to ``_toc.yml`` the same
-  role becomes a link, with no change to the pages that cite it.
+  "(in preparation)" in smaller, muted type (``chapters_static/chapters.css``). Once its file is
+  added to ``_toc.yml`` the same role becomes a link, with no change to the pages that cite it.
 - An unknown slug is an error: a warning naming the slug and the known ones, so a build with
   warnings as errors (``-W``) fails.
 
@@ -17,6 +17,8 @@ Register as a local extension in ``_config.yml`` (``sphinx.local_extensions``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from docutils import nodes
 from sphinx.util import logging
@@ -39,6 +41,7 @@ CHAPTERS: dict[str, tuple[str, str]] = {
 }
 
 PLANNED_NOTE = "(in preparation)"
+STATIC = Path(__file__).with_name("chapters_static")  # the note's style, chapters.css
 
 
 class chapter_reference(nodes.Inline, nodes.TextElement):
@@ -97,7 +100,14 @@ def resolve_chapter_references(app, doctree, fromdocname):
                                  node.get("explicit_title", "")))
 
 
+def add_static_path(app):
+    if str(STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(STATIC))
+
+
 def setup(app):
+    app.connect("builder-inited", add_static_path)
+    app.add_css_file("chapters.css")
     app.add_node(chapter_reference)
     app.add_role("chapter", ChapterRole())
     app.connect("doctree-resolved", resolve_chapter_references)
