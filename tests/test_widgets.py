@@ -28,8 +28,8 @@ from course_lib.widgets import (FiniteDifferenceExplorer, GradientDescentExplore
 from course_lib.widgets.finite_difference import FUNCTIONS, H_GRID, difference_errors
 from course_lib.widgets.minibatch import START, regression_problem
 from course_lib.widgets.random_search import eigenvalues
-from course_lib.widgets._base import (linear_limits, log_limits, nice_ceil, png_bytes,
-                                      symlog_limits)
+from course_lib.widgets.limits import linear_limits, log_limits, nice_ceil, symlog_limits
+from course_lib.widgets.png import png_bytes
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 

@@ -15,9 +15,10 @@ from course_lib import landscapes
 from course_lib.optim import SGD
 from course_lib.plots import mark_minima, plot_1d, plot_contours
 from course_lib.train import run
-from course_lib.widgets._base import (Explorer, dropdown, float_slider, int_slider,
-                                      linear_limits, log_limits, log_slider, nice_ceil,
-                                      set_range, symlog_limits)
+from course_lib.widgets.controls import (dropdown, float_slider, int_slider, log_slider,
+                                         set_range)
+from course_lib.widgets.explorer import Explorer
+from course_lib.widgets.limits import linear_limits, log_limits, nice_ceil, symlog_limits
 
 __all__ = ["GradientDescentExplorer", "PRESETS"]
 

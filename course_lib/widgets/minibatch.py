@@ -20,7 +20,8 @@ import numpy as np
 from course_lib import models
 from course_lib.optim import SGD
 from course_lib.plots import plot_contours
-from course_lib.widgets._base import Explorer, int_slider, log_slider, selection_slider
+from course_lib.widgets.controls import int_slider, log_slider, selection_slider
+from course_lib.widgets.explorer import Explorer
 
 __all__ = ["MinibatchExplorer", "regression_problem"]
 
@@ -74,6 +75,9 @@ class MinibatchExplorer(Explorer):
 
     figsize = (9.6, 3.4)
     has_info = True
+    alt = ("Minibatch SGD with batch size {batch_size} and full-batch gradient descent, "
+           "learning rate {lr:.2g}, {epochs} epochs: paths of the two weights on the "
+           "training-loss contours, then the loss against epochs and against wall-clock time.")
     columns = 2
 
     def __init__(self, **values):

@@ -20,7 +20,9 @@ from course_lib.optim import SGD
 from course_lib.plots import plot_contours
 from course_lib.search import global_random_search, local_random_search
 from course_lib.train import run
-from course_lib.widgets._base import Explorer, int_slider, log_limits, log_slider, toggle
+from course_lib.widgets.controls import int_slider, log_slider, toggle
+from course_lib.widgets.explorer import Explorer
+from course_lib.widgets.limits import log_limits
 
 __all__ = ["RandomSearchExplorer", "eigenvalues"]
 
@@ -62,6 +64,9 @@ class RandomSearchExplorer(Explorer):
 
     figsize = (8.4, 3.5)
     has_info = True
+    alt = ("Left: the points evaluated by {method} random search in {dim} dimensions, on "
+           "the contour lines of a quadratic (first two coordinates). Right: the best loss so "
+           "far against {n_evals} function evaluations, next to gradient descent's.")
 
     def __init__(self, **values):
         self._results = {}  # (method, dim, n, step, seed) -> SearchResult
