@@ -27,6 +27,7 @@ from course_lib.widgets.finite_difference import FiniteDifferenceExplorer
 from course_lib.widgets.gradient_descent import GradientDescentExplorer
 from course_lib.widgets.minibatch import MinibatchExplorer
 from course_lib.widgets.random_search import RandomSearchExplorer
+from course_lib.widgets.trajectory import TrajectoryExplorer
 
 __all__ = ["RandomSearchExplorer", "FiniteDifferenceExplorer", "GradientDescentExplorer",
-           "MinibatchExplorer"]
+           "MinibatchExplorer", "TrajectoryExplorer"]
