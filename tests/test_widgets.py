@@ -616,3 +616,26 @@ def test_controls_wrap_are_described_and_the_figure_is_named(gd, rs, fd, mb, ch5
         assert len(explorer.image.tooltip) > 40  # a sentence, not a placeholder
     with pytest.raises(ValueError, match="description must be a non-empty string"):
         float_slider("", 0.0, 0.0, 1.0, 0.1)
+
+
+def test_random_search_and_minibatch_accept_another_optimizer():
+    momentum = SGD(lr=0.1, momentum=0.9)
+    rs = RandomSearchExplorer(optimizer=momentum, method="local", dim=5)
+    quadratic = landscapes.Quadratic(np.diag(eigenvalues(5)))
+    expected = run(momentum, quadratic, np.full(5, 5**-0.5), 150)
+    gd_x, gd_y = rs.gd_curve.get_data()
+    np.testing.assert_allclose(gd_y, np.maximum(expected.losses[: len(gd_y)], 1e-10))
+    assert "SGD(lr=0.1, momentum=0.9) (a gradient" in rs.gd_curve.get_label()
+    mb = MinibatchExplorer(optimizer=Adam, batch_size=32, lr=0.05, epochs=2)
+    history, path = mb._run(32, 0.05, 2, 0)
+    X, y, _ = regression_problem()
+    from course_lib.train import train_minibatch
+
+    direct = train_minibatch(linear_regression_loss, START, X, y, Adam(lr=0.05), 32, 2, rng=0)
+    np.testing.assert_allclose(history.params, direct.params, rtol=1e-12)
+    np.testing.assert_array_equal(mb.path_mb.get_xydata()[-1], direct.params)
+    assert mb.path_mb.get_label() == "minibatch Adam"
+    with pytest.raises(ValueError, match="optimizer must be a course_lib optimizer"):
+        RandomSearchExplorer(optimizer="SGD")
+    with pytest.raises(ValueError, match="optimizer must be a function lr -> course_lib"):
+        MinibatchExplorer(optimizer=SGD(lr=0.1))

@@ -155,7 +155,8 @@ def _factory(fn, what, controls):
     return _Factory(lambda values: fn(**{name: values[name] for name in uses}), uses)
 
 
-def _is_optimizer(obj):
+def is_optimizer(obj):
+    """True for an optimizer object (with ``init`` and ``step``), not a class or factory."""
     return (not isinstance(obj, type) and callable(getattr(obj, "init", None))
             and callable(getattr(obj, "step", None)))
 
@@ -164,7 +165,7 @@ def _is_landscape(obj):
     return not isinstance(obj, type) and all(hasattr(obj, a) for a in ("value", "grad", "dim"))
 
 
-def _label(optimizer):
+def optimizer_label(optimizer):
     """``SGD(lr=0.1, momentum=0.9)``: the class, lr and the arguments not at their default."""
     cls = type(optimizer)
     try:
@@ -282,9 +283,9 @@ class TrajectoryExplorer(Explorer):
                 check(len(entry) == 2, what, entry, "a pair (optimizer, schedule)")
                 entry, own = entry
                 own = _as_schedule(own, f"{what}[1]", names)
-            if _is_optimizer(entry):
+            if is_optimizer(entry):
                 factory = _ready(entry)
-                default = _label(entry)
+                default = optimizer_label(entry)
             elif callable(entry):
                 factory = _factory(entry, what, names)
                 default = getattr(entry, "__name__", "")
@@ -405,7 +406,7 @@ class TrajectoryExplorer(Explorer):
         values = self._values()
         for entry in self._entries:  # a factory that fails now is the author's mistake
             optimizer = entry.optimizer.make(values)
-            check(_is_optimizer(optimizer), f"the optimizer {entry.label!r}", optimizer,
+            check(is_optimizer(optimizer), f"the optimizer {entry.label!r}", optimizer,
                   "an object with init and step")
         several = len(self._entries) > 1
         grid = self.figure.add_gridspec(1, 2, width_ratios=(1.0, 1.15))
