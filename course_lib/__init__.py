@@ -11,6 +11,8 @@ Small modules, each with one job:
   gradient checking.
 - ``course_lib.train``: ``run`` an optimizer on a landscape and record the trajectory;
   ``train_minibatch`` trains a model on data, epoch by epoch.
+- ``course_lib.analysis``: rates, stability and best hyperparameters of gradient descent and
+  momentum on quadratics (the 2x2 iteration matrix of momentum per eigen-direction).
 - ``course_lib.plots``: matplotlib drawing on a given Axes (contours, paths, loss curves).
 - ``course_lib.widgets``: the book's interactive explorers (ipywidgets).
 - ``course_lib.grading``: the checkers behind the assignments' tests, with diagnostic messages.
