@@ -28,8 +28,8 @@ from course_lib.widgets import (FiniteDifferenceExplorer, GradientDescentExplore
 from course_lib.widgets.finite_difference import FUNCTIONS, H_GRID, difference_errors
 from course_lib.widgets.minibatch import START, regression_problem
 from course_lib.widgets.random_search import eigenvalues
-from course_lib.widgets._base import (linear_limits, log_limits, nice_ceil, png_bytes,
-                                      symlog_limits)
+from course_lib.widgets.limits import linear_limits, log_limits, nice_ceil, symlog_limits
+from course_lib.widgets.png import png_bytes
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -387,3 +387,255 @@ def test_mb_every_control_through_its_range_and_divergence(mb):
         assert np.all(np.isfinite(line.get_xydata()))
     mb.update(batch_size=16, lr=0.1, epochs=10, seed=0)
     assert mb.warning.get_text() == ""
+
+
+# -- trajectory explorer ---------------------------------------------------------------------
+from course_lib.optim import SGD, Adam  # noqa: E402
+from course_lib.schedules import CosineAnnealingLR, ReduceLROnPlateau  # noqa: E402
+from course_lib.train import run  # noqa: E402
+from course_lib.widgets import TrajectoryExplorer  # noqa: E402
+from course_lib.widgets.controls import float_slider, log_slider  # noqa: E402
+from course_lib.widgets.trajectory import BOUND_FACTOR, STYLES  # noqa: E402
+
+FACTORIES = {
+    "gradient descent": lambda lr: SGD(lr=lr),
+    "momentum": lambda lr, beta: SGD(lr=lr, momentum=beta),
+    "Nesterov": lambda lr, beta: SGD(lr=lr, momentum=beta, nesterov=True),
+}
+
+
+def chapter5_explorer(**values):
+    """GD vs momentum vs Nesterov with learning-rate, beta and condition-number controls."""
+    return TrajectoryExplorer(
+        FACTORIES,
+        landscape=lambda kappa: landscapes.Quadratic.bowl(condition_number=kappa, angle=0.3),
+        controls={"lr": log_slider("learning rate", 0.05, 1e-3, 1.0),
+                  "beta": float_slider("momentum β", 0.9, 0.0, 0.99, 0.01),
+                  "kappa": log_slider("condition number κ", 20.0, 1.0, 1000.0)},
+        **values,
+    )
+
+
+ch5 = shared(chapter5_explorer)
+
+
+def expected_run(explorer, optimizer, schedule=None):
+    """What train.run gives for the explorer's current landscape, start and steps."""
+    f = explorer._view().f
+    start = [explorer.value("x0"), explorer.value("y0")][: f.dim]
+    bound = BOUND_FACTOR * float(np.max(np.abs(f.bounds)))
+    return f, run(optimizer, f, start if f.dim == 2 else start[0], explorer.value("steps"),
+                  schedule=schedule, bound=bound, rng=0)
+
+
+def assert_drawn_paths_are_runs(explorer, optimizers, schedules=None):
+    """Each optimizer's drawn path and loss curve equal train.run's, to rounding."""
+    for i, optimizer in enumerate(optimizers):
+        schedule = None if schedules is None else schedules[i]
+        f, traj = expected_run(explorer, optimizer, schedule)
+        if f.dim == 2:
+            drawn = explorer.paths2[i].get_xydata()
+            np.testing.assert_allclose(drawn, traj.path, rtol=1e-12, atol=1e-14)
+        else:
+            x, y = explorer.paths1[i].get_data()
+            np.testing.assert_allclose(x, traj.path, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(y, traj.losses, rtol=1e-12, atol=1e-14)
+        steps, losses = explorer.loss_lines[i].get_data()
+        np.testing.assert_array_equal(steps, np.arange(traj.steps_taken + 1))
+        if f.min_value is not None and explorer._view().preset.loss_scale == "log":
+            np.testing.assert_allclose(losses, np.maximum(traj.losses - f.min_value, 1e-30),
+                                       rtol=1e-12)
+        else:
+            np.testing.assert_allclose(losses, traj.losses, rtol=1e-12)
+        label = explorer.labels[i]
+        assert explorer.results[label].diverged == traj.diverged
+        assert explorer.results[label].diverged_at == traj.diverged_at
+
+
+def test_trajectory_builds_with_controls_legend_and_description(ch5):
+    assert list(ch5.controls) == ["lr", "beta", "kappa", "steps", "x0", "y0"]  # one landscape
+    assert ch5.labels == list(FACTORIES)
+    check_image(ch5)
+    assert_displays_itself(ch5)
+    legend = ch5.figure.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == list(FACTORIES)
+    assert ch5.ax2.get_title() == "quadratic: condition number κ = 20"
+    assert "gradient descent, momentum, Nesterov" in ch5.image.tooltip
+    assert ch5.info in ch5.box.children  # one line of numbers per optimizer
+    assert "<b>Nesterov</b>: after 100 steps" in ch5.info.value
+
+
+def test_trajectory_styles_tell_optimizers_apart_without_colour(ch5):
+    looks = [(line.get_linestyle(), line.get_marker()) for line in ch5.paths2]
+    assert len(set(looks)) == 3  # dashes and markers differ, not only the colour
+    assert [line.get_color() for line in ch5.loss_lines] == [s.color for s in STYLES[:3]]
+    legend_box = ch5.figure.legends[0].get_window_extent()
+    for ax in (ch5.ax2, ch5.ax_loss):  # the legend covers no data
+        assert not legend_box.overlaps(ax.get_window_extent())
+
+
+@pytest.mark.parametrize("values", [{}, {"lr": 0.01, "beta": 0.5, "steps": 37},
+                                    {"kappa": 300.0, "x0": 1.0, "y0": -0.5, "steps": 250}])
+def test_trajectory_drawn_paths_are_train_run(ch5, values):
+    ch5.update(**values)
+    v = {name: c.value for name, c in ch5.controls.items()}
+    assert_drawn_paths_are_runs(ch5, [SGD(lr=v["lr"]), SGD(lr=v["lr"], momentum=v["beta"]),
+                                      SGD(lr=v["lr"], momentum=v["beta"], nesterov=True)])
+
+
+def test_trajectory_steps_slice_the_cached_runs_exactly(ch5):
+    ch5.update(steps=300)
+    ch5.update(steps=23)  # a slice of the 300-step runs
+    v = {name: c.value for name, c in ch5.controls.items()}
+    assert_drawn_paths_are_runs(ch5, [SGD(lr=v["lr"]), SGD(lr=v["lr"], momentum=v["beta"]),
+                                      SGD(lr=v["lr"], momentum=v["beta"], nesterov=True)])
+
+
+def test_trajectory_one_diverges_while_another_converges(ch5):
+    ch5.update(kappa=20.0, lr=0.12, beta=0.9, steps=100)  # GD is stable iff lr < 2/20
+    status = ch5.status.get_text()
+    assert status.startswith("diverged: gradient descent (step")
+    assert "momentum" not in status
+    assert "<b>momentum</b>: after 100 steps: f − f* =" in ch5.info.value
+    assert "<b>gradient descent</b>: diverged at step" in ch5.info.value
+    gd_run = ch5.results["gradient descent"]
+    assert gd_run.diverged and not ch5.results["momentum"].diverged
+    # the diverged path stops at its last finite iterate, marked by a cross
+    np.testing.assert_array_equal(ch5.ends[0][0].get_xydata(), gd_run.path[-1:])
+    assert len(ch5.ends[1][0].get_xdata()) == 0
+    assert ch5.results["momentum"].losses[-1] < 1e-2
+    for line in ch5.loss_lines:
+        assert np.all(np.isfinite(line.get_xydata()))
+    assert "diverged" in ch5.image.tooltip
+    v = {name: c.value for name, c in ch5.controls.items()}
+    assert_drawn_paths_are_runs(ch5, [SGD(lr=0.12), SGD(lr=0.12, momentum=0.9),
+                                      SGD(lr=0.12, momentum=0.9, nesterov=True)])
+    ch5.update(lr=1.0, kappa=1000.0)  # everything blows up at once: still a figure
+    assert ch5.status.get_text().count("step") == 3
+    check_image(ch5)
+
+
+def test_trajectory_every_control_through_its_range(ch5):
+    for name in ch5.controls:
+        drive(ch5, name, n_between=1)
+    ch5.update(beta=0.0)  # SGD refuses Nesterov without momentum: a message, not an error
+    assert isinstance(ch5.results["Nesterov"], str)
+    assert "Nesterov (no run)" in ch5.status.get_text()
+    assert "nesterov=True requires momentum &gt; 0" in ch5.info.value
+    assert len(ch5.paths2[2].get_xdata()) == 0
+    assert len(ch5.paths2[0].get_xdata()) > 1
+    check_image(ch5)
+
+
+def test_trajectory_condition_number_moves_the_start_window_with_the_bounds():
+    ex = TrajectoryExplorer([SGD(lr=0.1)],
+                            landscape=lambda c: landscapes.Quadratic.bowl(center=(c, 0.0)),
+                            controls={"c": float_slider("centre", 0.0, -3.0, 3.0, 0.5)})
+    assert (ex.controls["x0"].min, ex.controls["x0"].max) == (-2.0, 2.0)
+    ex.update(x0=-1.5, c=3.0)
+    assert (ex.controls["x0"].min, ex.controls["x0"].max) == (1.0, 5.0)
+    assert ex.controls["x0"].value == 1.0  # clipped into the new window
+    assert_drawn_paths_are_runs(ex, [SGD(lr=0.1)])
+
+
+def test_trajectory_schedules_and_1d_landscapes():
+    ex = TrajectoryExplorer(
+        {"constant": lambda lr: SGD(lr=lr),
+         "cosine": (lambda lr: SGD(lr=lr), lambda lr, steps: CosineAnnealingLR(lr, T_max=steps))},
+        landscape=["x cos(cx) (1-D)", "parabola x² (1-D)", landscapes.Cosh()],
+        controls={"lr": log_slider("learning rate", 0.3, 1e-3, 3.0)},
+    )
+    assert list(ex.controls) == ["landscape", "lr", "steps", "x0", "y0"]
+    assert ex.controls["y0"].disabled and ex.ax1.get_visible() and not ex.ax2.get_visible()
+    for landscape in ex.controls["landscape"].options:
+        ex.update(landscape=landscape)
+        for name in ("lr", "steps", "x0"):
+            drive(ex, name, n_between=1)
+        ex.update(lr=0.3, steps=60)
+        assert_drawn_paths_are_runs(ex, [SGD(lr=0.3), SGD(lr=0.3)],
+                                    [None, CosineAnnealingLR(0.3, T_max=60)])
+    ex.update(landscape="parabola x² (1-D)", lr=1.2, steps=60)  # lr > 1/a diverges ...
+    assert ex.status.get_text() == "diverged: constant (step 20)"
+    assert "<b>cosine</b>: left the plotted window" in ex.info.value  # ... until lr decays
+    np.testing.assert_array_equal(ex.ends[0][1].get_xydata(),
+                                  ex.paths1[0].get_xydata()[-1:])  # the cross, in 1-D
+    # a schedule shared by every optimizer
+    shared_schedule = CosineAnnealingLR(0.5, T_max=40)
+    ex = TrajectoryExplorer([SGD(lr=0.5), Adam(lr=0.5)], landscape="Himmelblau",
+                            schedule=shared_schedule, steps=40)
+    assert ex.labels == ["SGD(lr=0.5)", "Adam(lr=0.5)"]
+    assert_drawn_paths_are_runs(ex, [SGD(lr=0.5), Adam(lr=0.5)], [shared_schedule] * 2)
+    np.testing.assert_allclose(ex.results["Adam(lr=0.5)"].lrs, shared_schedule(np.arange(40)))
+
+
+class _NoStep:
+    def init(self, params):
+        return None
+
+
+def test_trajectory_bad_arguments_raise_value_errors_naming_them():
+    with pytest.raises(ValueError, match="optimizers must be 1 to 7 optimizers"):
+        TrajectoryExplorer([])
+    with pytest.raises(ValueError, match=r"optimizers\[1\] must be a course_lib optimizer "
+                                         r"\(an object with init and step"):
+        TrajectoryExplorer([SGD(lr=0.1), _NoStep()])
+    with pytest.raises(ValueError, match=r"optimizers\['mine'\] must be"):
+        TrajectoryExplorer({"mine": "SGD"})
+    with pytest.raises(ValueError, match="landscape must be one of"):
+        TrajectoryExplorer([SGD(lr=0.1)], landscape="Ackley")
+    with pytest.raises(ValueError, match="landscape must be a 1-D or 2-D landscape"):
+        TrajectoryExplorer([SGD(lr=0.1)], landscape=landscapes.Quadratic(np.eye(3)))
+    with pytest.raises(ValueError, match=r"optimizers\['momentum'\] asks for 'beta', which "
+                                         r"is not a control"):
+        TrajectoryExplorer({"momentum": lambda lr, beta: SGD(lr=lr, momentum=beta)},
+                           controls={"lr": log_slider("learning rate", 0.1, 1e-3, 1.0)})
+    with pytest.raises(ValueError, match="controls must be named otherwise"):
+        TrajectoryExplorer([SGD(lr=0.1)], controls={"steps": log_slider("s", 1, 1, 10)})
+    with pytest.raises(ValueError, match="optimizers must be 1 to 7"):
+        TrajectoryExplorer([SGD(lr=0.1)] * 8)
+    with pytest.raises(ValueError, match="schedule must be a function of the step"):
+        TrajectoryExplorer([SGD(lr=0.1)], schedule=ReduceLROnPlateau(0.1))
+    with pytest.raises(ValueError, match="max_steps must be an int >= 1"):
+        TrajectoryExplorer([SGD(lr=0.1)], max_steps=0)
+    with pytest.raises(ValueError, match="unknown control"):
+        TrajectoryExplorer([SGD(lr=0.1)], lr=0.1)
+
+
+# -- layout and accessibility of every explorer ------------------------------------------------
+def test_controls_wrap_are_described_and_the_figure_is_named(gd, rs, fd, mb, ch5):
+    for explorer in (gd, rs, fd, mb, ch5):
+        grid = explorer.box.children[0]
+        assert "auto-fit" in grid.layout.grid_template_columns  # one column on a phone
+        for control in explorer.controls.values():
+            assert control.description.strip()
+            assert control.layout.width in (None, "100%")  # no fixed width wider than a phone
+        css = [c for c in explorer.box.children if isinstance(c, widgets.HTML)
+               and "<style>" in c.value]
+        assert css and ".widget-readout" in css[0].value
+        assert "course-lib-explorer" in explorer.box._dom_classes
+        assert len(explorer.image.tooltip) > 40  # a sentence, not a placeholder
+    with pytest.raises(ValueError, match="description must be a non-empty string"):
+        float_slider("", 0.0, 0.0, 1.0, 0.1)
+
+
+def test_random_search_and_minibatch_accept_another_optimizer():
+    momentum = SGD(lr=0.1, momentum=0.9)
+    rs = RandomSearchExplorer(optimizer=momentum, method="local", dim=5)
+    quadratic = landscapes.Quadratic(np.diag(eigenvalues(5)))
+    expected = run(momentum, quadratic, np.full(5, 5**-0.5), 150)
+    gd_x, gd_y = rs.gd_curve.get_data()
+    np.testing.assert_allclose(gd_y, np.maximum(expected.losses[: len(gd_y)], 1e-10))
+    assert "SGD(lr=0.1, momentum=0.9) (a gradient" in rs.gd_curve.get_label()
+    mb = MinibatchExplorer(optimizer=Adam, batch_size=32, lr=0.05, epochs=2)
+    history, path = mb._run(32, 0.05, 2, 0)
+    X, y, _ = regression_problem()
+    from course_lib.train import train_minibatch
+
+    direct = train_minibatch(linear_regression_loss, START, X, y, Adam(lr=0.05), 32, 2, rng=0)
+    np.testing.assert_allclose(history.params, direct.params, rtol=1e-12)
+    np.testing.assert_array_equal(mb.path_mb.get_xydata()[-1], direct.params)
+    assert mb.path_mb.get_label() == "minibatch Adam"
+    with pytest.raises(ValueError, match="optimizer must be a course_lib optimizer"):
+        RandomSearchExplorer(optimizer="SGD")
+    with pytest.raises(ValueError, match="optimizer must be a function lr -> course_lib"):
+        MinibatchExplorer(optimizer=SGD(lr=0.1))

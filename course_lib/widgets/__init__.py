@@ -1,18 +1,24 @@
-"""Interactive explorers for the chapters of Part I (ipywidgets + Matplotlib).
+"""Interactive explorers for the chapters (ipywidgets + Matplotlib).
 
 End a notebook cell with an explorer and it displays itself::
 
     from course_lib.widgets import GradientDescentExplorer
     GradientDescentExplorer("Rosenbrock", steps=500)
 
-- ``RandomSearchExplorer()``: global vs local random search on a d-dimensional quadratic;
-  samples on the contours, best loss against evaluations next to gradient descent's.
+- ``TrajectoryExplorer(optimizers, landscape=None, schedule=None, controls=None)``: any
+  course_lib optimizers (ready, or built from control values by factories such as
+  ``lambda lr, beta: SGD(lr=lr, momentum=beta)``) from one start on a 1-D or 2-D landscape:
+  paths on the contours and loss curves, one style per optimizer (colour, dashes and marker),
+  divergence shown as a stopped path and a message. The base of the optimizer explorers of
+  chapters 5-8 (momentum, adaptive methods, schedules); see ``course_lib.widgets.trajectory``.
+- ``GradientDescentExplorer(landscape=None)``: the trajectory explorer with one optimizer,
+  ``SGD(lr)``: learning rate, steps and start point on 2-D and 1-D landscapes.
+- ``RandomSearchExplorer(optimizer=None)``: global vs local random search on a d-dimensional
+  quadratic; samples on the contours, best loss against evaluations next to gradient
+  descent's (or the optimizer given).
 - ``FiniteDifferenceExplorer()``: error of forward and centred differences against the step
   h on log-log axes (truncation vs round-off, the V), for a choice of function and point.
-- ``GradientDescentExplorer(landscape=None)``: learning rate, steps and start point on 2-D
-  and 1-D landscapes; trajectory on the contours and loss curve; divergence is a message in
-  the figure.
-- ``MinibatchExplorer()``: batch size and learning rate of SGD on real data (linear
+- ``MinibatchExplorer(optimizer=SGD)``: batch size and learning rate on real data (linear
   regression on two features of the diabetes data); paths on the loss contours, loss
   against epochs and against wall-clock time.
 
@@ -20,13 +26,20 @@ Each explorer has ``controls`` (dict name -> ipywidgets control), ``figure`` (th
 Figure, built once; a control change updates its artists) and ``update(**values)`` (set
 controls from code, redraw once); each constructor accepts initial control values as keyword
 arguments. The figure is shown as a PNG inside the widget, so a page built without a running
-kernel still shows it at the initial values.
+kernel still shows it at the initial values; the image's ``tooltip`` (its accessible name)
+says in a sentence what it shows.
+
+Modules: ``explorer`` (the ``Explorer`` base class: figure drawn once, cached panels, blitted
+updates), ``controls`` (slider, dropdown and toggle factories, the responsive control grid),
+``limits`` (axis limits rounded to few values), ``png`` (the PNG encoder), and one module per
+explorer.
 """
 
 from course_lib.widgets.finite_difference import FiniteDifferenceExplorer
 from course_lib.widgets.gradient_descent import GradientDescentExplorer
 from course_lib.widgets.minibatch import MinibatchExplorer
 from course_lib.widgets.random_search import RandomSearchExplorer
+from course_lib.widgets.trajectory import TrajectoryExplorer
 
 __all__ = ["RandomSearchExplorer", "FiniteDifferenceExplorer", "GradientDescentExplorer",
-           "MinibatchExplorer"]
+           "MinibatchExplorer", "TrajectoryExplorer"]

@@ -15,7 +15,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from course_lib.models import numerical_gradient
-from course_lib.widgets._base import Explorer, dropdown, float_slider, log_slider, toggle
+from course_lib.widgets.controls import dropdown, float_slider, log_slider, toggle
+from course_lib.widgets.explorer import Explorer
 
 __all__ = ["FiniteDifferenceExplorer", "FUNCTIONS"]
 
@@ -90,6 +91,8 @@ class FiniteDifferenceExplorer(Explorer):
 
     figsize = (8.4, 3.6)
     has_info = True
+    alt = ("Error of the {method} finite-difference derivative of {function} at x = {x:.2f} "
+           "against the step h on log-log axes, with h = {h:.1e} marked.")
     _first_controls = ("function",)
 
     def __init__(self, **values):

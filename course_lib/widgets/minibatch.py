@@ -8,7 +8,8 @@ rate and number of epochs. Left: both paths on the contours of the training loss
 right: the training loss minus its minimum against epochs and against wall-clock seconds of
 training (log axes): per epoch, small batches make more progress; per second, each update
 costs a Python round trip, so the picture can turn around; with a constant learning rate,
-minibatch SGD stalls at a noise floor.
+minibatch SGD stalls at a noise floor. ``MinibatchExplorer(optimizer=...)`` runs another
+optimizer (momentum, Adam, ...) in both places instead of SGD.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numpy as np
 from course_lib import models
 from course_lib.optim import SGD
 from course_lib.plots import plot_contours
-from course_lib.widgets._base import Explorer, int_slider, log_slider, selection_slider
+from course_lib.widgets.controls import int_slider, log_slider, selection_slider
+from course_lib.widgets.explorer import Explorer
+from course_lib.widgets.trajectory import is_optimizer
 
 __all__ = ["MinibatchExplorer", "regression_problem"]
 
@@ -45,7 +48,7 @@ def regression_problem():
     return X, y, models.linear_regression_landscape(X, y)
 
 
-def _train(loss_and_grad, X, y, lr, batch_size, epochs, seed):
+def _train(loss_and_grad, X, y, optimizer, batch_size, epochs, seed):
     """``train_minibatch`` plus the path of the weights: the weights at every update."""
     from course_lib.train import train_minibatch
 
@@ -56,7 +59,7 @@ def _train(loss_and_grad, X, y, lr, batch_size, epochs, seed):
             path.append(w)
         return loss_and_grad(w, Xb, yb)
 
-    history = train_minibatch(recording, START, X, y, SGD(lr=lr), batch_size, epochs,
+    history = train_minibatch(recording, START, X, y, optimizer, batch_size, epochs,
                               rng=seed)
     path = np.array(path[: history.iterations] + [history.params]).reshape(-1, 2)
     return history, path
@@ -69,14 +72,27 @@ class MinibatchExplorer(Explorer):
     slider, 0.001 to 1), ``epochs`` (1 to 20), ``seed`` (the shuffling).
 
     Args:
+      optimizer: a function of the learning rate returning a course_lib optimizer (default
+        ``SGD``; e.g. ``lambda lr: SGD(lr=lr, momentum=0.9)`` or ``Adam``), used for both runs.
       **values: initial control values, e.g. ``MinibatchExplorer(batch_size=1, lr=0.01)``.
     """
 
     figsize = (9.6, 3.4)
     has_info = True
+    alt = ("Minibatch SGD with batch size {batch_size} and full-batch gradient descent, "
+           "learning rate {lr:.2g}, {epochs} epochs: paths of the two weights on the "
+           "training-loss contours, then the loss against epochs and against wall-clock time.")
     columns = 2
 
-    def __init__(self, **values):
+    def __init__(self, optimizer=SGD, **values):
+        made = optimizer(0.1) if callable(optimizer) else None
+        if not is_optimizer(made):
+            raise ValueError(f"optimizer must be a function lr -> course_lib optimizer (e.g. "
+                             f"SGD, or lambda lr: Adam(lr=lr)), got {optimizer!r}")
+        self._optimizer = optimizer
+        self._names = (("minibatch SGD", "full-batch GD") if optimizer is SGD else
+                       tuple(f"{kind} {type(made).__name__}" for kind in ("minibatch",
+                                                                           "full-batch")))
         self._loss_and_grad = models.linear_regression_loss
         self.X, self.y, self.loss = regression_problem()
         self._runs = {}  # (batch size, lr, epochs, seed) -> (History, path)
@@ -99,8 +115,8 @@ class MinibatchExplorer(Explorer):
         if key not in self._runs:
             if len(self._runs) > 64:
                 self._runs.pop(next(iter(self._runs)))
-            self._runs[key] = _train(self._loss_and_grad, self.X, self.y, lr, batch_size,
-                                     epochs, seed)
+            self._runs[key] = _train(self._loss_and_grad, self.X, self.y,
+                                     self._optimizer(lr), batch_size, epochs, seed)
         return self._runs[key]
 
     def _gap(self, path):
@@ -127,9 +143,9 @@ class MinibatchExplorer(Explorer):
         self.ax_w.plot(*START, "s", color="black", markersize=5)
         style = dict(scalex=False, scaley=False)
         (self.path_mb,) = self.ax_w.plot([], [], color="C3", linewidth=0.8, alpha=0.8,
-                                         label="minibatch SGD", **style)
+                                         label=self._names[0], **style)
         (self.path_gd,) = self.ax_w.plot([], [], "o-", color="C0", markersize=3, linewidth=1.2,
-                                         label="full-batch GD", **style)
+                                         label=self._names[1], **style)
         self.warning = self.ax_w.text(0.5, 0.04, "", transform=self.ax_w.transAxes,
                                       ha="center", va="bottom", color="C3", fontsize=9,
                                       bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))

@@ -20,7 +20,10 @@ from course_lib.optim import SGD
 from course_lib.plots import plot_contours
 from course_lib.search import global_random_search, local_random_search
 from course_lib.train import run
-from course_lib.widgets._base import Explorer, int_slider, log_limits, log_slider, toggle
+from course_lib.widgets.controls import int_slider, log_slider, toggle
+from course_lib.widgets.explorer import Explorer
+from course_lib.widgets.limits import log_limits
+from course_lib.widgets.trajectory import is_optimizer, optimizer_label
 
 __all__ = ["RandomSearchExplorer", "eigenvalues"]
 
@@ -57,13 +60,26 @@ class RandomSearchExplorer(Explorer):
     ``step_size`` (length of a local step, 0.01 to 1; local search only), ``seed``.
 
     Args:
+      optimizer: the gradient method to compare with, a course_lib optimizer (default
+        ``SGD(lr=0.1)``: plain gradient descent with lr = 1 / lambda_max).
       **values: initial control values, e.g. ``RandomSearchExplorer(method="local", dim=20)``.
     """
 
     figsize = (8.4, 3.5)
     has_info = True
+    alt = ("Left: the points evaluated by {method} random search in {dim} dimensions, on "
+           "the contour lines of a quadratic (first two coordinates). Right: the best loss so "
+           "far against {n_evals} function evaluations, next to gradient descent's.")
 
-    def __init__(self, **values):
+    def __init__(self, optimizer=None, **values):
+        if optimizer is None:
+            optimizer, self._gd_name = SGD(lr=1.0 / CONDITION_NUMBER), "gradient descent"
+        elif is_optimizer(optimizer):
+            self._gd_name = optimizer_label(optimizer)
+        else:
+            raise ValueError(f"optimizer must be a course_lib optimizer (with init and step), "
+                             f"got {optimizer!r}")
+        self._optimizer = optimizer
         self._results = {}  # (method, dim, n, step, seed) -> SearchResult
         self._gd = {}  # dim -> gradient-descent Trajectory
         self._limits = None
@@ -105,7 +121,7 @@ class RandomSearchExplorer(Explorer):
             lam = eigenvalues(dim)
             quadratic = landscapes.Quadratic(np.diag(lam))
             x0 = np.full(dim, 1.0 / np.sqrt(dim))
-            self._gd[dim] = run(SGD(lr=1.0 / lam.max()), quadratic, x0, _GD_STEPS)
+            self._gd[dim] = run(self._optimizer, quadratic, x0, _GD_STEPS)
         return self._gd[dim]
 
     # -- figure ------------------------------------------------------------------------------
@@ -134,9 +150,9 @@ class RandomSearchExplorer(Explorer):
         ax = self.ax_curve
         (self.curve,) = ax.plot([], [], color="C3", linewidth=1.6)
         (self.gd_curve,) = ax.plot([], [], color="C0", linewidth=1.4,
-                                   label="gradient descent (a gradient = 2 evaluations)")
+                                   label=f"{self._gd_name} (a gradient = 2 evaluations)")
         (self.fd_curve,) = ax.plot([], [], color="C0", linestyle="--", linewidth=1.2,
-                                   label="gradient descent (finite differences: d + 1)")
+                                   label=f"{self._gd_name} (finite differences: d + 1)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(1, self.controls["n_evals"].max)
@@ -188,7 +204,7 @@ class RandomSearchExplorer(Explorer):
                f"evaluations {shown}"
         if gd.min() <= result.best_value:  # first step k at or below it costs 1 + 2k
             k = int(np.argmax(gd <= result.best_value))
-            text += f"; gradient descent gets as low within {1 + 2 * k} evaluations"
+            text += f"; {self._gd_name} gets as low within {1 + 2 * k} evaluations"
         self.info.value = text + "."
 
     def _panels(self):

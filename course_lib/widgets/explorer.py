@@ -1,4 +1,4 @@
-"""What every explorer shares: controls, a figure drawn once, fast re-rendering to PNG.
+"""The base class of every explorer: controls, a figure drawn once, fast re-rendering to PNG.
 
 An explorer builds one Matplotlib ``Figure`` (with the Agg canvas, not pyplot, so a notebook
 never shows it twice) and shows it as PNG bytes in an ``ipywidgets.Image``. On a control
@@ -8,17 +8,17 @@ axes, ticks, labels) is drawn once and its pixels are cached; an update restores
 draws only the "animated" artists (paths, curves, markers) on top, then encodes the pixels.
 The figure is cut into vertical strips, one per column of axes ("panels"); each panel's static
 pixels are cached per state (landscape shown, axes limits), so a change that only rescales one
-plot redraws only that plot. Axis limits are rounded outwards to a few "nice" values to keep
-the number of states small.
+plot redraws only that plot. Axis limits are rounded outwards to a few "nice" values
+(``course_lib.widgets.limits``) to keep the number of states small.
 
 The PNG is part of the widget's state, so a page built without a kernel still shows the
-figure at the initial values.
+figure at the initial values. ipywidgets 8.1's ``Image`` has no ``alt`` attribute; its
+``tooltip`` becomes the ``title`` attribute of the ``<img>``, which browsers give to assistive
+technology as the image's name when there is no ``alt`` (HTML-AAM, "img Element Accessible
+Name Computation"). Each explorer sets it to a sentence describing what the figure shows.
 """
 
 from __future__ import annotations
-
-import struct
-import zlib
 
 import ipywidgets as widgets
 import numpy as np
@@ -26,89 +26,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-__all__ = ["Explorer", "png_bytes", "set_range", "log_slider", "float_slider", "int_slider",
-           "dropdown", "selection_slider", "toggle", "nice_ceil", "log_limits", "linear_limits",
-           "symlog_limits"]
+from course_lib.widgets.controls import CSS_CLASS, control_grid, stylesheet
+from course_lib.widgets.png import png_bytes
 
-_STYLE = {"description_width": "initial"}
-
-
-def png_bytes(rgba):
-    """Encode an ``(height, width, 4)`` uint8 RGBA image as an RGB PNG (alpha dropped).
-
-    A minimal encoder (PNG spec: signature, IHDR, one zlib-compressed IDAT, IEND; no row
-    filters, fastest zlib level): several times faster than a general-purpose one on plots,
-    which are mostly flat colour, at about the same size.
-    """
-    height, width = rgba.shape[:2]
-    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
-    rows[:, 0] = 0  # filter type 0 (None) for every row
-    rows[:, 1:] = rgba[:, :, :3].reshape(height, 3 * width)
-
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
-_CONTROL_WIDTH = "340px"
-
-
-def log_slider(description, value, low, high, continuous_update=False):
-    """A ``FloatLogSlider`` from ``low`` to ``high`` (powers of ten, 20 steps per decade)."""
-    return widgets.FloatLogSlider(
-        value=value, base=10, min=np.log10(low), max=np.log10(high), step=0.05,
-        description=description, readout_format=".2g", continuous_update=continuous_update,
-        style=_STYLE, layout=widgets.Layout(width=_CONTROL_WIDTH),
-    )
-
-
-def float_slider(description, value, low, high, step, continuous_update=False, fmt=".2f"):
-    """A ``FloatSlider`` with a readable description and readout."""
-    return widgets.FloatSlider(
-        value=value, min=low, max=high, step=step, description=description,
-        readout_format=fmt, continuous_update=continuous_update, style=_STYLE,
-        layout=widgets.Layout(width=_CONTROL_WIDTH),
-    )
-
-
-def int_slider(description, value, low, high, step=1, continuous_update=False):
-    """An ``IntSlider`` with a readable description."""
-    return widgets.IntSlider(
-        value=value, min=low, max=high, step=step, description=description,
-        continuous_update=continuous_update, style=_STYLE,
-        layout=widgets.Layout(width=_CONTROL_WIDTH),
-    )
-
-
-def dropdown(description, options, value):
-    """A ``Dropdown`` with a readable description."""
-    return widgets.Dropdown(options=options, value=value, description=description,
-                            style=_STYLE, layout=widgets.Layout(width=_CONTROL_WIDTH))
-
-
-def toggle(description, options, value):
-    """``ToggleButtons`` for a choice between a few options."""
-    return widgets.ToggleButtons(options=options, value=value, description=description,
-                                 style={"description_width": "initial", "button_width": "auto"})
-
-
-def selection_slider(description, options, value, continuous_update=False):
-    """A ``SelectionSlider`` over ``(label, value)`` options (a few distinct settings)."""
-    return widgets.SelectionSlider(options=options, value=value, description=description,
-                                   continuous_update=continuous_update, style=_STYLE,
-                                   layout=widgets.Layout(width=_CONTROL_WIDTH))
-
-
-def set_range(slider, low, high, value, step=None):
-    """Give a slider a new range and value in an order ipywidgets accepts (min <= max always)."""
-    with slider.hold_trait_notifications():
-        slider.max = max(slider.max, high)  # widen first, so min <= max at every moment
-        slider.min = min(slider.min, low)
-        if step is not None:
-            slider.step = step
-        slider.value = value
-        slider.min, slider.max = low, high
+__all__ = ["Explorer"]
 
 
 class Explorer:
@@ -133,12 +54,13 @@ class Explorer:
       figure: the Matplotlib Figure.
       image: the ``ipywidgets.Image`` showing the figure.
       info: an ``ipywidgets.HTML`` line of numbers (shown if the class sets ``has_info``).
-      box: the whole widget (controls, info line, image).
+      box: the whole widget (controls, info line, image, and an invisible stylesheet).
     """
 
     figsize = (8.0, 3.3)
     dpi = 96
-    columns = 2  # controls per row
+    columns = 2  # controls per row, at most (fewer on a narrow screen)
+    alt = "An interactive figure"  # see ``alt_text``
     cache_size = 16  # cached backgrounds per panel
     has_info = False  # show ``self.info`` (an HTML line) between the controls and the figure
     _first_controls: tuple = ()  # controls applied first by update()
@@ -161,13 +83,10 @@ class Explorer:
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%",
                                                                           height="auto"))
         self._render()
-        grid = widgets.GridBox(
-            list(self.controls.values()),
-            layout=widgets.Layout(grid_template_columns=f"repeat({self.columns}, max-content)",
-                                  grid_gap="2px 16px"),
-        )
-        self.box = widgets.VBox([grid, self.info, self.image] if self.has_info
-                                else [grid, self.image])
+        grid = control_grid(self.controls.values(), self.columns)
+        children = [grid, self.info, self.image] if self.has_info else [grid, self.image]
+        self.box = widgets.VBox(children + [stylesheet()])
+        self.box.add_class(CSS_CLASS)
         self._holding = False
 
     # -- for subclasses ----------------------------------------------------------------------
@@ -178,6 +97,13 @@ class Explorer:
     def _animate(self, artist):
         self._animated.append(artist)
         return artist
+
+    def alt_text(self):
+        """A sentence saying what the figure shows now (the image's accessible name; also
+        shown on hover). Default: the class's ``alt`` with ``{name}`` replaced by control
+        values, e.g. ``alt = "Loss against step for learning rate {lr:.2g}"``."""
+        values = {name: control.value for name, control in self.controls.items()}
+        return self.alt.format(**values)
 
     def _panels(self):
         """Columns of axes, left to right (default: each axes on its own)."""
@@ -250,6 +176,9 @@ class Explorer:
             if artist.get_visible() and axes_visible:
                 self.figure.draw_artist(artist)
         self.image.value = self.png()
+        alt = self.alt_text()
+        if self.image.tooltip != alt:
+            self.image.tooltip = alt
 
     def png(self):
         """The figure as it is now shown, as PNG bytes."""
@@ -301,47 +230,3 @@ class Explorer:
     def __repr__(self):
         values = ", ".join(f"{k}={c.value!r}" for k, c in self.controls.items())
         return f"{type(self).__name__}({values})"
-
-
-# ------------------------------------------------------------------------------------------
-# Axis limits rounded outwards to a few "nice" values: limits that follow the data but take
-# few distinct values, so the cached backgrounds (which include the tick labels) are reused.
-# ------------------------------------------------------------------------------------------
-_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
-
-
-def nice_ceil(value):
-    """The smallest ``m * 10^k >= value`` with m in 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (> 0)."""
-    value = max(float(value), 1e-300)
-    decade = 10.0 ** np.floor(np.log10(value))
-    return next(m * decade for m in _MANTISSAS if m * decade >= value * (1 - 1e-12))
-
-
-def log_limits(low, high):
-    """Whole decades around ``[low, high]`` (both > 0), at least one decade apart."""
-    a, b = np.floor(np.log10(low)), np.ceil(np.log10(high))
-    return 10.0 ** a, 10.0 ** max(b, a + 1)
-
-
-def linear_limits(low, high):
-    """Round ``[low, high]`` outwards to multiples of a 1-2-5 step (about five steps)."""
-    span = high - low
-    if not span > 0:
-        span = max(abs(low), 1.0)
-        low, high = low - 0.5 * span, high + 0.5 * span
-    step = 10.0 ** np.floor(np.log10(span / 5))
-    step = next(m * step for m in (1, 2, 5, 10) if span / (m * step) <= 6)
-    return step * np.floor(low / step), step * np.ceil(high / step)
-
-
-def symlog_limits(low, high, linthresh=1.0):
-    """Round ``[low, high]`` outwards to signed decades (or +-linthresh) for a symlog axis."""
-
-    def out(v, up):
-        if abs(v) <= linthresh:
-            return linthresh if up else -linthresh
-        exponent = np.log10(abs(v))
-        magnitude = 10.0 ** (np.ceil(exponent) if (v > 0) == up else np.floor(exponent))
-        return float(np.copysign(magnitude, v))
-
-    return out(low, False), out(high, True)
