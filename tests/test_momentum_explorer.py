@@ -67,3 +67,18 @@ def test_initial_values_are_applied_and_unknown_controls_refused():
     assert ex.results["momentum"].steps_taken == 40
     with pytest.raises(ValueError, match="unknown control"):
         MomentumExplorer(momentum=0.9)
+
+
+def test_every_control_through_its_range_gives_a_valid_figure_and_rates():
+    from test_widgets import assert_change_redraws, assert_displays_itself, drive
+
+    ex = MomentumExplorer(steps=60)
+    assert_displays_itself(ex)
+    for name in ex.controls:
+        drive(ex, name, n_between=1)
+        assert set(ex.predicted) == {"gradient descent", "momentum"}
+        assert all(np.isfinite(rate) and rate >= 0 for rate in ex.predicted.values())
+    ex.update(x0=-1.6, y0=0.3, lr_scaled=1.0, beta=0.9, kappa=25.0, steps=100)  # not at w*
+    for name, value in [("lr_scaled", 2.5), ("beta", 0.5), ("kappa", 300.0)]:
+        assert_change_redraws(ex, name, value)
+    assert len(ex.image.tooltip) > 40 and "ravine" in ex.image.tooltip
