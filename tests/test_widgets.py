@@ -614,6 +614,10 @@ def test_controls_wrap_are_described_and_the_figure_is_named(gd, rs, fd, mb, ch5
         assert css and ".widget-readout" in css[0].value
         assert "course-lib-explorer" in explorer.box._dom_classes
         assert len(explorer.image.tooltip) > 40  # a sentence, not a placeholder
+        # ipywidgets 8.1's front end reads `description` before showing a tooltip: without
+        # one in the image's state it fails to create the image's view
+        state = explorer.image.get_state()
+        assert state["description"] == "" and state["tooltip"] == explorer.image.tooltip
     with pytest.raises(ValueError, match="description must be a non-empty string"):
         float_slider("", 0.0, 0.0, 1.0, 0.1)
 

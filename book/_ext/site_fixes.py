@@ -5,6 +5,10 @@
 - ipywidgets' controls typeset their labels with MathJax 2's ``MathJax.Hub.Queue``; the book
   loads MathJax 3, which has no ``Hub``. A small shim forwards those calls to
   ``MathJax.typesetPromise`` (it survives MathJax 3 replacing ``window.MathJax`` at start-up).
+- ipywidgets 8.1 sliders (noUiSlider) give their handle ``role="slider"`` but no accessible
+  name, and their visible label is not tied to it: a screen reader announces "slider, 0.01".
+  A small script names every handle after its control's label ("learning rate"), also for
+  widgets rendered later.
 """
 
 from __future__ import annotations
@@ -32,6 +36,30 @@ MATHJAX2_SHIM = """
 })();
 """
 
+SLIDER_NAMES = """
+(function () {
+  function nameHandles() {
+    document.querySelectorAll(".widget-slider").forEach(function (slider) {
+      var label = slider.querySelector(".widget-label"), name = label && label.textContent;
+      slider.querySelectorAll(".noUi-handle").forEach(function (handle) {
+        if (name && handle.getAttribute("aria-label") !== name) {
+          handle.setAttribute("aria-label", name);
+        }
+      });
+    });
+  }
+  function start() {
+    nameHandles();
+    new MutationObserver(nameHandles).observe(document.body, { childList: true, subtree: true });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
+"""
+
 
 def _deduplicate_scripts(app, pagename, templatename, context, doctree):
     scripts = context.get("script_files")
@@ -49,5 +77,6 @@ def _deduplicate_scripts(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.add_js_file(None, body=MATHJAX2_SHIM, priority=100)  # before MathJax's own config
+    app.add_js_file(None, body=SLIDER_NAMES)
     app.connect("html-page-context", _deduplicate_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

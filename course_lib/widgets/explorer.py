@@ -15,13 +15,15 @@ The PNG is part of the widget's state, so a page built without a kernel still sh
 figure at the initial values. ipywidgets 8.1's ``Image`` has no ``alt`` attribute; its
 ``tooltip`` becomes the ``title`` attribute of the ``<img>``, which browsers give to assistive
 technology as the image's name when there is no ``alt`` (HTML-AAM, "img Element Accessible
-Name Computation"). Each explorer sets it to a sentence describing what the figure shows.
+Name Computation"). Each explorer sets it to a sentence describing what the figure shows
+(see ``FigureImage`` for why a plain ``Image`` cannot carry a tooltip).
 """
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from traitlets import Unicode
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
@@ -29,7 +31,20 @@ from matplotlib.transforms import Bbox
 from course_lib.widgets.controls import CSS_CLASS, control_grid, stylesheet
 from course_lib.widgets.png import png_bytes
 
-__all__ = ["Explorer"]
+__all__ = ["Explorer", "FigureImage"]
+
+
+class FigureImage(widgets.Image):
+    """An ``Image`` whose ``tooltip`` works: it becomes the ``<img>``'s ``title``.
+
+    ipywidgets 8.1's front end decides whether to show a tooltip with
+    ``this.model.get('description').length === 0``; an ``Image`` has no ``description``, so
+    setting its tooltip throws there and the image is not shown at all, in JupyterLab and on
+    the static site alike (fixed upstream in jupyter-widgets/ipywidgets pull request 3921, not
+    released in 8.1). An empty synchronised ``description`` lets the check pass.
+    """
+
+    description = Unicode("", help="empty: lets the front end show the tooltip").tag(sync=True)
 
 
 class Explorer:
@@ -80,8 +95,8 @@ class Explorer:
         self._build()
         self._draw()
         self._freeze_layout()
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%",
-                                                                          height="auto"))
+        self.image = FigureImage(format="png", layout=widgets.Layout(max_width="100%",
+                                                                        height="auto"))
         self._render()
         grid = control_grid(self.controls.values(), self.columns)
         children = [grid, self.info, self.image] if self.has_info else [grid, self.image]
