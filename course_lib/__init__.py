@@ -11,6 +11,8 @@ Small modules, each with one job:
   gradient checking.
 - ``course_lib.train``: ``run`` an optimizer on a landscape and record the trajectory;
   ``train_minibatch`` trains a model on data, epoch by epoch.
+- ``course_lib.analysis``: rates, stability and best hyperparameters of gradient descent and
+  momentum on quadratics (the 2x2 iteration matrix of momentum per eigen-direction).
 - ``course_lib.plots``: matplotlib drawing on a given Axes (contours, paths, loss curves) and
   the book's colour-blind-safe figure style.
 - ``course_lib.progress``: progress bars for long loops (shown live, left out of the built book).

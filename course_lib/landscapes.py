@@ -45,6 +45,7 @@ __all__ = [
     "Parabola",
     "XCos",
     "Cosh",
+    "Bumpy",
 ]
 
 
@@ -494,3 +495,41 @@ class Cosh(Landscape):
 
     def _hessian(self, x):
         return np.cosh(x)
+
+
+class Bumpy(Landscape):
+    """``f(x) = a x^2 + b (1 - cos(omega x))``: a parabola with small bumps on it.
+
+    Global minimum 0 at x = 0. ``f'(x) = 2a x + b omega sin(omega x)``, ``f''(x) = 2a +
+    b omega^2 cos(omega x)``. The ripples add local minima wherever their slope, at most
+    ``b omega``, can cancel the parabola's, ``2a |x|``: only for ``|x| < b omega / (2a)`` and
+    only if ``b omega^2 > 2a`` (otherwise f is convex). With the defaults, gradient descent
+    started at x = 3.5 stops in the local minimum near x = 1.2, while momentum (``momentum =
+    0.9``) rolls over the bumps to 0.
+
+    Args:
+      a: curvature of the parabola (f = a x^2 without bumps), > 0.
+      b: height of the bumps, >= 0.
+      omega: their angular frequency, > 0 (bumps 2 pi / omega apart).
+    """
+
+    name = "bumpy parabola"
+    dim = 1
+    bounds = (-4.0, 4.0)
+    _repr_params = ("a", "b", "omega")
+
+    def __init__(self, a=0.5, b=0.3, omega=4.0):
+        self.a = real("a", a, 0.0, low_open=True)
+        self.b = real("b", b, 0.0)
+        self.omega = real("omega", omega, 0.0, low_open=True)
+        self.minima = [_readonly(0.0)]
+        self.min_value = 0.0
+
+    def _value(self, x):
+        return self.a * x**2 + self.b * (1.0 - np.cos(self.omega * x))
+
+    def _grad(self, x):
+        return 2 * self.a * x + self.b * self.omega * np.sin(self.omega * x)
+
+    def _hessian(self, x):
+        return 2 * self.a + self.b * self.omega**2 * np.cos(self.omega * x)

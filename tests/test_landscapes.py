@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from course_lib.landscapes import (
     Beale,
+    Bumpy,
     Cosh,
     Himmelblau,
     NoisyQuadratic,
@@ -32,6 +33,8 @@ LANDSCAPES = {
     "xcos": XCos(),
     "xcos_pi": XCos(c=np.pi),
     "cosh": Cosh(),
+    "bumpy": Bumpy(),
+    "bumpy_convex": Bumpy(a=1.0, b=0.1, omega=2.0),
 }
 ALL = pytest.mark.parametrize("f", LANDSCAPES.values(), ids=LANDSCAPES.keys())
 UNIT = st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3)
@@ -234,3 +237,31 @@ def test_repr_shows_the_arguments():
     assert repr(Rosenbrock(a=2)) == "Rosenbrock(a=2.0, b=100.0)"
     assert repr(Himmelblau()) == "Himmelblau()"
     assert "noise=0.3" in repr(LANDSCAPES["noisy"])
+
+
+def test_bumpy_has_local_minima_only_where_its_docstring_says():
+    f = Bumpy(a=0.5, b=0.3, omega=4.0)                 # bumps can cancel the slope for |x| < 1.2
+    x = np.linspace(-4, 4, 80001)
+    g = f.grad(x)
+    minima = x[1:][(g[:-1] < 0) & (g[1:] >= 0)]         # f' changes sign from - to +
+    assert np.all(np.abs(minima) < 0.3 * 4.0 / (2 * 0.5))
+    assert len(minima) > 1 and np.any(np.abs(minima - 1.2) < 0.05)
+    assert f.value(minima).min() == pytest.approx(0.0, abs=1e-8)
+    g = Bumpy(a=1.0, b=0.1, omega=2.0).grad(x)         # b omega^2 = 0.4 < 2a: convex
+    assert np.count_nonzero((g[:-1] < 0) & (g[1:] >= 0)) == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"a": 0.0}, {"b": -0.1}, {"omega": 0.0}])
+def test_bumpy_rejects_bad_parameters(kwargs):
+    with pytest.raises(ValueError, match=f"^{next(iter(kwargs))} must be"):
+        Bumpy(**kwargs)
+
+
+def test_on_bumpy_momentum_rolls_past_the_bump_where_gradient_descent_stops():
+    from course_lib.optim import SGD
+    from course_lib.train import run
+
+    gd = run(SGD(lr=0.05), Bumpy(), x0=3.5, steps=300)
+    heavy_ball = run(SGD(lr=0.05, momentum=0.9), Bumpy(), x0=3.5, steps=300)
+    assert abs(gd.path[-1] - 1.2) < 0.05 and gd.losses[-1] > 0.9
+    assert abs(heavy_ball.path[-1]) < 1e-4

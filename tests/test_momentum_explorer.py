@@ -1,0 +1,84 @@
+"""MomentumExplorer (chapter 5): its runs are train.run of the optimizers its controls
+describe, and the rates it predicts are course_lib.analysis's."""
+
+import numpy as np
+import pytest
+
+from course_lib import analysis
+from course_lib.landscapes import Quadratic
+from course_lib.optim import SGD
+from course_lib.train import run
+from course_lib.widgets.momentum import ANGLE, MomentumExplorer
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return MomentumExplorer()
+
+
+def test_defaults_draw_the_three_runs_of_train_run(explorer):
+    explorer.update(lr_scaled=1.0, beta=0.9, kappa=25.0, steps=100, x0=-1.6, y0=0.3)
+    bowl = Quadratic.bowl(condition_number=25.0, angle=ANGLE)
+    lr = 1.0 / bowl.eigenvalues[-1]
+    expected = {
+        "gradient descent": SGD(lr=lr),
+        "momentum": SGD(lr=lr, momentum=0.9),
+        "Nesterov": SGD(lr=lr, momentum=0.9, nesterov=True),
+    }
+    assert explorer.labels == list(expected)
+    for label, opt in expected.items():
+        traj = run(opt, bowl, x0=[-1.6, 0.3], steps=100)
+        np.testing.assert_allclose(explorer.results[label].path, traj.path, atol=1e-12)
+    for i in range(3):
+        np.testing.assert_allclose(explorer.paths2[i].get_xydata(),
+                                   explorer.results[explorer.labels[i]].path)
+
+
+def test_between_the_two_stability_limits_only_gradient_descent_diverges(explorer):
+    # lr * lambda_max = 3: above gradient descent's 2, below momentum's 2 + 2 * 0.9 = 3.8
+    explorer.update(lr_scaled=3.0, beta=0.9, kappa=10.0, steps=300)
+    assert explorer.results["gradient descent"].diverged
+    assert not explorer.results["momentum"].diverged
+    assert explorer.predicted["gradient descent"] == pytest.approx(2.0)
+    assert explorer.predicted["momentum"] < 1
+    assert "diverged" in explorer.status.get_text()
+
+
+def test_predicted_rates_are_the_analysis_rates_and_appear_in_the_info_line(explorer):
+    explorer.update(lr_scaled=0.7, beta=0.5, kappa=100.0)
+    h = 0.7 / 100.0 * np.array([1.0, 100.0])
+    assert explorer.predicted["gradient descent"] == pytest.approx(max(analysis.gd_rate(h)))
+    assert explorer.predicted["momentum"] == pytest.approx(
+        max(analysis.momentum_rate(h, 0.5)))
+    assert f"{explorer.predicted['momentum']:.4f}" in explorer.info.value
+
+
+def test_without_momentum_all_three_are_gradient_descent(explorer):
+    explorer.update(lr_scaled=1.5, beta=0.0, kappa=30.0, steps=50)
+    paths = [explorer.results[label].path for label in explorer.labels]
+    np.testing.assert_allclose(paths[1], paths[0], atol=1e-12)
+    np.testing.assert_allclose(paths[2], paths[0], atol=1e-12)
+    assert explorer.predicted["momentum"] == pytest.approx(explorer.predicted["gradient descent"])
+
+
+def test_initial_values_are_applied_and_unknown_controls_refused():
+    ex = MomentumExplorer(kappa=100.0, beta=0.67, steps=40)
+    assert (ex.value("kappa"), ex.value("beta"), ex.value("steps")) == (100.0, 0.67, 40)
+    assert ex.results["momentum"].steps_taken == 40
+    with pytest.raises(ValueError, match="unknown control"):
+        MomentumExplorer(momentum=0.9)
+
+
+def test_every_control_through_its_range_gives_a_valid_figure_and_rates():
+    from test_widgets import assert_change_redraws, assert_displays_itself, drive
+
+    ex = MomentumExplorer(steps=60)
+    assert_displays_itself(ex)
+    for name in ex.controls:
+        drive(ex, name, n_between=1)
+        assert set(ex.predicted) == {"gradient descent", "momentum"}
+        assert all(np.isfinite(rate) and rate >= 0 for rate in ex.predicted.values())
+    ex.update(x0=-1.6, y0=0.3, lr_scaled=1.0, beta=0.9, kappa=25.0, steps=100)  # not at w*
+    for name, value in [("lr_scaled", 2.5), ("beta", 0.5), ("kappa", 300.0)]:
+        assert_change_redraws(ex, name, value)
+    assert len(ex.image.tooltip) > 40 and "ravine" in ex.image.tooltip
