@@ -22,8 +22,9 @@ book: $(STAMP)
 	@echo "The book is at _build/html/index.html"
 
 # Notebook copies of the chapters (no outputs): Binder and Colab launch buttons open these.
+# --update keeps the cell ids of unchanged cells, so a regeneration only touches what changed.
 notebooks: $(STAMP)
-	for page in book/*.md; do $(BIN)/jupytext --to ipynb --quiet "$$page"; done
+	for page in book/*.md; do $(BIN)/jupytext --to ipynb --update --quiet "$$page"; done
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -284,6 +284,10 @@ def plot_path(ax, path, label=None, color=None, marker=None, markersize=3, start
     """
     path = np.asarray(path, dtype=float).reshape(-1, 2)
     given = {key: value for key, value in (("color", color), ("marker", marker)) if value is not None}
+    from matplotlib.cbook import normalize_kwargs
+    from matplotlib.lines import Line2D
+
+    kwargs = normalize_kwargs(kwargs, Line2D)  # "ls" -> "linestyle": one name per property
     style = _next_style(ax, {"linestyle": "-", **given, **kwargs})
     (line,) = ax.plot(path[:, 0], path[:, 1], markersize=markersize, label=label, linewidth=1.2,
                       scalex=False, scaley=False, zorder=3, **style)

@@ -217,3 +217,10 @@ def test_a_callers_colour_or_style_wins_and_paths_differ_in_colour_and_marker():
     colours, dashes, markers = zip(*styles_of(paths))
     assert len(set(colours)) == len(set(markers)) == 3 and set(dashes) == {"-"}
     assert plot_path(ax, [[0, 0], [1, 1]], color="k", marker="").get_marker() in ("", "None")
+
+
+def test_plot_path_accepts_matplotlib_short_aliases():
+    """``ls``/``c`` are the usual Matplotlib shorthands: they override the book style."""
+    ax = Figure().add_subplot()
+    line = plot_path(ax, np.array([[0.0, 0.0], [1.0, 1.0]]), ls="--", c="black")
+    assert line.get_linestyle() == "--" and line.get_color() == "black"

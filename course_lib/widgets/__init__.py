@@ -11,6 +11,10 @@ End a notebook cell with an explorer and it displays itself::
   paths on the contours and loss curves, one style per optimizer (colour, dashes and marker),
   divergence shown as a stopped path and a message. The base of the optimizer explorers of
   chapters 5-8 (momentum, adaptive methods, schedules); see ``course_lib.widgets.trajectory``.
+- ``MomentumExplorer()``: the trajectory explorer configured for the momentum chapter:
+  gradient descent, momentum and Nesterov in a ravine, with the learning rate as a multiple of
+  ``1/lambda_max``, the momentum and the condition number as controls, and the rates that
+  ``course_lib.analysis`` predicts.
 - ``GradientDescentExplorer(landscape=None)``: the trajectory explorer with one optimizer,
   ``SGD(lr)``: learning rate, steps and start point on 2-D and 1-D landscapes.
 - ``RandomSearchExplorer(optimizer=None)``: global vs local random search on a d-dimensional
@@ -38,8 +42,9 @@ explorer.
 from course_lib.widgets.finite_difference import FiniteDifferenceExplorer
 from course_lib.widgets.gradient_descent import GradientDescentExplorer
 from course_lib.widgets.minibatch import MinibatchExplorer
+from course_lib.widgets.momentum import MomentumExplorer
 from course_lib.widgets.random_search import RandomSearchExplorer
 from course_lib.widgets.trajectory import TrajectoryExplorer
 
 __all__ = ["RandomSearchExplorer", "FiniteDifferenceExplorer", "GradientDescentExplorer",
-           "MinibatchExplorer", "TrajectoryExplorer"]
+           "MinibatchExplorer", "MomentumExplorer", "TrajectoryExplorer"]
