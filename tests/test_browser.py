@@ -44,7 +44,8 @@ AXE = ROOT / "book" / "_vendor" / "node_modules" / "axe-core" / "axe.min.js"
 SOURCES = ["_config.yml", "_toc.yml", "references.bib", "book/*.md", "book/_ext/*.py",
            "book/_static/*", "book/_vendor/package-lock.json", "book/logo.svg"]
 PAGES = [f"{name}.html" for name in toc_files()] + ["genindex.html", "search.html"]
-CHECKS = ["console", "requests", "math", "images", "links", "solutions", "widgets", "axe"]
+CHECKS = ["console", "requests", "math", "images", "links", "focus", "solutions", "widgets",
+          "axe"]
 SERIOUS = {"serious", "critical"}
 WIDGET_WAIT_S = 20.0
 # an alt text that is a file name or path ("../_images/3fa9...e1.png") says nothing
@@ -208,6 +209,30 @@ PAGE_REPORT_JS = """
 }
 """
 
+# Every control a keyboard reaches, focused as after a Tab press: the focused element must show
+# an outline or a box shadow (WCAG 2.4.7 Focus Visible).
+NO_FOCUS_RING_JS = """
+() => {
+  const controls = 'a[href], button, summary, input, select, textarea, [tabindex]:not([tabindex="-1"])';
+  const missing = [];
+  for (const el of document.querySelectorAll(controls)) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || getComputedStyle(el).visibility === "hidden") {
+      continue;
+    }
+    el.focus();
+    if (document.activeElement !== el) { continue; }
+    const style = getComputedStyle(el);
+    const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 1;
+    if (!outline && (!style.boxShadow || style.boxShadow === "none")) {
+      missing.push(el.outerHTML.slice(0, 100));
+    }
+  }
+  if (document.activeElement) { document.activeElement.blur(); }
+  return missing;
+}
+"""
+
 # the HTML manager puts each view in a div.widget-subarea just before the view's script
 WIDGETS_SETTLED_JS = """
 () => Array.from(document.querySelectorAll(
@@ -260,6 +285,8 @@ def _visit(browser, base: str, page_name: str) -> dict:
         page.evaluate("() => window.MathJax && MathJax.typesetPromise && MathJax.typesetPromise()")
     page.wait_for_load_state("networkidle")
     report.update(page.evaluate(PAGE_REPORT_JS))
+    page.keyboard.press("Tab")  # keyboard focus from here on, as :focus-visible expects
+    report["no_focus_ring"] = page.evaluate(NO_FOCUS_RING_JS)
     report["solutions"] = _open_solutions(page)
     report["broken_links"] = _broken_links(base, page_name, report.pop("links"))
     page.add_script_tag(path=str(AXE))
@@ -338,10 +365,12 @@ def visits(browser, server, request):
     (ROOT / "_build").mkdir(exist_ok=True)
     (ROOT / "_build" / "browser-report.json").write_text(json.dumps(cache, indent=1))
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for line in _summary(cache, total):
-            reporter.write_line(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # shown whether the tests pass or fail
+            reporter.write_line("")
+            for line in _summary(cache, total):
+                reporter.write_line(line)
 
 
 def _summary(cache: dict, total: float) -> list[str]:
@@ -356,7 +385,8 @@ def _summary(cache: dict, total: float) -> list[str]:
             f"{len(r['failed'])}, external {len(r['external'])}; math {r['typeset']}/{r['math']} "
             f"typeset, raw {len(r['raw'])}; images {sum(i['loaded'] for i in images)}/"
             f"{len(images)} loaded, {no_alt} without alt text; broken links "
-            f"{len(r['broken_links'])}; solutions {r['solutions']['opened']}/"
+            f"{len(r['broken_links'])}; no focus ring {len(r['no_focus_ring'])}; "
+            f"solutions {r['solutions']['opened']}/"
             f"{r['solutions']['count']}; widgets {len(r['widgets'])} "
             f"({sum(w['rendered'] for w in r['widgets'])} rendered live), figures shown live "
             f"{sum(w['shown'] for w in r['widgets'] if w['figure'])}/{figures}, static "
@@ -397,6 +427,9 @@ def test_page(visits, page_name, check):
         assert not bad_alt, f"{len(bad_alt)} images without a real alt text:\n" + "\n".join(bad_alt)
     elif check == "links":
         assert not r["broken_links"], "broken links:\n" + "\n".join(r["broken_links"])
+    elif check == "focus":
+        assert not r["no_focus_ring"], "controls without a visible focus indicator:\n" + \
+            "\n".join(r["no_focus_ring"])
     elif check == "solutions":
         assert not r["solutions"]["failures"], "\n".join(r["solutions"]["failures"])
         assert r["solutions"]["opened"] == r["solutions"]["count"]

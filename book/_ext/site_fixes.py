@@ -182,8 +182,23 @@ def _fix_written_pages(app, exception):
             page.write_text(fixed, encoding="utf-8")
 
 
+def _copy_own_static_files(app, exception):
+    """Copy ``html_static_path`` (book/_static: site.css) to the site after every build.
+
+    Sphinx copies static files only when some page is rewritten: after an edit of site.css
+    alone, ``make book`` reports "no targets are out of date" and keeps the old copy.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    from sphinx.util.fileutil import copy_asset
+
+    for entry in app.config.html_static_path:
+        copy_asset(Path(app.confdir, entry), Path(app.outdir, "_static"))
+
+
 def setup(app):
     app.add_js_file(None, body=MATHJAX2_SHIM, priority=100)  # before MathJax's own config
     app.connect("html-page-context", _deduplicate_scripts, priority=900)
     app.connect("build-finished", _fix_written_pages)
+    app.connect("build-finished", _copy_own_static_files)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
