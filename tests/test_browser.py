@@ -195,7 +195,11 @@ PAGE_REPORT_JS = """
     rendered: !!(script.previousElementSibling &&
                  script.previousElementSibling.classList.contains("widget-subarea")),
     figure, shown: Array.from(cell.querySelectorAll("img")).some(
-        (img) => img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0)
+        (img) => img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0),
+    // the static figure still showing beside the live widget: the figure twice
+    doubled: Array.from(cell.querySelectorAll("img.jupyter-widget")).some(
+        (img) => img.getBoundingClientRect().width > 0) &&
+      !!cell.querySelector(".widget-subarea .jupyter-widgets")
   }));
   return {
     math: maths.length,
@@ -436,6 +440,8 @@ def test_page(visits, page_name, check):
     elif check == "widgets":
         live = [i for i, w in enumerate(r["widgets"], 1) if w["figure"] and not w["shown"]]
         assert not live, f"widget outputs {live} of {len(r['widgets'])} show no figure"
+        doubled = [i for i, w in enumerate(r["widgets"], 1) if w["doubled"]]
+        assert not doubled, f"widget outputs {doubled} show the static figure beside the live one"
         static = [i for i, w in enumerate(r.get("static_widgets", []), 1)
                   if w["figure"] and not w["shown"]]
         assert not static, f"widget outputs {static} show no figure when the widget manager " \

@@ -12,10 +12,11 @@ In every written page, when the build finishes (``fix_page``, a pure function of
 the fixes apply to the theme's markup too and applying them twice changes nothing):
 
 - every widget output gets its figure as a plain ``<img class="jupyter-widget">`` (the PNG
-  saved in the widget state, written to ``_images/``) just before the widget view. The
-  ipywidgets HTML manager removes exactly that element when it renders the live view
-  (``libembed.ts``: a previous sibling ``img.jupyter-widget`` is replaced), so the page shows the
-  figure either way, and still shows it when the manager cannot run;
+  saved in the widget state, written to ``_images/``) just before the widget view, the
+  fallback the ipywidgets HTML manager expects there (``libembed.ts``). The manager means to
+  remove it when it renders the live view but never does (it compares ``tagName`` with
+  ``"img"``; HTML pages give ``"IMG"``), so ``book/_static/site.css`` hides it once the view
+  is there. The page shows the figure either way, also when the manager cannot run;
 - the citation list: docutils writes ``role="list"`` with ``role="doc-biblioentry"`` items, a
   role that DPUB-ARIA 1.1 deprecated and that a list may not contain (axe-core:
   aria-required-children, aria-deprecated-role); the items become ``role="listitem"``;
