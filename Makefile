@@ -1,13 +1,15 @@
 # Quick start on a fresh machine:  make book  (builds the HTML book)  and  make test.
 # Both create .venv from requirements.txt when it is missing, and re-install when
-# requirements.txt or pyproject.toml changed since the last install.
+# requirements.txt or pyproject.toml changed since the last install. The book's JavaScript
+# (MathJax, require.js, the widget manager) comes from the npm registry: the build runs npm ci
+# in book/_vendor when needed (Node.js and npm must be installed).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv notebooks clean-book clean bench golden
+.PHONY: book test browser-test venv notebooks clean-book clean bench golden
 
 venv: $(STAMP)
 
@@ -28,6 +30,17 @@ notebooks: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The built book in headless Chromium, offline (tests/test_browser.py; needs Debian's chromium).
+# Reuses _build/html when it is up to date, else builds a clean copy first.
+BROWSER_STAMP := $(VENV)/.installed-browser
+
+$(BROWSER_STAMP): requirements-browser.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
+	@touch $(BROWSER_STAMP)
+
+browser-test: $(BROWSER_STAMP)
+	$(BIN)/python -m pytest -m browser tests/test_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_optim_step.py
