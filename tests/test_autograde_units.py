@@ -190,6 +190,20 @@ def test_the_summary_table_has_one_row_per_student():
     assert lines[4].split()[:3] == ["carol", "-", "crashed"]
 
 
+def test_long_notes_wrap_under_the_notes_column_instead_of_widening_the_table():
+    notes = ["ps03.ipynb: the notebook's structure is invalid (" + "x" * 250 + ")",
+             "your code did not stop after 10 s"]
+    text = format_table([Outcome("alice", "graded", 9.0, 10.0),
+                         Outcome("bob", "malformed", 0.0, 10.0, notes)], width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    column = lines[0].index("notes")
+    continued = lines[4:]
+    assert len(continued) >= 4 and all(line[:column].strip() == "" for line in continued)
+    assert "".join(line[column:] for line in lines[3:]).replace(" ", "").count("x") == 250
+    assert "did not stop after 10 s" in text
+
+
 def test_a_test_cell_without_a_result_fails_instead_of_passing():
     from course_lib.autograde.batch import InjectOutputs
 
@@ -332,3 +346,30 @@ def test_many_channels_under_tight_deadlines_deliver_whole_messages_or_break(mon
         assert received == 60 or broken, results
     if grace is None:
         assert all(received == 60 for received, _ in results), results
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("files, meant", [
+    (["ps03 (1).ipynb"], "ps03 (1).ipynb"), (["PS03-2.ipynb"], "PS03-2.ipynb"),
+    (["doejane_123_456_ps03.ipynb"], "doejane_123_456_ps03.ipynb"),
+    (["Copy of ps03.ipynb", "notes.ipynb"], "Copy of ps03.ipynb"),
+    (["homework.ipynb"], "homework.ipynb"), (["a.ipynb", "b.ipynb"], None),
+    (["ps03 (1).ipynb", "ps03 (2).ipynb"], None), (["data.csv"], None)])
+def test_a_misnamed_notebook_is_found_unless_it_is_ambiguous(tmp_path, files, meant):
+    from course_lib.autograde.batch import misnamed_notebook
+
+    for name in files:
+        (tmp_path / name).write_text("{}")
+    assert misnamed_notebook(str(tmp_path), "ps03", ["ps03"]) == meant
+
+
+def test_a_mistyped_assignment_name_suggests_the_closest_one():
+    from course_lib.autograde.batch import unknown_assignment
+
+    known = ["ps01", "ps02", "ps03", "ps04"]
+    assert "did you mean 'ps03'?" in unknown_assignment("ps3", known)
+    assert "did you mean 'ps03'?" in unknown_assignment("PS03", known)
+    new = unknown_assignment("project", known)
+    assert "did you mean" not in new and "generate_assignment project" in new
