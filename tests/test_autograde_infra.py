@@ -171,3 +171,21 @@ def test_regrading_makes_the_next_feedback_show_the_new_grade(course, lossy_run)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert course.total(A, "upper") < full
     assert feedback_score() == course.total(A, "upper")
+
+
+def test_the_sandbox_imports_the_course_lib_that_grades_not_the_installed_one(course, tmp_path):
+    # an instructor grading with another checkout's course_lib first on the path: the
+    # environment's editable install points elsewhere, at a directory the sandbox does not
+    # show (before the fix: every student 0, "the sandboxed kernel did not start", exit 0)
+    import shutil
+    from pathlib import Path
+
+    import course_lib
+
+    other = tmp_path / "other-checkout"
+    shutil.copytree(Path(course_lib.__file__).parent, other / "course_lib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    proc = course.isolated_autograde(A, "--student", "steady", env={"PYTHONPATH": str(other)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "graded" in summary_rows(proc.stdout)["steady"]
+    assert course.total(A, "steady") == sum(course.cells(A, "tests").values())
