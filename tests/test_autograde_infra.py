@@ -189,3 +189,20 @@ def test_the_sandbox_imports_the_course_lib_that_grades_not_the_installed_one(co
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert "graded" in summary_rows(proc.stdout)["steady"]
     assert course.total(A, "steady") == sum(course.cells(A, "tests").values())
+
+
+def test_regenerating_refuses_once_the_gradebook_holds_submissions(tmp_path):
+    course = Course.create(tmp_path, [A])
+    released = tmp_path / "exercises" / A / f"{A}.ipynb"
+    command = [sys.executable, "-m", "course_lib.autograde.regenerate", A]
+    fresh = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert released.exists()
+    before = released.read_bytes()
+    with course.gradebook() as gb:
+        gb.update_or_create_student("early")
+        gb.add_submission(A, "early")
+    refused = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2
+    assert "refusing to regenerate ps03" in refused.stderr and "early" in refused.stderr
+    assert released.read_bytes() == before
