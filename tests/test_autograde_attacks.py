@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 from nbgrader_course import Course, nbgrader_meta, secret_lines, strip_solution_markers
+from test_autograde_infra import summary_rows
 
 A = "ps02"
 MARKER = "zq-attack-marker-7731"
@@ -326,7 +327,7 @@ def batch(tmp_path_factory):
                                      "--memory", "1024",
                                      env={"COURSE_GRADING_TIME_LIMIT": "2",
                                           "SECRET_INSTRUCTOR_TOKEN": "do-not-leak"})
-    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:] if line.strip()}
+    rows = summary_rows(proc.stdout)
     return course, proc, rows, protected
 
 

@@ -3,6 +3,9 @@ reading of broken notebooks."""
 
 import json
 import os
+import random
+import threading
+import time
 
 import nbformat
 import numpy as np
@@ -187,6 +190,20 @@ def test_the_summary_table_has_one_row_per_student():
     assert lines[4].split()[:3] == ["carol", "-", "crashed"]
 
 
+def test_long_notes_wrap_under_the_notes_column_instead_of_widening_the_table():
+    notes = ["ps03.ipynb: the notebook's structure is invalid (" + "x" * 250 + ")",
+             "your code did not stop after 10 s"]
+    text = format_table([Outcome("alice", "graded", 9.0, 10.0),
+                         Outcome("bob", "malformed", 0.0, 10.0, notes)], width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    column = lines[0].index("notes")
+    continued = lines[4:]
+    assert len(continued) >= 4 and all(line[:column].strip() == "" for line in continued)
+    assert "".join(line[column:] for line in lines[3:]).replace(" ", "").count("x") == 250
+    assert "did not stop after 10 s" in text
+
+
 def test_a_test_cell_without_a_result_fails_instead_of_passing():
     from course_lib.autograde.batch import InjectOutputs
 
@@ -206,3 +223,153 @@ def test_a_test_cell_without_a_result_fails_instead_of_passing():
     assert nb.cells[0].outputs[0].text == "hi"
     (error,) = nb.cells[2].outputs
     assert error.output_type == "error" and "the worker failed" in error.evalue
+
+
+# --------------------------------------------------------------------------------------------
+# The channel stays in step
+# --------------------------------------------------------------------------------------------
+def _frame(message: dict) -> tuple:
+    body = json.dumps(message, separators=(",", ":")).encode()
+    return len(body).to_bytes(8, "big"), body
+
+
+def test_a_deadline_between_header_and_body_does_not_desynchronise_the_channel():
+    # the header arrives before the deadline, the body after it: the read must take the
+    # whole message (and the next one whole), never the body's bytes for a header
+    r, w = os.pipe()
+    header, body = _frame({"op": "call", "value": 1})
+    os.write(w, header)
+
+    def late_body():
+        time.sleep(0.4)
+        os.write(w, body)
+        wire.send(w, {"op": "call", "value": 2})
+
+    writer = threading.Thread(target=late_body)
+    writer.start()
+    try:
+        first = wire.receive(r, deadline=time.monotonic() + 0.1)
+        second = wire.receive(r, deadline=time.monotonic() + 5)
+    finally:
+        writer.join()
+    assert first == {"op": "call", "value": 1} and second == {"op": "call", "value": 2}
+
+
+def test_a_message_cut_off_at_the_deadline_breaks_the_channel_for_good(monkeypatch):
+    monkeypatch.setattr(wire, "MESSAGE_GRACE", 0.1)
+    r, w = os.pipe()
+    channel = wire.Channel(r, w)
+    header, body = _frame({"op": "call", "value": 1})
+    os.write(w, header + body[:3])
+    with pytest.raises(wire.ChannelBroken, match="cut off after 11 bytes"):
+        channel.receive(deadline=time.monotonic() + 0.05)
+    os.write(w, body[3:])  # the rest arrives late: it must not be read as a new message
+    wire.send(w, {"op": "next"})
+    for use in (lambda: channel.receive(deadline=time.monotonic() + 1),
+                lambda: channel.send({"op": "bye"})):
+        with pytest.raises(wire.ChannelBroken, match="abandoned: a message was cut off"):
+            use()
+
+
+def test_a_timeout_before_any_byte_keeps_the_channel_usable():
+    r, w = os.pipe()
+    channel = wire.Channel(r, w)
+    with pytest.raises(wire.ChannelTimeout):
+        channel.receive(deadline=time.monotonic() + 0.05)
+    channel.send({"op": "x"})
+    assert channel.receive(deadline=time.monotonic() + 1) == {"op": "x"} and not channel.broken
+
+
+def _stream(fd: int, seed: int, count: int, inherited: list) -> None:
+    """Send ``count`` messages of random sizes (some larger than a pipe's buffer, so that they
+    arrive in pieces) with random pauses, as a kernel under load does."""
+    for other in inherited:  # the read ends (this one's too): a reader that stops means EPIPE
+        os.close(other)
+    rng = random.Random(seed)
+    for n in range(count):
+        size = rng.choice([10, 1000, 70_000, 300_000])
+        if rng.random() < 0.3:
+            time.sleep(rng.uniform(0, 0.004))
+        wire.send(fd, {"op": "call", "n": n, "pad": "x" * size})
+    os.close(fd)
+
+
+def _read_stream(fd: int, count: int, tight: float) -> tuple:
+    """Read with a tight deadline, retrying after a timeout as a caller that abandoned a reply
+    would; ``(in order and whole, broken)``: the messages read are 0, 1, 2, ... exactly."""
+    n = 0
+    while n < count:
+        try:
+            message = wire.receive(fd, deadline=time.monotonic() + tight)
+        except wire.ChannelTimeout:
+            continue
+        except wire.ChannelBroken:
+            return n, True
+        if message.get("n") != n:
+            return n, False
+        n += 1
+    return n, False
+
+
+@pytest.mark.parametrize("grace", [None, 0.001])
+def test_many_channels_under_tight_deadlines_deliver_whole_messages_or_break(monkeypatch,
+                                                                             grace):
+    # 8 channels at once, each written by its own process, read in threads with deadlines
+    # of 1 ms: every message read is the next one, whole; a channel whose message is cut
+    # off (only with a tiny grace) is abandoned, never read out of step
+    import multiprocessing
+    if grace is not None:
+        monkeypatch.setattr(wire, "MESSAGE_GRACE", grace)
+    context = multiprocessing.get_context("fork")
+    channels, writers = [], []
+    for seed in range(8):
+        r, w = os.pipe()
+        writer = context.Process(target=_stream, args=(w, seed, 60, [*channels, r]))
+        writer.start()
+        os.close(w)
+        channels.append(r)
+        writers.append(writer)
+    results = [None] * len(channels)
+
+    def read(k):
+        results[k] = _read_stream(channels[k], 60, 0.001)
+
+    threads = [threading.Thread(target=read, args=(k,)) for k in range(len(channels))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for writer, fd in zip(writers, channels):
+        os.close(fd)  # a writer still sending gets EPIPE and ends
+        writer.join(10)
+    for received, broken in results:
+        assert received == 60 or broken, results
+    if grace is None:
+        assert all(received == 60 for received, _ in results), results
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("files, meant", [
+    (["ps03 (1).ipynb"], "ps03 (1).ipynb"), (["PS03-2.ipynb"], "PS03-2.ipynb"),
+    (["doejane_123_456_ps03.ipynb"], "doejane_123_456_ps03.ipynb"),
+    (["Copy of ps03.ipynb", "notes.ipynb"], "Copy of ps03.ipynb"),
+    (["homework.ipynb"], "homework.ipynb"), (["a.ipynb", "b.ipynb"], None),
+    (["ps03 (1).ipynb", "ps03 (2).ipynb"], None), (["data.csv"], None)])
+def test_a_misnamed_notebook_is_found_unless_it_is_ambiguous(tmp_path, files, meant):
+    from course_lib.autograde.batch import misnamed_notebook
+
+    for name in files:
+        (tmp_path / name).write_text("{}")
+    assert misnamed_notebook(str(tmp_path), "ps03", ["ps03"]) == meant
+
+
+def test_a_mistyped_assignment_name_suggests_the_closest_one():
+    from course_lib.autograde.batch import unknown_assignment
+
+    known = ["ps01", "ps02", "ps03", "ps04"]
+    assert "did you mean 'ps03'?" in unknown_assignment("ps3", known)
+    assert "did you mean 'ps03'?" in unknown_assignment("PS03", known)
+    new = unknown_assignment("project", known)
+    assert "did you mean" not in new and "generate_assignment project" in new

@@ -43,6 +43,15 @@ class UsageError(Exception):
     """A problem with the command's input (unknown assignment, student, option)."""
 
 
+class PreflightFailed(Exception):
+    """The grader cannot run a notebook on this machine; nobody was graded. The message
+    names the cause and the fix."""
+
+
+RETRIES = 1
+"""Times a notebook is graded again after a failure of the grader (not of the student)."""
+
+
 @dataclass
 class Outcome:
     """How one student's submission was graded."""
@@ -54,6 +63,11 @@ class Outcome:
     notes: list = field(default_factory=list)
     seconds: float = 0.0
     needs_manual_grade: bool = False
+
+    @property
+    def grader_failed(self) -> bool:
+        """The grader, not the student's code, failed: no grade was recorded."""
+        return self.status == worker.GRADER_ERROR
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,6 +188,32 @@ def _defined_functions(source: str) -> list:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
+def misnamed_notebook(folder: str, name: str, expected: Sequence[str]) -> Optional[str]:
+    """The notebook under ``folder`` (a relative path) that a student meant as
+    ``name.ipynb`` but named otherwise: "ps03 (1).ipynb", "PS03-2.ipynb",
+    "doejane_123_456_ps03.ipynb", "Copy of ps03.ipynb", or the only notebook submitted when
+    the assignment has one notebook. None if there is no such notebook or it is ambiguous."""
+    import re
+
+    notebooks = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        notebooks += [os.path.relpath(os.path.join(dirpath, f), folder) for f in filenames
+                      if f.lower().endswith(".ipynb") and not f.startswith(".")]
+    notebooks = [n for n in notebooks if n[:-len(".ipynb")] not in expected]
+
+    def words(path: str) -> list:
+        return re.findall(r"[a-z]+\d*|\d+", os.path.basename(path)[:-len(".ipynb")].lower())
+
+    key = name.lower()
+    named = [n for n in notebooks if key in words(n) or key in os.path.basename(n).lower()]
+    if len(named) == 1:
+        return named[0]
+    if not named and len(notebooks) == 1 and len(expected) == 1:
+        return notebooks[0]
+    return None
+
+
 def _regular_files(root: str) -> dict:
     """``relative path -> bytes`` of the regular files under ``root`` (symbolic links and
     special files are skipped: a link could point at the gradebook)."""
@@ -239,8 +279,8 @@ class Gradebook:
             try:
                 found = gb.find_assignment(assignment)
             except MissingEntry:
-                raise UsageError(f"assignment {assignment!r} is not in the gradebook: run "
-                                 f"`nbgrader generate_assignment {assignment}` first") from None
+                known = sorted(a.name for a in gb.assignments)
+                raise UsageError(unknown_assignment(assignment, known)) from None
             self.notebooks = sorted(nb.name for nb in found.notebooks)
             self.test_cells, self.trusted_cells = {}, {}
             for notebook in found.notebooks:
@@ -257,6 +297,23 @@ class Gradebook:
                 self.test_cells[notebook.name] = tests
                 self.trusted_cells[notebook.name] = trusted
 
+    def has_submission(self, student: str) -> bool:
+        from nbgrader.api import Gradebook as NbGradebook, MissingEntry
+
+        with NbGradebook(self.db_url, self.course_id) as gb:
+            try:
+                gb.find_submission(self.assignment, student)
+            except MissingEntry:
+                return False
+            return True
+
+    def remove_submission(self, student: str) -> None:
+        """Forget a submission that nbgrader's sanitizing pass entered but nobody graded."""
+        from nbgrader.api import Gradebook as NbGradebook
+
+        with NbGradebook(self.db_url, self.course_id) as gb:
+            gb.remove_submission(self.assignment, student)
+
     def score(self, student: str) -> tuple:
         from nbgrader.api import Gradebook as NbGradebook, MissingEntry
 
@@ -266,6 +323,22 @@ class Gradebook:
             except MissingEntry:
                 return None, None, False
             return sub.score, sub.max_score, bool(sub.needs_manual_grade)
+
+
+def unknown_assignment(assignment: str, known: Sequence[str]) -> str:
+    """The message for an assignment the gradebook does not have: the closest known name
+    when it looks like a typo, else how to add it."""
+    import difflib
+
+    close = difflib.get_close_matches(assignment, known, n=1, cutoff=0.6)
+    if not close:
+        close = [k for k in known if k.lower() == assignment.lower()]
+    if close:
+        return (f"assignment {assignment!r} is not in the gradebook; did you mean "
+                f"{close[0]!r}? (known: {', '.join(known)})")
+    listed = f" (known: {', '.join(known)})" if known else " (it has no assignments yet)"
+    return (f"assignment {assignment!r} is not in the gradebook{listed}: if it is new, run "
+            f"`nbgrader generate_assignment {assignment}` first")
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,8 +404,19 @@ class Batch:
 
     def _find_students(self, wanted: Optional[Sequence[str]]) -> list:
         base = os.path.join(self.root, self.coursedir.submitted_directory)
+        self.folders = {}  # student -> the folder holding the submission, if not ASSIGNMENT
+        for student in os.listdir(base) if os.path.isdir(base) else []:
+            if not os.path.isdir(os.path.join(base, student)) or os.path.isdir(
+                    os.path.join(base, student, self.assignment)):
+                continue
+            other = [d for d in os.listdir(os.path.join(base, student))
+                     if d.lower() == self.assignment.lower()
+                     and os.path.isdir(os.path.join(base, student, d))]
+            if other:  # e.g. submitted/alice/PS03/
+                self.folders[student] = other[0]
         found = sorted(s for s in (os.listdir(base) if os.path.isdir(base) else [])
-                       if os.path.isdir(os.path.join(base, s, self.assignment)))
+                       if os.path.isdir(os.path.join(base, s, self.assignment))
+                       or s in self.folders)
         if wanted:
             missing = [s for s in wanted if s not in found]
             if missing:
@@ -385,23 +469,30 @@ class Batch:
         self.log_path = os.path.join(self.root, self.coursedir.autograded_directory,
                                      f"autograde-{self.assignment}.log")
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
-        handler = logging.FileHandler(self.log_path, mode="w")
+        # appended to, so that a rerun for a few students keeps the class's earlier runs
+        handler = logging.FileHandler(self.log_path, mode="a")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.addFilter(_ChecksumNotes())
         self.log.addHandler(handler)
+        self.log.info(f"=== grading {self.assignment}: {len(self.students)} submission(s): "
+                      f"{', '.join(self.students)}")
         outcomes = {s: Outcome(s) for s in self.students}
+        self._known = {s for s in self.students if self.gradebook.has_submission(s)}
         results: dict = {s: {} for s in self.students}
         try:
             executor = make_executor(self.executor_spec, self.jobs)
             with executor:
+                self.preflight_seconds = self._preflight(executor)
                 futures = {}
                 for student in self.students:
                     tasks = self._prepare(student, work, outcomes[student])
                     for task in tasks:
-                        futures[executor.submit(worker.grade, task)] = (student, task.notebook)
+                        futures[executor.submit(worker.grade, task)] = (student, task, 0)
                     if not tasks:
                         self._finish(student, results, outcomes, work)
-                    futures = self._collect(futures, results, outcomes, work, block=False)
-                self._collect(futures, results, outcomes, work, block=True)
+                    futures = self._collect(executor, futures, results, outcomes, work,
+                                            block=False)
+                self._collect(executor, futures, results, outcomes, work, block=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
             self.log.removeHandler(handler)
@@ -412,8 +503,10 @@ class Batch:
     def _prepare(self, student: str, work: str, outcome: Outcome) -> list:
         """Stage and sanitize one submission; the tasks for its notebooks."""
         started = time.monotonic()
-        source = os.path.join(self.root, self.coursedir.submitted_directory, student,
-                              self.assignment)
+        folder = self.folders.get(student, self.assignment)
+        if folder != self.assignment:
+            outcome.notes.append(f"graded the folder {folder}/ as {self.assignment}/")
+        source = os.path.join(self.root, self.coursedir.submitted_directory, student, folder)
         staged = os.path.join(work, "staged", student, self.assignment)
         os.makedirs(staged)
         try:
@@ -430,8 +523,12 @@ class Batch:
         for name in self.gradebook.notebooks:
             path = os.path.join(staged, f"{name}.ipynb")
             if not os.path.exists(path):
-                outcome.notes.append(f"{name}.ipynb was not submitted")
-                continue
+                other = misnamed_notebook(staged, name, self.gradebook.notebooks)
+                if other is None:
+                    outcome.notes.append(f"{name}.ipynb was not submitted")
+                    continue
+                os.replace(os.path.join(staged, other), path)
+                outcome.notes.append(f"graded {other} as {name}.ipynb (the file was misnamed)")
             nb, problem = read_notebook(path)
             release = os.path.join(self.root, self.coursedir.release_directory,
                                    self.assignment, f"{name}.ipynb")
@@ -473,10 +570,11 @@ class Batch:
         outcome.seconds += time.monotonic() - started
         return tasks
 
-    def _collect(self, futures: dict, results: dict, outcomes: dict, work: str,
+    def _collect(self, executor, futures: dict, results: dict, outcomes: dict, work: str,
                  block: bool) -> dict:
         """Record finished work; when a student's notebooks are all done, save the grades.
-        Returns the futures still running."""
+        A notebook the grader failed on is graded again once. Returns the futures still
+        running."""
         pending = dict(futures)
         while pending:
             done, _ = concurrent.futures.wait(
@@ -485,12 +583,15 @@ class Batch:
             if not done:
                 break
             for future in done:
-                student, notebook = pending.pop(future)
-                try:
-                    result = future.result()
-                except Exception as exc:  # the worker itself failed: report, go on
-                    result = {"status": "crashed", "reason": f"grading failed: {exc!r}"[:300],
-                              "outputs": {}, "kernel_startup": None, "seconds": 0.0}
+                student, task, attempt = pending.pop(future)
+                notebook = task.notebook
+                result = _result_of(future)
+                if result["status"] == worker.GRADER_ERROR:
+                    self._log_failure(f"{student}, {notebook}, attempt {attempt + 1}", result)
+                    if attempt < RETRIES:
+                        pending[executor.submit(worker.grade, task)] = (student, task,
+                                                                        attempt + 1)
+                        continue
                 results[student][notebook] = result
                 expected = [n for n in self.gradebook.notebooks if os.path.exists(os.path.join(
                     work, "sanitized", student, self.assignment, f"{n}.ipynb"))]
@@ -500,6 +601,16 @@ class Batch:
 
     def _finish(self, student: str, results: dict, outcomes: dict, work: str) -> None:
         outcome = outcomes[student]
+        failed = [r for r in results[student].values() if r["status"] == worker.GRADER_ERROR]
+        if failed:  # nothing is known about the work: no grade, no feedback, the table says why
+            outcome.status = worker.GRADER_ERROR
+            outcome.notes = [f"not graded, the grader failed: {r['reason']}" for r in failed]
+            if student not in self._known:  # entered by the sanitizing pass: it is no grade
+                self.gradebook.remove_submission(student)
+            outcome.seconds += sum(float(r.get("seconds") or 0) for r in results[student].values())
+            if self.on_progress is not None:
+                self.on_progress(outcome)
+            return
         for notebook, result in results[student].items():
             InjectOutputs.results[(student, notebook)] = result
             if result["status"] != "graded" and outcome.status in ("graded", "malformed"):
@@ -511,13 +622,136 @@ class Batch:
         try:
             self._convert(student, os.path.join(work, "staged"), None)
         except Exception as exc:
-            outcome.status = "crashed"
+            outcome.status = worker.GRADER_ERROR
             outcome.notes.append(f"nbgrader could not save the grades: {_first_line(exc)}")
+            self.log.exception(f"{student}: nbgrader could not save the grades")
         finally:
             for notebook in results[student]:
                 InjectOutputs.results.pop((student, notebook), None)
         outcome.score, outcome.max_score, outcome.needs_manual_grade = \
             self.gradebook.score(student)
+        if outcome.status != worker.GRADER_ERROR:
+            self._drop_stale_feedback(student)
         outcome.seconds += time.monotonic() - started
         if self.on_progress is not None:
             self.on_progress(outcome)
+
+    def _drop_stale_feedback(self, student: str) -> None:
+        """Remove the feedback of a regraded submission: ``nbgrader generate_feedback`` skips
+        a student whose feedback exists (it compares submission times, not grades), so the
+        old HTML would otherwise stay. The next generate_feedback writes it anew."""
+        stale = os.path.join(self.root, self.coursedir.feedback_directory, student,
+                             self.assignment)
+        if os.path.isdir(stale):
+            shutil.rmtree(stale)
+            self.log.info(f"{student}: removed the feedback of the previous grading ({stale}); "
+                          "run nbgrader generate_feedback to write it anew")
+
+    # -- before grading anyone ----------------------------------------------------------------
+    def _preflight(self, executor) -> float:
+        """Run the released notebook the way submissions run, on the same executor; raise
+        :class:`PreflightFailed` naming the cause and the fix if the grader cannot run it.
+        Returns the seconds it took."""
+        started = time.monotonic()
+        name = self.gradebook.notebooks[0]
+        release = os.path.join(self.root, self.coursedir.release_directory, self.assignment)
+        path = os.path.join(release, f"{name}.ipynb")
+        if not os.path.exists(path):
+            raise UsageError(f"the released notebook {os.path.relpath(path, self.root)} is "
+                             "missing: generate the student version first (see docs/grading.md)")
+        with open(path, encoding="utf-8") as handle:
+            nb_json = handle.read()
+        files = {k: v for k, v in _regular_files(release).items() if not k.endswith(".ipynb")}
+        task = worker.Task(student="(preflight)", notebook=name, nb_json=nb_json, files=files,
+                           test_cells=self.gradebook.test_cells[name],
+                           trusted_cells=self.gradebook.trusted_cells[name],
+                           limits=self.limits, cell_timeout=self.cell_timeout,
+                           isolate=self.isolate)
+        result = _result_of(executor.submit(worker.grade, task))
+        seconds = time.monotonic() - started
+        self.log.info(f"preflight: the released {name}.ipynb ran in {seconds:.1f} s "
+                      f"(status: {result['status']})")
+        if result["status"] != "graded":
+            self._log_failure("preflight", result)
+            raise PreflightFailed(preflight_message(result, self.log_path))
+        return seconds
+
+    def _log_failure(self, what: str, result: dict) -> None:
+        """Put a failed run's reason and the end of the kernel's stderr in the log."""
+        stderr = result.get("kernel_stderr")
+        if stderr is None:  # the worker did not get as far as a kernel
+            note = ""
+        elif stderr.strip():
+            note = f"\n--- the end of the sandboxed kernel's stderr ---\n{stderr.rstrip()}"
+        else:
+            note = "\n(the sandboxed kernel wrote nothing to stderr)"
+        self.log.warning(f"{what}: {result['status']}: {result.get('reason')}{note}")
+
+
+class _ChecksumNotes(logging.Filter):
+    """nbgrader warns once per locked cell whose checksum changed ("Attribute 'checksum' for
+    cell X has changed!"); every cell of an edited or re-saved notebook does. One line per
+    notebook says which cells, and that the gradebook's versions were used."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: list = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith("Attribute 'checksum' for cell "):
+            self.cells.append(text.split()[4])
+            return False
+        if self.cells and not text.startswith("Attribute "):
+            cells, self.cells = self.cells, []
+            record.msg = (f"{len(cells)} locked cells differed from the released version and "
+                          f"were restored from the gradebook ({', '.join(cells)})\n"
+                          f"{record.getMessage()}")
+            record.args = ()
+        return True
+
+
+def _result_of(future) -> dict:
+    """A worker's result; an exception of the worker itself is a failure of the grader."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return {"status": worker.GRADER_ERROR, "reason": f"the grading worker failed: {exc!r}"[:300],
+                "outputs": {}, "kernel_startup": None, "seconds": 0.0}
+
+
+def preflight_message(result: dict, log_path: Optional[str]) -> str:
+    """What went wrong when the released notebook did not run, and what to do about it."""
+    import re
+    import sys
+
+    stderr = result.get("kernel_stderr") or ""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(worker.__file__)))
+    missing = re.findall(r"No module named '([^']+)'", stderr)
+    if missing and missing[-1].split(".")[0] == "course_lib":
+        cause = (f"course_lib cannot be imported inside the sandbox, which shows only the "
+                 f"Python installation ({sys.prefix}) and the course_lib this command runs "
+                 f"({package}).")
+        fix = ("Install course_lib from this course directory into the environment you grade "
+               "with (`make venv`, or `pip install -e .` from the course's root), then run "
+               "`.venv/bin/python -m course_lib.autograde ...` from there.")
+    elif missing:
+        cause = f"the module {missing[-1]!r} is missing from the grading environment ({sys.prefix})."
+        fix = "Install the course's requirements there: `pip install -r requirements.txt`."
+    elif "sandbox setup failed" in stderr:
+        line = [x for x in stderr.splitlines() if "sandbox setup failed" in x][-1]
+        cause = f"the sandbox could not be set up ({line.strip()})."
+        fix = "Fix that step (docs/deployment.md), or grade on a machine where sandboxes work."
+    elif "MemoryError" in stderr or result["status"] == "memory limit":
+        cause = "the memory limit is too small for Python and the course's libraries."
+        fix = "Raise --memory (the default is 2048 MiB)."
+    elif result["status"] == "timed out":
+        cause = f"the released notebook did not finish in time ({result.get('reason')})."
+        fix = "Raise --wall-time or --cell-timeout, or run fewer --jobs on a loaded machine."
+    else:
+        last = [x for x in stderr.strip().splitlines() if x.strip()][-1:] or ["(nothing)"]
+        cause = f"{result.get('reason') or result['status']}; the kernel's last words: {last[0]}"
+        fix = "See the log for the kernel's stderr."
+    where = f" The log {log_path} has the kernel's stderr." if log_path else ""
+    return (f"nobody was graded: the released notebook could not be run in the sandbox: "
+            f"{cause} {fix}{where}")

@@ -47,6 +47,15 @@ the smaller set found in the larger is then close to 1. Sets smaller than ``MIN_
 fingerprints count as ``MIN_SIZE`` in the denominator, so that a few identical lines alone
 never give a high score.
 
+Natural code. Short exercises have few natural solutions: an experiment cell that follows
+the notebook's instructions (loop over the given values, call the functions just written,
+collect the results) comes out much alike from every honest student, and alike to the
+instructor's. Fingerprints that the instructor notebook shares with an independently written
+*correct alternative* are therefore removed from every set, students' and references' alike
+(``honest``; by default the notebooks in ``solutions/<assignment>/alternatives/``): what two
+independent correct solutions share is evidence of nothing. A copy of the solution keeps
+everything the alternatives did not write the same way, so it still scores high.
+
 Optionally (``common``, like MOSS's ``-m`` option) student pairs ignore fingerprints found
 in many submissions: code that a large part of the class wrote alike is an idiom rather than
 evidence against two of them. It is off by default, because a solution passed around among
@@ -351,9 +360,20 @@ def _reference_pairs(sets: dict[str, set], refs: dict[str, set], min_size: int) 
     return matches
 
 
+def _natural_hashes(solution_codes: Iterable[str], honest: Sequence[Path],
+                    prints) -> set[int]:
+    """Fingerprints of the instructor notebook that a correct alternative also has."""
+    solution = set().union(*(prints(code) for code in solution_codes))
+    natural = set()
+    for path in honest:
+        natural |= solution & prints(answer_code(nbformat.read(path, as_version=4)))
+    return natural
+
+
 def report(assignment: str, course_dir=".", threshold: float = THRESHOLD, *,
            k: int = K, w: int = W, min_size: int = MIN_SIZE,
-           common: Optional[int] = None) -> list[Match]:
+           common: Optional[int] = None,
+           honest: Optional[Sequence[Path]] = None) -> list[Match]:
     """Compare every pair of submissions, and every submission with the reference code.
 
     Args:
@@ -369,6 +389,9 @@ def report(assignment: str, course_dir=".", threshold: float = THRESHOLD, *,
       common: if given, student pairs ignore fingerprints held by more than this many
         submissions (code most of the class wrote alike; MOSS's ``-m``). Off by default:
         it would also hide a solution that circulated among that many students.
+      honest: notebooks of correct solutions written independently of the instructor's
+        (default: ``solutions/<assignment>/alternatives/*.ipynb``, if any); code they share
+        with the instructor notebook is natural and ignored everywhere.
 
     Returns:
       Matches sorted by score, highest first, then one "unreadable" match per student whose
@@ -380,9 +403,16 @@ def report(assignment: str, course_dir=".", threshold: float = THRESHOLD, *,
         raise ValueError(f"common must be an int >= 1 or None, got {common!r}")
     course = Path(course_dir)
     starter = _starter_hashes(course, assignment, k)
+    solution_cells = {}
+    for path in _notebooks(course / "solutions" / assignment):
+        solution_cells.update(_solution_cells(path, f"solutions/{assignment}/{path.name}"))
+    if honest is None:
+        honest = _notebooks(course / "solutions" / assignment / "alternatives")
+    natural = _natural_hashes(solution_cells.values(), list(honest),
+                              lambda code: fingerprints(code, k, w) - starter)
 
     def prints(code: str) -> set[int]:
-        return fingerprints(code, k, w) - starter
+        return fingerprints(code, k, w) - starter - natural
 
     sets, unreadable = {}, []
     for directory in sorted((course / "submitted").glob(f"*/{assignment}")):
@@ -393,9 +423,7 @@ def report(assignment: str, course_dir=".", threshold: float = THRESHOLD, *,
         else:
             sets[student] = prints(code)
 
-    sources = reference_code()
-    for path in _notebooks(course / "solutions" / assignment):
-        sources.update(_solution_cells(path, f"solutions/{assignment}/{path.name}"))
+    sources = {**reference_code(), **solution_cells}
     refs = {name: fps for name, code in sources.items() if (fps := prints(code))}
 
     matches = _student_pairs(sets, common, min_size) + _reference_pairs(sets, refs, min_size)
@@ -456,12 +484,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--common", type=_common, metavar="N",
                         help="between students, ignore code found in more than N submissions "
                              "(default: ignore nothing)")
+    parser.add_argument("--honest", type=Path, nargs="+", metavar="NOTEBOOK",
+                        help="correct solutions written independently of the instructor's: "
+                             "code they share with it is ignored (default: "
+                             "solutions/ASSIGNMENT/alternatives/*.ipynb)")
     parser.add_argument("--course-dir", type=Path, default=Path("."),
                         help="course root (default: the current directory)")
     args = parser.parse_args(argv)
     try:
         everything = report(args.assignment, args.course_dir, threshold=0.0,
-                            common=args.common)
+                            common=args.common, honest=args.honest)
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

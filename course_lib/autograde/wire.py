@@ -42,7 +42,14 @@ class ChannelError(Exception):
 
 
 class ChannelTimeout(ChannelError):
-    """No message arrived before the deadline."""
+    """No message arrived before the deadline (nothing of the next message was read: the
+    channel is still in step and may be read again)."""
+
+
+class ChannelBroken(ChannelError):
+    """The channel lost its message boundaries: a message was cut off part-way (a deadline
+    or an interruption after some of its bytes were read or written). It cannot be used
+    again. This is a failure of the grading machinery, not of the code on the other side."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,26 +234,63 @@ class Opaque:
 # --------------------------------------------------------------------------------------------
 # Messages
 # --------------------------------------------------------------------------------------------
+MESSAGE_GRACE = 10.0
+"""Seconds a message that has begun to arrive gets to arrive in full, beyond the reader's
+deadline. The writer sends a message in one go, so its rest normally follows at once; a
+loaded machine (several grading runs at the same time) can delay it by a scheduling slice."""
+
+
 def send(fd: int, message: dict) -> None:
-    """Write one message (a JSON object) to the file descriptor ``fd``."""
+    """Write one message (a JSON object) to the file descriptor ``fd``.
+
+    Raises ``OSError`` when nothing could be written (the other side is gone) and
+    :class:`ChannelBroken` when the message was cut off after part of it was written.
+    """
     payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
     data = _HEADER.pack(len(payload)) + payload
     view = memoryview(data)
     with _alarm_deferred():  # a time limit must not cut a message in half
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        except BaseException as exc:
+            if len(view) == len(data):
+                raise
+            raise ChannelBroken(f"a message was cut off after {len(data) - len(view)} of "
+                                f"{len(data)} bytes ({type(exc).__name__}: {exc})") from exc
 
 
 def receive(fd: int, deadline: Optional[float] = None, limit: int = MAX_MESSAGE) -> dict:
-    """Read one message from ``fd``; raise :class:`ChannelTimeout` after ``deadline``
-    (a ``time.monotonic()`` value) and :class:`ChannelError` on EOF or invalid data."""
+    """Read one whole message from ``fd``.
+
+    Raises :class:`ChannelTimeout` when no message began to arrive before ``deadline`` (a
+    ``time.monotonic()`` value); the channel is then still in step. A message that has begun
+    to arrive is read to its end: it gets :data:`MESSAGE_GRACE` seconds beyond the deadline,
+    and if it is still incomplete (or the read is interrupted) :class:`ChannelBroken` is
+    raised and ``fd`` must not be read again (:class:`Channel` remembers that). Raises
+    :class:`ChannelError` on EOF or invalid data.
+    """
     _wait_readable(fd, deadline)  # a time limit may interrupt the wait, not the reading
     with _alarm_deferred():
-        (size,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))
-        if size > limit:
-            raise ChannelError(f"a message of {size} bytes is over the limit of {limit}")
-        body = _read_exactly(fd, size, deadline)
+        got = []
+        try:
+            first = _read_exactly(fd, 1, None, got)  # readable: returns at once
+            rest_deadline = None if deadline is None else max(
+                deadline, time.monotonic() + MESSAGE_GRACE)
+            header = first + _read_exactly(fd, _HEADER.size - 1, rest_deadline, got)
+            (size,) = _HEADER.unpack(header)
+            if size > limit:
+                raise ChannelError(f"a message of {size} bytes is over the limit of {limit}")
+            body = _read_exactly(fd, size, rest_deadline, got)
+        except BaseException as exc:
+            # nothing of a message read: still in step; the other side closed the channel
+            # or sent too much: its fault, and the channel is over anyway
+            if not got or (isinstance(exc, ChannelError) and not isinstance(
+                    exc, ChannelTimeout)):
+                raise
+            raise ChannelBroken(f"a message was cut off after {sum(got)} bytes "
+                                f"({type(exc).__name__}: {exc})") from exc
     try:
         message = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -254,6 +298,42 @@ def receive(fd: int, deadline: Optional[float] = None, limit: int = MAX_MESSAGE)
     if not isinstance(message, dict):
         raise ChannelError("invalid message: not an object")
     return message
+
+
+class Channel:
+    """Both directions of a connection, which stops for good once a message is cut off.
+
+    After :class:`ChannelBroken` (from this channel's :meth:`send` or :meth:`receive`),
+    every later use raises :class:`ChannelBroken` with the first reason: reading on would
+    take the rest of a message for the start of the next one. The same holds after the other
+    side closed the channel or sent a message that cannot be read.
+    """
+
+    def __init__(self, fd_in: int, fd_out: int):
+        self.fd_in, self.fd_out = fd_in, fd_out
+        self.broken: Optional[str] = None
+
+    def _check(self) -> None:
+        if self.broken is not None:
+            raise ChannelBroken(f"the channel is out of step and was abandoned: {self.broken}")
+
+    def send(self, message: dict) -> None:
+        self._check()
+        try:
+            send(self.fd_out, message)
+        except ChannelBroken as exc:
+            self.broken = str(exc)
+            raise
+
+    def receive(self, deadline: Optional[float] = None, limit: int = MAX_MESSAGE) -> dict:
+        self._check()
+        try:
+            return receive(self.fd_in, deadline, limit)
+        except ChannelTimeout:
+            raise  # nothing was read: still in step
+        except ChannelError as exc:  # broken, closed, or a message that cannot be read
+            self.broken = str(exc)
+            raise
 
 
 @contextlib.contextmanager
@@ -281,16 +361,18 @@ def _wait_readable(fd: int, deadline: Optional[float]) -> None:
             return
 
 
-def _read_exactly(fd: int, size: int, deadline: Optional[float]) -> bytes:
+def _read_exactly(fd: int, size: int, deadline: Optional[float], got: list) -> bytes:
+    """``size`` bytes from ``fd``; each chunk's length is appended to ``got``."""
     chunks, left = [], size
     while left:
         if deadline is not None:
             wait = deadline - time.monotonic()
             if wait <= 0 or not select.select([fd], [], [], wait)[0]:
-                raise ChannelTimeout("no answer before the deadline")
+                raise ChannelTimeout(f"{left} of {size} bytes still missing at the deadline")
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             raise ChannelError("the other side closed the channel")
         chunks.append(chunk)
+        got.append(len(chunk))
         left -= len(chunk)
     return b"".join(chunks)

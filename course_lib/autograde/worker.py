@@ -61,6 +61,14 @@ class Task:
     isolate: bool = True
 
 
+GRADER_ERROR = "grader error"
+"""The status of a notebook that could not be graded because the grading machinery failed
+(the sandbox, the kernel's start, the channel): nothing is known about the student's work."""
+
+STDERR_KEPT = 4000
+"""Characters of the end of the sandboxed kernel's stderr kept for the instructor's log."""
+
+
 class GradingStopped(BaseException):
     """The sandbox is gone (time, memory or a crash): the rest of the notebook cannot run.
 
@@ -87,6 +95,8 @@ class Session:
         self.sandbox = None
         self.deadline = time.monotonic() + float(task.limits.wall_time)
         self.startup = None
+        self.channel: Optional[wire.Channel] = None
+        self.stderr_path = os.path.join(os.path.dirname(workdir), "kernel-stderr.txt")
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -94,30 +104,55 @@ class Session:
         from_kernel_r, from_kernel_w = os.pipe()
         argv = [sys.executable, "-m", "course_lib.autograde.kernel",
                 str(to_kernel_r), str(from_kernel_w)]
-        env = {"MPLCONFIGDIR": "/home/student/.matplotlib", "IPYTHONDIR": "/tmp/.ipython"}
         package_dir = os.path.dirname(os.path.dirname(os.path.abspath(wire.__file__)))
-        if self.task.isolate:
-            from course_lib.autograde import sandbox
-            self.sandbox = sandbox.Sandbox(self.workdir, self.task.limits,
-                                           readonly_paths=[package_dir], env=env)
-        else:
-            self.sandbox = _Unisolated(self.workdir, self.task.limits, env)
-        self.sandbox.popen(argv, pass_fds=(to_kernel_r, from_kernel_w),
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+        # the kernel imports the course_lib this process runs (the one shown in the sandbox),
+        # whatever the environment's own installation of course_lib points at
+        env = {"MPLCONFIGDIR": "/home/student/.matplotlib", "IPYTHONDIR": "/tmp/.ipython",
+               "PYTHONPATH": os.path.dirname(package_dir)}
+        # the kernel's stderr goes to a file beside (not in) the student's directory: the
+        # instructor's log gets its end when the kernel fails
+        stderr = os.open(self.stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if self.task.isolate:
+                from course_lib.autograde import sandbox
+                self.sandbox = sandbox.Sandbox(self.workdir, self.task.limits,
+                                               readonly_paths=[package_dir], env=env)
+            else:
+                self.sandbox = _Unisolated(self.workdir, self.task.limits, env)
+            self.sandbox.popen(argv, pass_fds=(to_kernel_r, from_kernel_w),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=stderr)
+        except Exception as exc:  # the sandbox could not be started: not the student's doing
+            for fd in (to_kernel_r, from_kernel_w, to_kernel_w, from_kernel_r):
+                os.close(fd)
+            self.sandbox = None
+            self._die(f"the sandbox could not be started ({type(exc).__name__}: {exc})",
+                      GRADER_ERROR)
+        finally:
+            os.close(stderr)
         os.close(to_kernel_r)
         os.close(from_kernel_w)
         self.fd_out, self.fd_in = to_kernel_w, from_kernel_r
+        self.channel = wire.Channel(from_kernel_r, to_kernel_w)
         try:
-            ready = wire.receive(self.fd_in, deadline=min(self.deadline, time.monotonic() + 120))
+            ready = self.channel.receive(deadline=min(self.deadline, time.monotonic() + 120))
             self.startup = float(ready.get("startup", 0))
         except wire.ChannelError as exc:
-            self._die(f"the sandboxed kernel did not start ({exc})")
+            self._die(f"the sandboxed kernel did not start ({exc})", GRADER_ERROR)
+
+    def stderr_tail(self) -> str:
+        """The end of what the sandboxed kernel (and the sandbox's setup) wrote to stderr."""
+        try:
+            with open(self.stderr_path, "rb") as handle:
+                handle.seek(max(0, os.path.getsize(self.stderr_path) - STDERR_KEPT))
+                return handle.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
 
     def close(self) -> None:
         if self.sandbox is not None and self.dead is None:
             with contextlib.suppress(OSError, wire.ChannelError):
-                wire.send(self.fd_out, {"op": "bye"})
+                self.channel.send({"op": "bye"})
             self.sandbox.wait(timeout=2)
         if self.sandbox is not None:
             self.sandbox.kill()
@@ -127,7 +162,8 @@ class Session:
                     os.close(fd)
 
     def _die(self, reason: str, status: str = "crashed") -> None:
-        """Stop the sandbox for good and remember why."""
+        """Stop the sandbox for good and remember why. ``status`` is ``GRADER_ERROR`` when
+        the grading machinery failed rather than the student's code."""
         if self.dead is None:
             code = None
             if self.sandbox is not None:
@@ -135,10 +171,11 @@ class Session:
                 self.sandbox.kill()
             if code is not None and code - 128 == getattr(signal, "SIGXCPU", -1):
                 reason, status = "the CPU time limit was reached", "timed out"
-            elif code is not None and status == "crashed" and code != 0:
+            elif code is not None and status != "timed out" and code != 0:
                 reason += f" (exit status {code})"
             self.dead = reason
-            if self.status == "graded" or status == "timed out":
+            if self.status == "graded" or status in ("timed out", GRADER_ERROR) and (
+                    self.status != GRADER_ERROR):
                 self.status = status
         raise GradingStopped(self.dead)
 
@@ -153,7 +190,9 @@ class Session:
         self.next_id += 1
         message["id"] = rid = self.next_id
         try:
-            wire.send(self.fd_out, message)
+            self.channel.send(message)
+        except wire.ChannelBroken as exc:
+            self._die(f"the channel to the sandbox broke ({exc})", GRADER_ERROR)
         except OSError:
             self._die("the sandboxed kernel stopped")
         self.pending = rid
@@ -166,7 +205,9 @@ class Session:
         while True:
             wall = deadline >= self.deadline
             try:
-                message = wire.receive(self.fd_in, deadline=min(deadline, self.deadline))
+                message = self.channel.receive(deadline=min(deadline, self.deadline))
+            except wire.ChannelBroken as exc:
+                self._die(f"the channel to the sandbox broke ({exc})", GRADER_ERROR)
             except wire.ChannelTimeout:
                 if wall:
                     self._die("the submission's time limit "
@@ -208,7 +249,9 @@ class Session:
             reply = {"cid": message.get("cid"), "raise": {"type": type(exc).__name__,
                                                           "message": str(exc)[:500]}}
         try:
-            wire.send(self.fd_out, reply)
+            self.channel.send(reply)
+        except wire.ChannelBroken as exc:
+            self._die(f"the channel to the sandbox broke ({exc})", GRADER_ERROR)
         except OSError:
             self._die("the sandboxed kernel stopped")
 
@@ -518,11 +561,14 @@ def grade(task: Task) -> dict:
                 result["outputs"][index] = [dict(o) for o in outputs]
         finally:
             session.close()
-    result["status"] = session.status
-    result["reason"] = session.dead or ""
+            result["status"] = session.status
+            result["reason"] = session.dead or ""
+            if session.status != "graded":
+                result["kernel_stderr"] = session.stderr_tail()
     result["kernel_startup"] = session.startup
     result["seconds"] = time.monotonic() - started
     return result
+
 
 
 def _run_in_sandbox(session: Session, source: str) -> list:
