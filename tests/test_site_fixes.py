@@ -96,3 +96,30 @@ def test_fixing_twice_changes_nothing(tmp_path):
 @pytest.mark.parametrize("bad", ["<th class=\"head\"><p>x</p></th>", "<th>y</th>"])
 def test_header_cells_with_text_stay_headers(tmp_path, bad):
     assert site_fixes.fix_page(bad, tmp_path) == bad
+
+
+def test_bibliography_labels_that_two_entries_share_get_letters_across_the_whole_book(tmp_path):
+    """Each page has its own bibliography, but labels must be unique in the book: two entries of
+    the same authors and year get 2025a and 2025b everywhere, whichever page lists them."""
+    from types import SimpleNamespace
+
+    from pybtex.database import parse_string
+
+    spec = importlib.util.spec_from_file_location(
+        "author_year_labels", ROOT / "book" / "_ext" / "author_year_labels.py")
+    labels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(labels)
+
+    bib = """
+    @misc{one, author = {{PyTorch contributors}}, title = {torch.optim}, year = {2025}}
+    @misc{two, author = {{PyTorch contributors}}, title = {torch.optim.SGD}, year = {2025}}
+    @misc{alone, author = {Kingma, Diederik and Ba, Jimmy}, title = {Adam}, year = {2015}}
+    """
+    (tmp_path / "refs.bib").write_text(bib)
+    labels._find_shared_labels(SimpleNamespace(srcdir=str(tmp_path),
+                                               config=SimpleNamespace(bibtex_bibfiles=["refs.bib"])))
+    entries = parse_string(bib, "bibtex").entries
+    style = labels.AuthorYearLabelStyle()
+    on_page = lambda *keys: list(style.format_labels([entries[k] for k in keys]))  # noqa: E731
+    assert on_page("two") == ["PyTorch contributors, 2025b"]  # alone on its page, still "b"
+    assert on_page("one", "alone") == ["PyTorch contributors, 2025a", "Kingma and Ba, 2015"]

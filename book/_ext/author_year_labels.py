@@ -6,14 +6,16 @@ sphinxcontrib-bibtex's default bibliography style, ``alpha``, labels the list "[
 (``bibtex_default_style`` in ``_config.yml``): pybtex's ``alpha`` style (entries sorted by
 author, year, title) with labels made by the same templates that write the in-text citations,
 so a reader finds "Dauphin et al., 2014" in the list under "Dauphin et al., 2014". Two entries
-that would share a label get "a", "b", ... after the year.
+of the bibliography files that would share a label get "a", "b", ... after the year, in the
+order of their titles. Labels must be unique across the whole book (each page has its own
+bibliography), so the letters are given over every entry of the files, not per page.
 
 See https://sphinxcontrib-bibtex.readthedocs.io/en/latest/usage.html#custom-formatting-sorting-and-labelling
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 import pybtex.plugin
@@ -39,15 +41,31 @@ class AuthorYearLabelStyle(BaseLabelStyle):
         return text.render_as("text")
 
     def format_labels(self, sorted_entries):
-        entries = list(sorted_entries)
-        labels = [self.format_label(entry) for entry in entries]
-        counts, seen = Counter(labels), Counter()
-        for label in labels:
-            if counts[label] > 1:
-                seen[label] += 1
-                yield label + chr(ord("a") + seen[label] - 1)
+        for entry in sorted_entries:
+            label = self.format_label(entry)
+            titles = _SHARED.get(label, [])
+            title = str(entry.fields.get("title", ""))
+            if len(titles) > 1 and title in titles:
+                yield label + chr(ord("a") + titles.index(title))
             else:
                 yield label
+
+
+# base label -> sorted titles of the entries of the bibliography files that share it
+_SHARED: dict[str, list[str]] = {}
+
+
+def _find_shared_labels(app):
+    from pybtex.database import parse_file
+
+    style = AuthorYearLabelStyle()
+    titles: dict[str, set[str]] = {}
+    for name in app.config.bibtex_bibfiles:
+        for entry in parse_file(str(Path(app.srcdir) / name)).entries.values():
+            titles.setdefault(style.format_label(entry), set()).add(
+                str(entry.fields.get("title", "")))
+    _SHARED.clear()
+    _SHARED.update({label: sorted(t) for label, t in titles.items() if len(t) > 1})
 
 
 class AuthorYearStyle(AlphaStyle):
@@ -56,4 +74,5 @@ class AuthorYearStyle(AlphaStyle):
 
 def setup(app):
     pybtex.plugin.register_plugin("pybtex.style.formatting", NAME, AuthorYearStyle, force=True)
+    app.connect("builder-inited", _find_shared_labels)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
