@@ -29,6 +29,7 @@ an attribute of the student's objects beyond reading its numbers.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
 import io
@@ -55,6 +56,11 @@ __all__ = [
     "diagnose",
     "check_against_reference",
     "describe",
+    "time_limit",
+    "student_frame",
+    "arrays_in",
+    "encode_exception",
+    "decode_exception",
 ]
 
 TIME_LIMIT = float(os.environ.get("COURSE_GRADING_TIME_LIMIT", "10"))
@@ -165,8 +171,14 @@ class _OutOfTime(BaseException):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: Optional[float], error: type = _OutOfTime):
-    """Raise ``error`` in the code inside once it has run ``seconds`` (in the main thread)."""
+def time_limit(seconds: Optional[float], error: type = _OutOfTime):
+    """Raise ``error`` in the code inside once it has run ``seconds`` (in the main thread).
+
+    ``error`` should derive from BaseException only, so that an ``except Exception`` in the
+    code inside cannot swallow it. Without a timer (another thread, ``seconds`` None, no
+    ``setitimer``) the code runs unlimited. Used by :func:`run` and by the grading sandbox
+    (``course_lib.autograde``) for cells and calls.
+    """
     usable = (seconds is not None and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
     if not usable:
@@ -189,6 +201,9 @@ def _time_limit(seconds: Optional[float], error: type = _OutOfTime):
         signal.signal(signal.SIGALRM, previous)
 
 
+_within = time_limit  # for run(), whose parameter `time_limit` hides the function
+
+
 @contextlib.contextmanager
 def _quiet():
     """Swallow prints, progress bars and warnings of the code inside.
@@ -203,11 +218,12 @@ def _quiet():
         yield
 
 
-def _student_frame(exc: BaseException) -> str:
-    """' (line N of your code: `source`)' for the innermost frame outside libraries.
+def student_frame(exc: BaseException) -> str:
+    """' (in f, line N: `source`)' for the innermost frame of ``exc`` outside libraries.
 
-    An error raised by the student's code in the grading sandbox arrives as a copy whose
-    ``student_frame`` attribute carries this text, computed where the code ran.
+    An error raised by the student's code in the grading sandbox arrives as a copy (see
+    :func:`decode_exception`) whose ``student_frame`` attribute carries this text, computed
+    where the code ran.
     """
     remote = getattr(exc, "student_frame", None)
     if isinstance(remote, str):
@@ -231,7 +247,7 @@ def _explain_exception(exc: BaseException, hidden: bool,
     text = f"raised {type(exc).__name__}"
     if not hidden and str(exc):
         text += f": {exc}"
-    text += _student_frame(exc)
+    text += student_frame(exc)
     hint = explain(exc) if explain is not None else None
     return f"{text}. {hint}" if hint else text
 
@@ -251,15 +267,70 @@ def _same(a: Any, b: Any) -> bool:
     return True  # functions, generators, random generators: not data the student may keep
 
 
-def _arrays_in(value: Any, depth: int = 0) -> Iterable[np.ndarray]:
+def arrays_in(value: Any, depth: int = 0) -> Iterable[np.ndarray]:
+    """The NumPy arrays in ``value``: itself, or inside lists, tuples and dict values (three
+    levels deep). Used to tell whether an output shares memory with an input."""
     if isinstance(value, np.ndarray):
         yield value
     elif depth < 3 and isinstance(value, (list, tuple)):
         for item in value:
-            yield from _arrays_in(item, depth + 1)
+            yield from arrays_in(item, depth + 1)
     elif depth < 3 and isinstance(value, dict):
         for item in value.values():
-            yield from _arrays_in(item, depth + 1)
+            yield from arrays_in(item, depth + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Exceptions that cross a process boundary (the grading sandbox)
+# --------------------------------------------------------------------------------------------
+def encode_exception(exc: BaseException, *, limit: int = 2000, frame: bool = True) -> dict:
+    """``exc`` as plain data: ``{"type", "builtin", "message"[, "frame"]}``.
+
+    ``builtin`` says whether the type's name is one of Python's built-in exceptions; the
+    message is cut to ``limit`` characters; with ``frame``, the text of
+    :func:`student_frame` is computed here, where the traceback is. Never raises (an
+    exception whose ``str()`` fails has an empty message). :func:`decode_exception` turns the
+    data back into an exception.
+    """
+    name = type(exc).__name__
+    builtin = isinstance(getattr(builtins, name, None), type) and issubclass(
+        getattr(builtins, name), BaseException)
+    try:
+        message = str(exc)[:limit]
+    except BaseException:
+        message = ""
+    info = {"type": name[:100], "builtin": builtin, "message": message}
+    if frame:
+        try:
+            info["frame"] = student_frame(exc)
+        except BaseException:
+            info["frame"] = ""
+    return info
+
+
+def decode_exception(info: Mapping, *, qualify: bool = True) -> Exception:
+    """The exception described by :func:`encode_exception`'s data.
+
+    A built-in exception type comes back as itself, any other as a RuntimeError whose
+    message starts with the type's name (with ``qualify``) or is the message alone. A
+    ``frame`` in the data becomes the ``student_frame`` attribute, which
+    :func:`student_frame` (and so every grading message) uses instead of the local
+    traceback. Only data is read: no class or code of the sender is ever loaded.
+    """
+    name = str(info.get("type", "Exception"))
+    cls = getattr(builtins, name, None) if info.get("builtin") else None
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        cls = RuntimeError
+    message = str(info.get("message", ""))
+    try:
+        exc = cls(message)
+    except Exception:
+        exc = RuntimeError(message)
+    if qualify and cls is RuntimeError and name != "RuntimeError":
+        exc = RuntimeError(f"{name}: {message}" if message else name)
+    if "frame" in info:
+        exc.student_frame = str(info["frame"])[:500]
+    return exc
 
 
 def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
@@ -285,7 +356,7 @@ def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
     given = copy.deepcopy(dict(case.args))
     before = copy.deepcopy(given)
     try:
-        with _quiet(), _time_limit(time_limit):
+        with _quiet(), _within(time_limit):
             out = student(*given.values())
     except GradingError:
         raise
@@ -314,8 +385,8 @@ def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
              case=case)
     if no_aliasing:
         for arg, value in given.items():
-            for a in _arrays_in(value):
-                if any(np.shares_memory(a, o) for o in _arrays_in(out)):
+            for a in arrays_in(value):
+                if any(np.shares_memory(a, o) for o in arrays_in(out)):
                     fail(name, f"returned the array `{arg}` it was given (or a view of it) "
                                f"instead of a new array: return a copy", hidden=hidden,
                          case=case)
