@@ -19,7 +19,6 @@ checked by what the code must *do* rather than by its numbers:
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any, Callable, Optional
 
@@ -27,7 +26,6 @@ import numpy as np
 
 from course_lib.grading._core import (
     Case,
-    GradingError,
     Mistake,
     as_array,
     check_against_reference,
@@ -36,6 +34,7 @@ from course_lib.grading._core import (
     fail,
     run,
 )
+from course_lib.grading.problems import SMOOTH, Smooth
 
 __all__ = [
     "check_numerical_gradient_values",
@@ -52,59 +51,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# Test functions
+# Hints shared by the questions (test functions: course_lib.grading.problems)
 # --------------------------------------------------------------------------------------------
-_SMOOTH = "sum(a * sin(x)) + (b . x)**2 / 2 with fixed random arrays a, b of x's shape"
-
-
-class _Smooth:
-    """``f(x) = sum(a * sin(x)) + (b . x)^2 / 2`` for x of one given shape.
-
-    It refuses (with a clear message) to be called with an array of another shape, and with
-    ``record=True`` keeps a copy of every point it is called at (gradient checkers).
-    """
-
-    def __init__(self, rng: np.random.Generator, shape, name: str, hidden: bool,
-                 record: bool = False):
-        self.shape = tuple(shape)
-        size = int(np.prod(self.shape))
-        self.a = rng.uniform(0.5, 2.0, size) * rng.choice([-1.0, 1.0], size)
-        self.b = rng.uniform(-1.0, 1.0, size)
-        self.calls: list[np.ndarray] = []
-        self._name, self._hidden, self._record = name, hidden, record
-
-    def flattened(self) -> "_Smooth":
-        """The same function of ``x.reshape(-1)``."""
-        flat = copy.copy(self)
-        flat.shape, flat.calls = (self.a.size,), []
-        return flat
-
-    def value(self, x) -> float:
-        """f at x (trusted; computed on the flattened point, so every shape sums alike)."""
-        v = np.asarray(x, dtype=float).reshape(-1)
-        return float(self.a @ np.sin(v) + 0.5 * (self.b @ v) ** 2)
-
-    def grad(self, x) -> np.ndarray:
-        v = np.asarray(x, dtype=float).reshape(-1)
-        return (self.a * np.cos(v) + (self.b @ v) * self.b).reshape(np.shape(x))
-
-    def __call__(self, x) -> float:
-        arr = np.array(x, dtype=float)
-        if arr.shape != self.shape:
-            where = " (hidden test)" if self._hidden else ""
-            got = "another shape" if self._hidden else f"shape {arr.shape}"
-            raise GradingError(
-                f"{self._name}{where}: f was called with an array of {got}, but f takes an "
-                f"array of x's shape: perturb one entry of (a copy of) x and pass the whole "
-                f"array, without flattening or transposing it")
-        if self._record:
-            self.calls.append(arr)
-        return self.value(arr)
-
-    def __deepcopy__(self, memo):  # the student gets this very object (calls are recorded)
-        return self
-
-
 def _explain_index_error(exc: BaseException) -> Optional[str]:
     text = str(exc).lower()
     if "cast" in text:
@@ -212,10 +160,10 @@ def check_numerical_gradient_values(student: Callable, seed: int = 0,
     rng = np.random.default_rng(seed)
     cases = []
     for n, h in [(4, 1e-4), (1, 1e-3), (int(rng.integers(5, 9)), 1e-5), (3, 1e-2)]:
-        f = _Smooth(rng, (n,), name, hidden)
+        f = Smooth(rng, (n,), name, hidden)
         x = np.round(rng.uniform(-2, 2, n), 3)
         cases.append(Case({"f": f, "x": x, "h": h},
-                          f"f(x) = {_SMOOTH}, x = {describe(x)}, h = {h:g}"))
+                          f"f(x) = {SMOOTH}, x = {describe(x)}, h = {h:g}"))
     check_against_reference(student, reference, cases, name=name, hidden=hidden,
                             what="the gradient", rtol=1e-6, atol=1e-8,
                             mistakes=_numerical_mistakes(), explain=_explain_index_error,
@@ -235,12 +183,12 @@ def check_numerical_gradient_shapes(student: Callable, seed: int = 0,
     specs = [((3, 4), False), ((2, 3), True), ((2, 3, 2), False), ((5, 1), False), ((4,), True),
              ((int(rng.integers(2, 5)), int(rng.integers(2, 5))), False)]
     for shape, integer in specs:
-        f = _Smooth(rng, shape, name, hidden)
+        f = Smooth(rng, shape, name, hidden)
         x = rng.integers(-3, 4, shape) if integer else np.round(rng.uniform(-2, 2, shape), 3)
         h = float(rng.choice([1e-5, 1e-4, 1e-3]))
         kind = "integer array" if integer else "array"
         case = Case({"f": f, "x": x, "h": h},
-                    f"f(x) = {_SMOOTH}, x = an {kind} of shape {shape}: {describe(x)}, "
+                    f"f(x) = {SMOOTH}, x = an {kind} of shape {shape}: {describe(x)}, "
                     f"h = {h:g}")
         flat_case = Case({"f": f.flattened(), "x": x.astype(float).reshape(-1), "h": h},
                          f"the same problem flattened to a float vector: {case.label}")
@@ -752,7 +700,7 @@ def _gc_case(rng: np.random.Generator, shape, grad_kind: str, num_checks: int, t
              name: str, hidden: bool, seed: Optional[int] = None) -> Case:
     """A gradient_check case: a recording smooth f, a point with no tiny gradient entries, and
     an analytic gradient that is right or wrong in a chosen way."""
-    f = _Smooth(rng, shape, name, hidden, record=True)
+    f = Smooth(rng, shape, name, hidden, record=True)
     while True:  # relative errors of tiny entries are round-off noise: avoid them
         x = np.round(rng.uniform(-2, 2, shape), 3)
         if np.min(np.abs(f.grad(x))) > 0.05:
@@ -773,7 +721,7 @@ def _gc_case(rng: np.random.Generator, shape, grad_kind: str, num_checks: int, t
         text["one_wrong"] = (f"the exact gradient except at coordinate "
                              f"{tuple(int(i) for i in np.unravel_index(k, shape))}")
     seed = int(rng.integers(1000)) if seed is None else seed
-    label = (f"f(x) = {_SMOOTH}, x of shape {shape}: {describe(x)}, grad = {text[grad_kind]}, "
+    label = (f"f(x) = {SMOOTH}, x of shape {shape}: {describe(x)}, grad = {text[grad_kind]}, "
              f"num_checks = {num_checks}, h = 1e-5, seed = {seed}, tol = {tol:g}")
     return Case({"f": f, "grad": g, "x": x, "num_checks": num_checks, "h": 1e-5, "seed": seed,
                  "tol": tol}, label)
