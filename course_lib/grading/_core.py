@@ -40,7 +40,7 @@ import threading
 import traceback
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -437,6 +437,13 @@ def diagnose(mistakes: Sequence[Mistake], got: Any, case: Case) -> Optional[Mist
     return None
 
 
+def _is_complex(value: Any) -> bool:
+    try:
+        return bool(np.iscomplexobj(np.asarray(value)))
+    except Exception:  # not numbers at all: as_array says so
+        return False
+
+
 def check_against_reference(student: Callable, reference: Callable, cases: Sequence[Case], *,
                             name: str, hidden: bool = False, what: str = "the result",
                             rtol: float = 1e-7, atol: float = 1e-12,
@@ -447,45 +454,103 @@ def check_against_reference(student: Callable, reference: Callable, cases: Seque
                             explain: Optional[Callable[[BaseException], Optional[str]]] = None,
                             check_inputs: bool = True,
                             explain_mutation: Optional[Callable[[str, Any, Any],
-                                                                Optional[str]]] = None) -> None:
-    """The common checker: the student's array output equals the reference on every case.
+                                                                Optional[str]]] = None,
+                            unreadable: Union[str, Callable[[Any], str], None] = None,
+                            complex_message: Optional[str] = None,
+                            allow_none: Union[bool, Callable[[Case], bool]] = False,
+                            read: Optional[Callable[[Any, Case], Any]] = None,
+                            accept: Optional[Callable[[np.ndarray, Case], bool]] = None,
+                            details: Optional[Callable[[Any, Any, Any], str]] = None,
+                            verdict: Union[str, Callable[[np.ndarray, np.ndarray, Case], str],
+                                           None] = None) -> None:
+    """The common checker: the student's output equals the reference on every case.
 
     For each case: run the student's function (see :func:`run`), convert its output to a
     float array, compare shape and values with ``reference`` on the same inputs, and on a
     mismatch fail with the first matching ``mistakes`` message, else with a generic one
-    (plus ``hint``). Returns None, so a passing test cell shows nothing.
+    (plus ``hint``). Returns None, so a passing test cell shows nothing. Every checker that
+    compares with a reference goes through this loop; the keyword arguments below adapt it
+    to a question.
 
-    ``extract(output)`` picks what to compare from both outputs, e.g. ``lambda out: out[1]``
-    for the gradient of a ``(loss, grad)`` pair (a ``Mistake.variant`` then returns that part
-    too). ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
+    Reading the output:
+      ``extract(output)`` picks what to compare from both outputs, e.g. ``lambda out: out[1]``
+      for the gradient of a ``(loss, grad)`` pair (a ``Mistake.variant`` then returns that
+      part too); if it fails on the student's output, the message is ``unreadable`` (a text,
+      followed by the output in visible tests, or a function of the output) or a generic one.
+      ``complex_message`` is the message for a complex output (np.linalg.eigvals).
+      ``read(output, case)`` replaces the conversion to an array of the reference's shape:
+      it returns the array to compare (or None) and fails with its own messages; the
+      reference is then computed after it (a reference may read what the student's call
+      left, e.g. the points a test function recorded). ``allow_none`` (or
+      ``allow_none(case)``) lets None through to the comparison, where a mistake can
+      explain it.
+
+    Comparing:
+      ``rtol``, ``atol`` as in ``np.allclose``; ``accept(got, case)`` accepts other correct
+      outputs (e.g. a trajectory with one row more).
+
+    Messages:
+      ``details(expected, got, output)`` replaces the visible "expected: ... / got: ..."
+      lines (``expected`` as the reference returned it, ``got`` the array, ``output`` what
+      the student returned); ``verdict`` (a text, or ``verdict(got, expected, case)``, which
+      may also call :func:`fail` itself) replaces the generic message for a wrong output
+      that no typical mistake explains.
+
+    ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
     """
     for case in cases:
         out = run(student, case, name=name, hidden=hidden, time_limit=time_limit,
                   no_aliasing=no_aliasing, explain=explain, check_inputs=check_inputs,
-                  explain_mutation=explain_mutation)
+                  explain_mutation=explain_mutation,
+                  allow_none=allow_none(case) if callable(allow_none) else allow_none)
         if extract is not None:
             try:
                 out = extract(out)
+            except GradingError:
+                raise
             except Exception:  # the output does not have the expected structure
-                fail(name, f"{what} could not be read from what it returned "
-                           f"({type(out).__name__}); check the return statement against "
-                           f"the docstring", hidden=hidden, case=case)
-        with _quiet():
-            expected = reference(*copy.deepcopy(dict(case.args)).values())
-            expected = np.array(expected if extract is None else extract(expected),
-                                dtype=np.float64)
-        got = as_array(out, name=name, what=what, shape=expected.shape, hidden=hidden,
-                       case=case, mistakes=mistakes)
-        if close(got, expected, rtol, atol):
+                if callable(unreadable):
+                    problem = unreadable(out)
+                elif unreadable:
+                    problem = unreadable + ("" if hidden else f"; got {describe(out)}")
+                else:
+                    problem = (f"{what} could not be read from what it returned "
+                               f"({type(out).__name__}); check the return statement against "
+                               f"the docstring")
+                fail(name, problem, hidden=hidden, case=case)
+        if complex_message is not None and out is not None and _is_complex(out):
+            fail(name, complex_message, hidden=hidden, case=case)
+
+        def expect():
+            with _quiet():
+                value = reference(*copy.deepcopy(dict(case.args)).values())
+                return value if extract is None else extract(value)
+
+        if read is not None:
+            got = read(out, case)
+            wanted = expect()
+        else:
+            wanted = expect()
+            shape = np.shape(np.array(wanted, dtype=np.float64))
+            got = None if out is None else as_array(out, name=name, what=what, shape=shape,
+                                                    hidden=hidden, case=case,
+                                                    mistakes=mistakes)
+        expected = np.array(wanted, dtype=np.float64)
+        if got is not None and (close(got, expected, rtol, atol)
+                                or (accept is not None and accept(got, case))):
             continue
         found = diagnose(mistakes, got, case)
-        details = f"expected: {describe(expected)}\ngot:      {describe(got)}"
+        text = (details(wanted, got, out) if details is not None else
+                f"expected: {describe(expected)}\ngot:      {describe(got)}")
         if found is not None:
-            fail(name, found.message, hidden=hidden, case=case, details=details)
+            fail(name, found.message, hidden=hidden, case=case, details=text)
+        if verdict is not None:
+            fail(name, verdict if isinstance(verdict, str) else verdict(got, expected, case),
+                 hidden=hidden, case=case, details=text)
         if not np.all(np.isfinite(got)):
             fail(name, f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
-                 hidden=hidden, case=case, details=details)
+                 hidden=hidden, case=case, details=text)
         worst = float(np.max(np.abs(got - expected)))
         scale = f" (largest difference {worst:.3g})" if not hidden and math.isfinite(worst) else ""
         fail(name, f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
-             hidden=hidden, case=case, details=details)
+             hidden=hidden, case=case, details=text)

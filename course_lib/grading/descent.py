@@ -33,9 +33,9 @@ from course_lib.grading._core import (
     Case,
     Mistake,
     as_array,
+    check_against_reference,
     close,
     describe,
-    diagnose,
     fail,
     run,
 )
@@ -297,36 +297,39 @@ def check_gradient_descent_steps(student: Callable, seed: int = 0, hidden: bool 
     :func:`check_gradient_descent_trajectory`: here a trajectory without ``x0``, with one row
     too many or too few, or computed by modifying ``x0`` passes if its rows are right.
     """
-    for case in _steps_cases(np.random.default_rng(seed), hidden):
-        out = run(student, case, name=_GD, hidden=hidden, check_inputs=False,
-                  explain=_explain_gd_error)
-        problem, steps = case.args["grad"], case.args["steps"]
+    def read(out, case):  # the trajectory checker grades the shape: accept it loosely here
         got = as_array(out, name=_GD, what="the trajectory", hidden=hidden, case=case)
-        if got.ndim == 1 and problem.dim == 1:
-            got = got.reshape(-1, 1)  # the trajectory checker grades the shape
-        if got.ndim != 2 or got.shape[1] != problem.dim:
+        dim = case.args["grad"].dim
+        if got.ndim == 1 and dim == 1:
+            got = got.reshape(-1, 1)
+        if got.ndim != 2 or got.shape[1] != dim:
             fail(_GD, "the trajectory must have one row per iterate and one column per "
                       "coordinate" + ("" if hidden else f"; got shape {got.shape}"),
                  hidden=hidden, case=case)
-        long = _reference_path(problem, case.args["x0"], case.args["lr"], steps + 1)
-        rows = got.shape[0]
-        if any(close(got, long[start:start + rows], rtol=1e-9, atol=1e-12)
-               for start in (0, 1) if rows >= steps and start + rows <= steps + 2):
-            continue
-        expected = long[:steps + 1]
-        details = f"expected: {describe(expected)}\ngot:      {describe(got)}"
-        found = diagnose(_STEP_MISTAKES, got, case)
-        if found is not None:
-            fail(_GD, found.message, hidden=hidden, case=case, details=details)
+        return got
+
+    def accept(got, case):  # without x0, or with one row more or less: the rows are right
+        steps, rows = case.args["steps"], got.shape[0]
+        long = _reference_path(case.args["grad"], case.args["x0"], case.args["lr"], steps + 1)
+        return any(close(got, long[start:start + rows], rtol=1e-9, atol=1e-12)
+                   for start in (0, 1) if rows >= steps and start + rows <= steps + 2)
+
+    def verdict(got, expected, case):
         if not np.all(np.isfinite(got)):
-            fail(_GD, "the trajectory contains NaN or infinite values", hidden=hidden,
-                 case=case, details=details)
+            return "the trajectory contains NaN or infinite values"
+        rows, steps = got.shape[0], case.args["steps"]
         if abs(rows - (steps + 1)) > 1:
             fail(_GD, "the trajectory must have steps + 1 rows, x0 and one per step"
                  + ("" if hidden else f"; got {rows}, expected {steps + 1}"), hidden=hidden,
                  case=case)
-        fail(_GD, "the iterates differ from gradient descent's: row t + 1 must be "
-                  "row t - lr * grad(row t)", hidden=hidden, case=case, details=details)
+        return ("the iterates differ from gradient descent's: row t + 1 must be "
+                "row t - lr * grad(row t)")
+
+    check_against_reference(
+        student, _reference_path, _steps_cases(np.random.default_rng(seed), hidden), name=_GD,
+        hidden=hidden, what="the trajectory", rtol=1e-9, atol=1e-12, mistakes=_STEP_MISTAKES,
+        check_inputs=False, explain=_explain_gd_error, read=read, accept=accept,
+        verdict=verdict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,40 +443,30 @@ def _by_unsorted(formula: Callable[[float, float], Any]) -> Callable:
     return list(variants())
 
 
-def _number(out: Any, name: str, what: str, hidden: bool, case: Case) -> np.ndarray:
-    """``out`` as a float array of shape (), failing with an explanation if it is complex."""
-    try:
-        is_complex = np.iscomplexobj(np.asarray(out))
-    except Exception:  # not numbers at all: as_array says so
-        is_complex = False
-    if is_complex:
-        fail(name, _COMPLEX, hidden=hidden, case=case)
-    return as_array(out, name=name, what=what, shape=(), hidden=hidden, case=case)
+def _pair_item(pick: Optional[int]) -> Optional[Callable]:
+    """Item ``pick`` of a pair (lr, rate), or None to compare the whole output."""
+    if pick is None:
+        return None
+
+    def item(out):
+        if len(out) != 2:
+            raise TypeError("not a pair")
+        return out[pick]
+    return item
 
 
 def _check_scalar(student: Callable, name: str, what: str, reference: Callable,
                   cases: Sequence[Case], mistakes: Sequence[Mistake], hidden: bool,
                   pick: Optional[int] = None) -> None:
-    """Compare a number computed from H with the reference, item ``pick`` of a pair if given."""
-    for case in cases:
-        out = run(student, case, name=name, hidden=hidden, explain=_explain_eig_error)
-        if pick is not None:
-            try:
-                if len(out) != 2:
-                    raise TypeError
-                out = out[pick]
-            except Exception:  # not a pair
-                fail(name, "must return a pair (lr, rate), e.g. `return lr, rate`"
-                     + ("" if hidden else f"; got {describe(out)}"), hidden=hidden, case=case)
-        got = _number(out, name, what, hidden, case)
-        expected = float(reference(case.args["H"]))
-        if close(got, expected, rtol=1e-6, atol=1e-9):
-            continue
-        found = diagnose(mistakes, got, case)
-        details = f"expected: {expected:.6g}\ngot:      {describe(float(got))}"
-        if found is not None:
-            fail(name, found.message, hidden=hidden, case=case, details=details)
-        fail(name, f"{what} is wrong", hidden=hidden, case=case, details=details)
+    """Compare a number computed from H with the reference, item ``pick`` of a pair if given
+    (``reference`` then returns the pair too)."""
+    check_against_reference(
+        student, reference, cases, name=name, hidden=hidden, what=what, rtol=1e-6, atol=1e-9,
+        mistakes=mistakes, explain=_explain_eig_error, extract=_pair_item(pick),
+        unreadable="must return a pair (lr, rate), e.g. `return lr, rate`",
+        complex_message=_COMPLEX, verdict=f"{what} is wrong",
+        details=lambda expected, got, out: (f"expected: {float(expected):.6g}\n"
+                                            f"got:      {describe(float(got))}"))
 
 
 def _mistakes(pairs, formula_diag, formula_unsorted, rtol=1e-6) -> list[Mistake]:
@@ -583,7 +576,7 @@ def check_best_lr(student: Callable, seed: int = 0, hidden: bool = False) -> Non
     formula = lambda lo, hi: 2 / (lo + hi)
     mistakes = _mistakes(_BEST_LR_MISTAKES, [formula, lambda lo, hi: 1 / hi], [formula])
     _check_scalar(student, "best_fixed_lr", "the best learning rate (the first number)",
-                  lambda H: _best(H)[0], _hessian_cases(seed), mistakes, hidden, pick=0)
+                  _best, _hessian_cases(seed), mistakes, hidden, pick=0)
 
 
 def check_best_rate(student: Callable, seed: int = 0, hidden: bool = False) -> None:
@@ -592,7 +585,7 @@ def check_best_rate(student: Callable, seed: int = 0, hidden: bool = False) -> N
     formula = lambda lo, hi: (hi / lo - 1) / (hi / lo + 1)
     mistakes = _mistakes(_RATE_MISTAKES, [formula], [formula])
     _check_scalar(student, "best_fixed_lr", "the rate (the second number)",
-                  lambda H: _best(H)[1], _hessian_cases(seed), mistakes, hidden, pick=1)
+                  _best, _hessian_cases(seed), mistakes, hidden, pick=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -683,20 +676,16 @@ def check_steps_to_tolerance(student: Callable, seed: int = 0, hidden: bool = Fa
                 variant=lambda path, x_star, tol: int(np.argmin(np.linalg.norm(
                     np.asarray(path, float) - np.reshape(x_star, -1), axis=1)))),
     ]
-    for case in _tolerance_cases(np.random.default_rng(seed)):
-        expected = _steps_to_tolerance(**case.args)
-        # None is a wrong answer here (no `return` when the tolerance is never reached)
-        out = run(student, case, name=name, hidden=hidden, allow_none=expected == math.inf)
-        details = f"expected: {expected}\ngot:      {describe(out)}"
-        if out is None:
-            fail(name, not_inf.message, hidden=hidden, case=case, details=details)
-        got = as_array(out, name=name, what="the number of steps", shape=(), hidden=hidden,
-                       case=case)
-        if got == expected:
-            continue
-        found = diagnose(mistakes, got, case)
-        fail(name, found.message if found else "wrong number of steps", hidden=hidden,
-             case=case, details=details)
+    never = lambda case: _steps_to_tolerance(**case.args) == math.inf  # noqa: E731
+    # None is a wrong answer there (no `return` when the tolerance is never reached): the
+    # mistake not_inf explains it
+    check_against_reference(
+        student, _steps_to_tolerance, _tolerance_cases(np.random.default_rng(seed)), name=name,
+        hidden=hidden, what="the number of steps", rtol=0.0, atol=0.0, mistakes=mistakes,
+        allow_none=never, verdict="wrong number of steps",
+        read=lambda out, case: None if out is None else as_array(
+            out, name=name, what="the number of steps", shape=(), hidden=hidden, case=case),
+        details=lambda expected, got, out: f"expected: {expected}\ngot:      {describe(out)}")
 
 
 @functools.lru_cache(maxsize=8)

@@ -773,6 +773,51 @@ def _result(out: Any, name: str, hidden: bool, case: Case) -> tuple[float, Any]:
     return float(value), passed
 
 
+def _same_error(got: float, value: float) -> bool:
+    return value == got or math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-12)
+
+
+def _gradient_check_mistakes(seen: dict) -> list[Mistake]:
+    """The usual slips of a gradient checker's max_error, each recomputed from the
+    coordinates the student's call checked (``seen``, filled by the reference)."""
+    def returns(value: Callable[[dict], float]) -> Callable:
+        return lambda got, case: _same_error(float(got), float(value(seen)))
+
+    def by_a(guard: float) -> Callable[[dict], float]:
+        def value(s):
+            a, diff = s["analytic"], np.abs(s["analytic"] - s["numerical"])
+            return np.max(np.where(a != 0, diff / np.abs(a), guard))
+        return value
+
+    by_a_only = ("your relative error divides by |a| only: where the analytic gradient is 0 "
+                 "this is inf (or 0 when guarded) instead of 1; divide by max(|a|, |n|)")
+    return [
+        Mistake("forward", "you compare with a forward difference (f(x + h e_i) - f(x)) / h; "
+                "use the centred difference (f(x + h e_i) - f(x - h e_i)) / (2h), whose error "
+                "is O(h^2)",
+                predicate=returns(lambda s: np.max(_relative_error(s["analytic"],
+                                                                   s["forward"])))),
+        Mistake("mean", "you return the mean of the relative errors; a gradient check reports "
+                "the largest one (np.max), since a single wrong coordinate means a wrong "
+                "gradient", predicate=returns(lambda s: s["errors"].mean())),
+        Mistake("sum", "you return the sum of the relative errors; report the largest one "
+                "(np.max)", predicate=returns(lambda s: s["errors"].sum())),
+        Mistake("absolute", "you return the absolute error |a - n|; use the relative error "
+                "|a - n| / max(|a|, |n|), which does not depend on the size of the gradient",
+                predicate=returns(lambda s: np.abs(s["analytic"] - s["numerical"]).max())),
+        Mistake("by_a", by_a_only, predicate=returns(by_a(np.inf))),
+        Mistake("by_a_guarded", by_a_only, predicate=returns(by_a(0.0))),
+        Mistake("min", "you return the smallest relative error; report the largest one "
+                "(np.max)", predicate=returns(lambda s: s["errors"].min())),
+    ]
+
+
+def _relative_error(a, n):
+    from course_lib.models import relative_error
+
+    return relative_error(a, n)
+
+
 def check_gradient_check_error(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """``gradient_check`` reports the largest relative error over the coordinates it checked,
     and ``passed = max_error <= tol``.
@@ -792,58 +837,42 @@ def check_gradient_check_error(student: Callable, seed: int = 0, hidden: bool = 
              ((6,), "right", 3, 1e-7)]
     for shape, kind, k, tol in specs:
         case = _gc_case(rng, shape, kind, k, tol, name, hidden)
-        out = run(student, case, name=name, hidden=hidden, explain=_explain_sampling_error,
-                  check_inputs=False)
-        got, passed = _result(out, name, hidden, case)
-        checked = _checked(case, name, hidden)
-        if not checked:
-            fail(name, "f was never evaluated at x + h e_i and x - h e_i: no coordinate was "
-                       "checked", hidden=hidden, case=case)
-        idx = np.array(sorted(checked))
-        h = case.args["h"]
-        numerical = np.array([(checked[i][0] - checked[i][1]) / (2 * h) for i in idx])
-        analytic = np.asarray(case.args["grad"], float).reshape(-1)[idx]
-        errors = np.atleast_1d(relative_error(analytic, numerical))
-        expected = float(errors.max())
-        coords = [tuple(int(c) for c in np.unravel_index(i, shape)) for i in idx]
-        details = (f"coordinates you checked: {coords}\nexpected max_error: {expected:.6g}\n"
-                   f"your max_error:     {got:.6g}")
-        if not math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-12):
-            diff = np.abs(analytic - numerical)
+        seen: dict = {}  # what the student's call did, read once it returned
+
+        def read(out, case):
+            got, seen["passed"] = _result(out, name, hidden, case)
+            return np.array(got)
+
+        def reference(*args):  # after the student's call: the coordinates it checked
+            checked = _checked(case, name, hidden)
+            if not checked:
+                fail(name, "f was never evaluated at x + h e_i and x - h e_i: no coordinate "
+                           "was checked", hidden=hidden, case=case)
+            idx = np.array(sorted(checked))
+            h = case.args["h"]
+            numerical = np.array([(checked[i][0] - checked[i][1]) / (2 * h) for i in idx])
+            analytic = np.asarray(case.args["grad"], float).reshape(-1)[idx]
             f0 = case.args["f"].value(case.args["x"])
-            forward = np.array([(checked[i][0] - f0) / h for i in idx])
-            with np.errstate(all="ignore"):
-                candidates = [
-                    (float(np.max(relative_error(analytic, forward))), "you compare with a "
-                     "forward difference (f(x + h e_i) - f(x)) / h; use the centred difference "
-                     "(f(x + h e_i) - f(x - h e_i)) / (2h), whose error is O(h^2)"),
-                    (float(errors.mean()), "you return the mean of the relative errors; a "
-                     "gradient check reports the largest one (np.max), since a single wrong "
-                     "coordinate means a wrong gradient"),
-                    (float(errors.sum()), "you return the sum of the relative errors; report "
-                     "the largest one (np.max)"),
-                    (float(diff.max()), "you return the absolute error |a - n|; use the "
-                     "relative error |a - n| / max(|a|, |n|), which does not depend on the "
-                     "size of the gradient"),
-                    (float(np.max(np.where(analytic != 0, diff / np.abs(analytic), np.inf))),
-                     "your relative error divides by |a| only: where the analytic gradient is "
-                     "0 this is inf (or 0 when guarded) instead of 1; divide by "
-                     "max(|a|, |n|)"),
-                    (float(np.max(np.where(analytic != 0, diff / np.abs(analytic), 0.0))),
-                     "your relative error divides by |a| only: where the analytic gradient is "
-                     "0 this is inf (or 0 when guarded) instead of 1; divide by "
-                     "max(|a|, |n|)"),
-                    (float(errors.min()), "you return the smallest relative error; report the "
-                     "largest one (np.max)"),
-                ]
-            why = next((msg for value, msg in candidates
-                        if value == got or math.isclose(got, value, rel_tol=1e-6,
-                                                        abs_tol=1e-12)),
-                       "max_error must be the largest relative error "
-                       "|a - n| / max(|a|, |n|) over the checked coordinates, with n the "
-                       "centred difference (f(x + h e_i) - f(x - h e_i)) / (2h) and a the "
-                       "matching entry of grad")
-            fail(name, why, hidden=hidden, case=case, details=details)
+            seen.update(idx=idx, analytic=analytic, numerical=numerical,
+                        errors=np.atleast_1d(relative_error(analytic, numerical)),
+                        forward=np.array([(checked[i][0] - f0) / h for i in idx]))
+            seen["expected"] = float(seen["errors"].max())
+            return seen["expected"]
+
+        def details(expected, got, out, shape=shape):
+            coords = [tuple(int(c) for c in np.unravel_index(i, shape)) for i in seen["idx"]]
+            return (f"coordinates you checked: {coords}\nexpected max_error: {expected:.6g}\n"
+                    f"your max_error:     {float(got):.6g}")
+
+        check_against_reference(
+            student, reference, [case], name=name, hidden=hidden, rtol=0.0, atol=0.0,
+            mistakes=_gradient_check_mistakes(seen), explain=_explain_sampling_error,
+            check_inputs=False, read=read, details=details,
+            accept=lambda got, case: _same_error(float(got), seen["expected"]),
+            verdict="max_error must be the largest relative error |a - n| / max(|a|, |n|) "
+                    "over the checked coordinates, with n the centred difference "
+                    "(f(x + h e_i) - f(x - h e_i)) / (2h) and a the matching entry of grad")
+        passed, expected = seen["passed"], seen["expected"]
         if not isinstance(passed, (bool, np.bool_)):
             fail(name, f"passed must be True or False, got {type(passed).__name__}",
                  hidden=hidden, case=case)
