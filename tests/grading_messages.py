@@ -162,24 +162,17 @@ def messages_of(assignment: str, answers: Mapping[str, str]) -> dict:
 
 
 def submissions(assignment: str) -> dict:
-    """name -> answers (grade_id -> code) of every wrong submission in the assignment's tables."""
+    """name -> answers (grade_id -> code) of every wrong submission in the assignment's tables
+    (the ``TestChecks`` class of its test module: mistakes, submissions, wrong functions)."""
     import importlib
 
-    module = importlib.import_module(f"test_{assignment}")
+    tables = importlib.import_module(f"test_{assignment}").TestChecks
     out: dict = {}
-
-    def add(name: str, answers: dict) -> None:
-        assert name not in out, f"{assignment}: two submissions named {name}"
+    for name, (answers, _) in tables.graded().items():
         out[name] = answers
-
-    if hasattr(module, "SUBMISSIONS"):  # ps02: mistakes and combinations, with answers
-        for name, (answers, _) in module.SUBMISSIONS.items():
-            add(name, dict(answers))
-    else:
-        for name in module.MISTAKES:
-            add(name, module.with_mistakes(name))
-    for name, (function, code, _) in getattr(module, "WRONG", {}).items():
-        add(name, {function: code})
+    for name, (answers, _) in tables.wrong.items():
+        assert name not in out, f"{assignment}: two submissions named {name}"
+        out[name] = dict(answers)
     return out
 
 

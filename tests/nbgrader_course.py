@@ -609,3 +609,251 @@ class AssignmentPipeline:
         inverted = course.validate(course.root / "exercises" / a / f"{a}.ipynb", invert=True)
         assert "Success! The notebook does not pass any tests." in inverted.stdout, \
             inverted.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# The standard in-process tests of an assignment's checkers
+# --------------------------------------------------------------------------------------------
+def test_cell_checkers(nb) -> dict:
+    """test cell -> [(checker name, module, answer function)] for every ``check_x(function,
+    ...)`` call of the notebook's autograded test cells (read from their source)."""
+    import ast
+
+    out = {}
+    for cell in nb.cells:
+        m = nbgrader_meta(cell)
+        if not (m.get("grade") and not m.get("solution")) or cell.cell_type != "code":
+            continue
+        tree = ast.parse(strip_solution_markers(cell.source))
+        modules = {a.asname or a.name: node.module for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom) for a in node.names}
+        calls = []
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in modules and node.args
+                    and isinstance(node.args[0], ast.Name)):
+                calls.append((node.func.id, modules[node.func.id], node.args[0].id))
+        out[m["grade_id"]] = list(dict.fromkeys(calls))
+    return out
+
+
+class AssignmentChecks:
+    """Standard in-process tests of one assignment's checkers, driven by its tables; subclass
+    it in the assignment's test module::
+
+        class TestChecks(AssignmentChecks):
+            assignment = "ps03"
+            mistakes = MISTAKES            # name -> (answer cell, edits, message, lost cells)
+            alternatives = {"max_stable_lr": ["def max_stable_lr(H): ..."]}
+            wrong = {"frobenius": ({"max_stable_lr": "def ..."},
+                                   {"test_max_stable_lr": "Frobenius norm"})}
+
+    Tables:
+      mistakes: typical mistakes as edits of the solution (see :class:`SourceNotebook`); the
+        message is a text every lost cell must show, or {test cell: text}.
+      submissions: more wrong submissions, name -> (answers, {lost test cell: text}), e.g.
+        several mistakes together or a whole answer written differently.
+      in_notebook: the mistakes and submissions graded by running the whole notebook (every
+        other test cell must pass); the rest (default: none) run through their question's
+        checkers only, on the visible seed, which is faster.
+      wrong: wrong functions graded on many seeds, name -> (answers, {test cell: text, or
+        None for a test the function must pass}), on ``wrong_seeds``.
+      more_seeds: mistakes and submissions also graded on ``wrong_seeds`` (their messages).
+      alternatives: other correct implementations, answer cell -> [code], which every
+        checker of that answer must pass on ``alternative_seeds``.
+      hidden_probes: names of mistakes, submissions or wrong functions whose hidden-test
+        messages (seed 12345) must not show inputs or expected values (``hidden_leak``).
+      quiet_function: an answer function whose checkers must swallow its prints and warnings.
+
+    Which checker grades which answer is read from the test cells (``check_x(function)``).
+    """
+
+    assignment: str = ""
+    mistakes: Mapping = {}
+    submissions: Mapping = {}
+    in_notebook: Optional[Collection[str]] = None  # None: all of them
+    wrong: Mapping = {}
+    wrong_seeds: Sequence[tuple[int, bool]] = ((0, False), (1, True), (2, True))
+    more_seeds: Sequence[str] = ()
+    alternatives: Mapping[str, Sequence[str]] = {}
+    alternative_seeds: Sequence[tuple[int, bool]] = ((0, False), (1, True), (2, True))
+    hidden_probes: Sequence[str] = ()
+    hidden_leak: str = r"test case|expected|got:|\d\.\d|shape \("
+    quiet_function: str = ""
+    namespace_skip: Collection[str] = ("experiment",)
+
+    # -- the tables, normalised --------------------------------------------------------------
+    @classmethod
+    def source(cls) -> SourceNotebook:
+        return SourceNotebook(cls.assignment, cls.mistakes)
+
+    @classmethod
+    def graded(cls) -> dict:
+        """name -> (answers, {lost test cell: text}) of every mistake and submission."""
+        source, out = cls.source(), {}
+        for name, entry in cls.mistakes.items():
+            message, lost = entry[-2], set(entry[-1])
+            if not lost:  # harmless alone: a part of the submissions that combine mistakes
+                continue
+            messages = message if isinstance(message, dict) else {c: message for c in lost}
+            out[name] = (source.with_mistakes(name), messages)
+        for name, (answers, messages) in cls.submissions.items():
+            out[name] = (dict(answers), dict(messages))
+        return out
+
+    @classmethod
+    def any_answers(cls, name: str) -> dict:
+        """The answers of a mistake, submission or wrong function."""
+        if name in cls.wrong:
+            return dict(cls.wrong[name][0])
+        return cls.graded()[name][0]
+
+    @classmethod
+    def checkers(cls) -> dict:
+        """test cell -> (checker, answer function) of every function test cell."""
+        import importlib
+
+        out = {}
+        for cell, calls in test_cell_checkers(cls.source().notebook()).items():
+            answers = set(cls.source().solutions())
+            calls = [(c, m, f) for c, m, f in calls if f in answers]
+            if calls:
+                checker, module, function = calls[0]
+                out[cell] = (getattr(importlib.import_module(module), checker), function)
+        return out
+
+    @classmethod
+    def defined(cls, answers: Mapping[str, str]) -> dict:
+        """The solution's namespace (setup and answer cells, experiments left out) with some
+        answer cells replaced, in a fresh namespace: the other answers' functions see them."""
+        skip = set(cls.namespace_skip) - set(answers)
+        ns = cls.source().namespace(skip=tuple(skip) + tuple(answers))
+        for code in answers.values():
+            exec(code, ns)
+        return ns
+
+    def pytest_generate_tests(self, metafunc):
+        graded = self.graded()
+        notebook = set(graded) if self.in_notebook is None else set(self.in_notebook)
+        table = {
+            "notebook_mistake": sorted(n for n in notebook if graded[n][1]),
+            "checker_mistake": sorted(n for n in set(graded) - notebook if graded[n][1]),
+            "wrong_function": sorted(self.wrong) + list(self.more_seeds),
+            "alternative": [f"{gid}-{i}" for gid, codes in sorted(self.alternatives.items())
+                            for i in range(len(codes))],
+            "hidden_probe": list(self.hidden_probes),
+        }
+        for argname, values in table.items():
+            if argname in metafunc.fixturenames:
+                metafunc.parametrize(argname, values)
+
+    # -- the tests -----------------------------------------------------------------------------
+    def test_the_tables_name_real_cells(self):
+        source = self.source()
+        answers, tests = set(source.solutions()), set(source.points())
+        for name, (given, messages) in {**self.graded(), **{
+                n: (a, {c: m for c, m in v.items()}) for n, (a, v) in self.wrong.items()}}.items():
+            assert set(given) <= answers, (name, set(given) - answers)
+            assert set(messages) <= tests, (name, set(messages) - tests)
+        assert set(self.alternatives) <= answers
+
+    def test_solution_passes_every_test_cell_in_process(self):
+        source = self.source()
+        assert run_in_process(source.notebook()) == {gid: None for gid in source.points()}
+
+    def test_each_typical_mistake_fails_exactly_its_test_cells_with_a_diagnosis(
+            self, notebook_mistake):
+        answers, messages = self.graded()[notebook_mistake]
+        results = run_in_process(self.source().notebook(), answers)
+        failed = {cell for cell, error in results.items() if error is not None}
+        assert failed == set(messages), results
+        for cell, message in messages.items():
+            assert "GradingError" in results[cell] and message in results[cell], results[cell]
+
+    def test_more_mistakes_fail_exactly_their_checks_with_a_diagnosis(self, checker_mistake):
+        from course_lib.grading import GradingError
+
+        answers, messages = self.graded()[checker_mistake]
+        ns = self.defined(answers)
+        for cell, (check, function) in self.checkers().items():
+            if function not in answers:
+                continue
+            if cell in messages:
+                with pytest.raises(GradingError, match=re.escape(messages[cell])):
+                    check(ns[function])
+            else:
+                check(ns[function])
+
+    def test_the_released_stub_fails_with_an_instruction(self):
+        from course_lib.grading import GradingError
+
+        def stub(*args):
+            raise NotImplementedError()
+
+        for cell, (check, _) in self.checkers().items():
+            with pytest.raises(GradingError, match="not implemented yet: replace `raise Not"):
+                check(stub)
+
+    def test_other_correct_implementations_pass_on_many_seeds(self, alternative):
+        gid, index = alternative.rsplit("-", 1)
+        ns = self.defined({gid: self.alternatives[gid][int(index)]})
+        for cell, (check, function) in self.checkers().items():
+            if function == gid:
+                for seed, hidden in self.alternative_seeds:
+                    check(ns[gid], seed=seed, hidden=hidden)
+
+    def test_wrong_functions_get_their_diagnosis_on_many_seeds(self, wrong_function):
+        from course_lib.grading import GradingError
+
+        answers, verdicts = (self.wrong.get(wrong_function)
+                             or self.graded()[wrong_function])
+        ns = self.defined(answers)
+        checkers = self.checkers()
+        for cell, message in verdicts.items():
+            check, function = checkers[cell]
+            for seed, hidden in self.wrong_seeds:
+                if message is None:  # this part is right: the checker must pass it
+                    check(ns[function], seed=seed, hidden=hidden)
+                    continue
+                with pytest.raises(GradingError) as info:
+                    check(ns[function], seed=seed, hidden=hidden)
+                assert message in str(info.value), (seed, str(info.value))
+
+    def test_hidden_messages_show_no_inputs_or_expected_values(self, hidden_probe):
+        from course_lib.grading import GradingError
+
+        answers = self.any_answers(hidden_probe)
+        ns = self.defined(answers)
+        messages = []
+        for cell, (check, function) in self.checkers().items():
+            if function in answers:
+                try:
+                    check(ns[function], seed=12345, hidden=True)
+                except GradingError as exc:
+                    messages.append(str(exc))
+        assert messages, hidden_probe
+        for msg in messages:
+            assert "(hidden test)" in msg and "\n" not in msg
+            assert not re.search(self.hidden_leak, msg), msg
+
+    def test_checkers_swallow_prints_and_warnings_of_a_correct_function(self, capsys):
+        import warnings
+
+        import numpy as np
+
+        if not self.quiet_function:
+            pytest.skip("no quiet_function in the tables")
+        ns = self.defined({})
+        reference = ns[self.quiet_function]
+
+        def noisy(*args):
+            print("debugging output")
+            warnings.warn("a harmless warning", stacklevel=1)
+            np.log(np.zeros(1))  # a numpy RuntimeWarning
+            return reference(*args)
+
+        for cell, (check, function) in self.checkers().items():
+            if function == self.quiet_function:
+                check(noisy)
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == ""
