@@ -16,9 +16,10 @@ seeded random problems they share (``Problem``, ``Smooth``, ``CountingBowl``, ra
 quadratics, bowls and regression data) are in ``course_lib.grading.problems``. The shared
 machinery (running a student's function on seeded random cases, mutation checks, comparison
 with the reference, diagnosis of typical mistakes) is in ``course_lib.grading._core``; its
-public names are exported here. ``time_limit``, ``student_frame``, ``arrays_in``, ``encode_exception`` and
-``decode_exception`` are also what the grading sandbox (``course_lib.autograde``) uses to run
-the student's code and to carry an exception from the sandbox to the checker.
+public names are exported here. ``time_limit``, ``student_frame``, ``arrays_in``,
+``encode_exception`` and ``decode_exception`` are also what the grading sandbox
+(``course_lib.autograde``) uses to run the student's code and to carry an exception from the
+sandbox to the checker.
 """
 
 from course_lib.grading._core import (
