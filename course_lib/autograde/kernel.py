@@ -155,7 +155,7 @@ class Kernel:
             handler = {"exec": self.do_exec, "lookup": self.do_lookup, "call": self.do_call,
                        "getattr": self.do_getattr}.get(op)
             try:
-                reply = handler(request) if handler else {"raise": _exception(
+                reply = handler(request) if handler else {"raise": encode_exception(
                     ValueError(f"unknown request {op!r}"))}
             except MemoryError:
                 reply = {"raise": {"type": "MemoryError", "message": "out of memory",
