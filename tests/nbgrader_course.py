@@ -452,6 +452,12 @@ class AssignmentPipeline:
     feedback_messages: Sequence[tuple[str, str]] = ()  # (student, text its feedback must show)
     # (student, test cell) of a submission that fails only a hidden test, in that cell
     hidden_failure: tuple[str, str] = ("", "")
+    # test cells of the released notebook that fail otherwise than "not implemented yet"
+    # (a test of an experiment whose results do not exist yet)
+    released_without_stub: int = 0
+    # run `nbgrader validate` on this assignment (its source and released notebooks): it
+    # executes both again, so one assignment of the course does it
+    validate: bool = False
     autograde_args: Sequence[str] = ("--Execute.timeout=8",)
     autograde_env: Mapping[str, str] = {"COURSE_GRADING_TIME_LIMIT": "2"}
 
@@ -466,6 +472,10 @@ class AssignmentPipeline:
     @pytest.fixture(scope="class")
     @classmethod
     def course(cls, tmp_path_factory):
+        """The course, graded once by ``nbgrader autograde``; every test of the class reads
+        it. Before grading, a copy of the generated course is kept for ``isolated`` (so the
+        assignment is generated once), and after it the grader gives the solution's manually
+        graded cells half their points (read by the feedback and export tests)."""
         a = cls.assignment
         assert {"solution", "released"} <= set(cls.students)
         course = Course.create(tmp_path_factory.mktemp(a), [a])
@@ -481,18 +491,23 @@ class AssignmentPipeline:
         if export:
             course.lms_export(a, export)
             course.nbgrader("zip_collect", a)
+        course.twin_root = tmp_path_factory.mktemp(f"{a}-isolated")
+        shutil.copytree(course.root, course.twin_root, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("downloaded"))
         course.autograde_process = course.autograde(a, *cls.autograde_args,
                                                     env=cls.autograde_env)
+        course.manual = {gid: p / 2 for gid, p in {**course.cells(a, "tasks"),
+                                                   **course.cells(a, "manual")}.items()}
+        for gid, score in course.manual.items():
+            course.set_manual_grade(a, "solution", gid, score)
         return course
 
     @pytest.fixture(scope="class")
     @classmethod
-    def isolated(cls, course, tmp_path_factory):
+    def isolated(cls, course):
         """The same submissions in a second course, graded by ``python -m
         course_lib.autograde`` (sandboxed, test cells run outside the student's kernel)."""
-        twin = Course.create(tmp_path_factory.mktemp(f"{cls.assignment}-isolated"),
-                             [cls.assignment])
-        shutil.copytree(course.root / "submitted", twin.root / "submitted")
+        twin = Course(course.twin_root)
         twin.autograde_process = twin.isolated_autograde(
             cls.assignment, "--cell-timeout", "8", env=cls.autograde_env)
         return twin
@@ -519,7 +534,8 @@ class AssignmentPipeline:
         assert course.scores(a, student) == expected
         grades = course.grades(a, student)
         for gid, p in {**course.cells(a, "tasks"), **course.cells(a, "manual")}.items():
-            assert grades[gid]["max_score"] == p and grades[gid]["manual_score"] is None
+            manual = course.manual[gid] if student == "solution" else None
+            assert grades[gid]["max_score"] == p and grades[gid]["manual_score"] == manual
 
     def test_isolated_grading_completes_the_batch(self, isolated):
         proc = isolated.autograde_process
@@ -568,14 +584,12 @@ class AssignmentPipeline:
         assert [s for s in secrets if s in text] == []
         assert "hidden=True" not in text
 
-    def test_manual_grade_feedback_and_csv_export(self, course):
+    def test_manual_grade_feedback_and_csv_export(self, course, feedback):
         a = self.assignment
         manual = {**course.cells(a, "tasks"), **course.cells(a, "manual")}
         auto = sum(course.cells(a, "tests").values())
-        for gid, p in manual.items():
-            course.set_manual_grade(a, "solution", gid, p / 2)
         assert course.total(a, "solution") == auto + sum(manual.values()) / 2
-        text = text_of_html(course.feedback(a, "solution", regenerate=True))
+        text = text_of_html(feedback("solution"))
         for p in manual.values():
             assert f"Score: {p / 2} / {p}" in text
         assert "MARK SCHEME" not in text
@@ -603,12 +617,25 @@ class AssignmentPipeline:
         assert error.traceback == [f"\x1b[0;31mGradingError\x1b[0m: {error.evalue}"]
 
     def test_validate_source_passes_and_released_fails_every_test(self, course):
+        if not self.validate:
+            pytest.skip("nbgrader validate runs on one assignment (its verdicts are the "
+                        "solution's and the released version's scores, tested above)")
         a = self.assignment
         ok = course.validate(course.root / "solutions" / a / f"{a}.ipynb")
         assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout
         inverted = course.validate(course.root / "exercises" / a / f"{a}.ipynb", invert=True)
         assert "Success! The notebook does not pass any tests." in inverted.stdout, \
             inverted.stdout
+
+    def test_the_released_version_says_what_to_do(self, course):
+        a = self.assignment  # what a student sees before starting
+        tests = course.cells(a, "tests")
+        nb = course.autograded_notebook(a, "released")
+        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in tests
+                  for o in c.outputs if o.output_type == "error"]
+        assert len(errors) == len(tests)
+        assert (sum("is not implemented yet" in e for e in errors)
+                == len(tests) - self.released_without_stub)
 
 
 # --------------------------------------------------------------------------------------------

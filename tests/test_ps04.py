@@ -381,11 +381,5 @@ class TestPipeline(AssignmentPipeline):
         ("raises_at_import", "ModuleNotFoundError"),
     ]
 
+    released_without_stub = 1  # the experiment's test finds no results
     hidden_failure = ("sigma2_not_centred", EXPERIMENT)
-
-    def test_the_released_version_says_what_to_do(self, course):
-        nb = course.autograded_notebook(PS, "released")  # what a student sees before starting
-        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in points()
-                  for o in c.outputs if o.output_type == "error"]
-        assert len(errors) == len(points())
-        assert sum("is not implemented yet" in e for e in errors) == len(points()) - 1  # sigma2
