@@ -13,8 +13,10 @@ Everything goes through the real pipeline: the repository's nbgrader_config.py, 
     html = course.feedback("ps01", "bob")               # the HTML the student receives
 
 Build one course per test module or class and autograde all its students in one call: each
-notebook costs a kernel start and its cells. ``AssignmentPipeline`` (at the end) is the
-standard set of end-to-end tests of an assignment; ``run_in_process`` grades a source notebook
+notebook costs a kernel start and its cells. ``AssignmentPipeline`` is the standard set of
+end-to-end tests of an assignment (one grading of its corpus per grader, shared by every
+test); ``AssignmentChecks`` (at the end) is the standard set of in-process tests of its
+checkers, driven by the assignment's tables; ``run_in_process`` grades a source notebook
 without nbgrader, for fast tests of checkers and wrong submissions.
 """
 
