@@ -13,8 +13,10 @@ Everything goes through the real pipeline: the repository's nbgrader_config.py, 
     html = course.feedback("ps01", "bob")               # the HTML the student receives
 
 Build one course per test module or class and autograde all its students in one call: each
-notebook costs a kernel start and its cells. ``AssignmentPipeline`` (at the end) is the
-standard set of end-to-end tests of an assignment; ``run_in_process`` grades a source notebook
+notebook costs a kernel start and its cells. ``AssignmentPipeline`` is the standard set of
+end-to-end tests of an assignment (one grading of its corpus per grader, shared by every
+test); ``AssignmentChecks`` (at the end) is the standard set of in-process tests of its
+checkers, driven by the assignment's tables; ``run_in_process`` grades a source notebook
 without nbgrader, for fast tests of checkers and wrong submissions.
 """
 
@@ -430,6 +432,12 @@ def replace_solution(source: str, code: str) -> str:
     return source[:match.start()] + body + source[match.end():]
 
 
+BROKEN_NOTEBOOKS = ("raises_at_import", "loops_in_function", "loops_at_top_level",
+                    "deleted_test_cell", "edited_test_cell")
+"""Students of an assignment's pipeline whose notebooks test the graders' handling of broken
+submissions (see ``AssignmentPipeline.broken_notebooks``)."""
+
+
 class AssignmentPipeline:
     """Standard end-to-end tests of one assignment; subclass it in the assignment's test module::
 
@@ -452,8 +460,26 @@ class AssignmentPipeline:
     feedback_messages: Sequence[tuple[str, str]] = ()  # (student, text its feedback must show)
     # (student, test cell) of a submission that fails only a hidden test, in that cell
     hidden_failure: tuple[str, str] = ("", "")
+    # test cells of the released notebook that fail otherwise than "not implemented yet"
+    # (a test of an experiment whose results do not exist yet)
+    released_without_stub: int = 0
+    # run `nbgrader validate` on this assignment (its source and released notebooks): it
+    # executes both again, so one assignment of the course does it
+    validate: bool = False
+    # grade the broken notebooks (BROKEN_NOTEBOOKS: an import error, endless loops, a deleted
+    # or edited test cell) of ``students``: they test the graders, not the assignment, so one
+    # assignment of the course does it; elsewhere they are left out of the corpus
+    broken_notebooks: bool = False
     autograde_args: Sequence[str] = ("--Execute.timeout=8",)
     autograde_env: Mapping[str, str] = {"COURSE_GRADING_TIME_LIMIT": "2"}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.broken_notebooks:
+            cls.students = {name: s for name, s in cls.students.items()
+                            if name not in BROKEN_NOTEBOOKS}
+            cls.feedback_messages = [(name, text) for name, text in cls.feedback_messages
+                                     if name not in BROKEN_NOTEBOOKS]
 
     def pytest_generate_tests(self, metafunc):
         if "student" in metafunc.fixturenames:
@@ -466,6 +492,10 @@ class AssignmentPipeline:
     @pytest.fixture(scope="class")
     @classmethod
     def course(cls, tmp_path_factory):
+        """The course, graded once by ``nbgrader autograde``; every test of the class reads
+        it. Before grading, a copy of the generated course is kept for ``isolated`` (so the
+        assignment is generated once), and after it the grader gives the solution's manually
+        graded cells half their points (read by the feedback and export tests)."""
         a = cls.assignment
         assert {"solution", "released"} <= set(cls.students)
         course = Course.create(tmp_path_factory.mktemp(a), [a])
@@ -481,18 +511,23 @@ class AssignmentPipeline:
         if export:
             course.lms_export(a, export)
             course.nbgrader("zip_collect", a)
+        course.twin_root = tmp_path_factory.mktemp(f"{a}-isolated")
+        shutil.copytree(course.root, course.twin_root, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("downloaded"))
         course.autograde_process = course.autograde(a, *cls.autograde_args,
                                                     env=cls.autograde_env)
+        course.manual = {gid: p / 2 for gid, p in {**course.cells(a, "tasks"),
+                                                   **course.cells(a, "manual")}.items()}
+        for gid, score in course.manual.items():
+            course.set_manual_grade(a, "solution", gid, score)
         return course
 
     @pytest.fixture(scope="class")
     @classmethod
-    def isolated(cls, course, tmp_path_factory):
+    def isolated(cls, course):
         """The same submissions in a second course, graded by ``python -m
         course_lib.autograde`` (sandboxed, test cells run outside the student's kernel)."""
-        twin = Course.create(tmp_path_factory.mktemp(f"{cls.assignment}-isolated"),
-                             [cls.assignment])
-        shutil.copytree(course.root / "submitted", twin.root / "submitted")
+        twin = Course(course.twin_root)
         twin.autograde_process = twin.isolated_autograde(
             cls.assignment, "--cell-timeout", "8", env=cls.autograde_env)
         return twin
@@ -519,7 +554,8 @@ class AssignmentPipeline:
         assert course.scores(a, student) == expected
         grades = course.grades(a, student)
         for gid, p in {**course.cells(a, "tasks"), **course.cells(a, "manual")}.items():
-            assert grades[gid]["max_score"] == p and grades[gid]["manual_score"] is None
+            manual = course.manual[gid] if student == "solution" else None
+            assert grades[gid]["max_score"] == p and grades[gid]["manual_score"] == manual
 
     def test_isolated_grading_completes_the_batch(self, isolated):
         proc = isolated.autograde_process
@@ -568,14 +604,12 @@ class AssignmentPipeline:
         assert [s for s in secrets if s in text] == []
         assert "hidden=True" not in text
 
-    def test_manual_grade_feedback_and_csv_export(self, course):
+    def test_manual_grade_feedback_and_csv_export(self, course, feedback):
         a = self.assignment
         manual = {**course.cells(a, "tasks"), **course.cells(a, "manual")}
         auto = sum(course.cells(a, "tests").values())
-        for gid, p in manual.items():
-            course.set_manual_grade(a, "solution", gid, p / 2)
         assert course.total(a, "solution") == auto + sum(manual.values()) / 2
-        text = text_of_html(course.feedback(a, "solution", regenerate=True))
+        text = text_of_html(feedback("solution"))
         for p in manual.values():
             assert f"Score: {p / 2} / {p}" in text
         assert "MARK SCHEME" not in text
@@ -588,9 +622,13 @@ class AssignmentPipeline:
     def test_raises_at_import_relies_on_a_missing_module(self):
         import importlib.util
 
+        if not self.broken_notebooks:
+            pytest.skip("the broken notebooks are graded in another assignment")
         assert importlib.util.find_spec("seaborn") is None
 
     def test_a_cell_that_never_ends_is_interrupted(self, course):
+        if not self.broken_notebooks:
+            pytest.skip("the broken notebooks are graded in another assignment")
         nb = course.autograded_notebook(self.assignment, "loops_at_top_level")
         assert "CellTimeoutError" in str(nb)
 
@@ -603,9 +641,270 @@ class AssignmentPipeline:
         assert error.traceback == [f"\x1b[0;31mGradingError\x1b[0m: {error.evalue}"]
 
     def test_validate_source_passes_and_released_fails_every_test(self, course):
+        if not self.validate:
+            pytest.skip("nbgrader validate runs on one assignment (its verdicts are the "
+                        "solution's and the released version's scores, tested above)")
         a = self.assignment
         ok = course.validate(course.root / "solutions" / a / f"{a}.ipynb")
         assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout
         inverted = course.validate(course.root / "exercises" / a / f"{a}.ipynb", invert=True)
         assert "Success! The notebook does not pass any tests." in inverted.stdout, \
             inverted.stdout
+
+    def test_the_released_version_says_what_to_do(self, course):
+        a = self.assignment  # what a student sees before starting
+        tests = course.cells(a, "tests")
+        nb = course.autograded_notebook(a, "released")
+        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in tests
+                  for o in c.outputs if o.output_type == "error"]
+        assert len(errors) == len(tests)
+        assert (sum("is not implemented yet" in e for e in errors)
+                == len(tests) - self.released_without_stub)
+
+
+# --------------------------------------------------------------------------------------------
+# The standard in-process tests of an assignment's checkers
+# --------------------------------------------------------------------------------------------
+def test_cell_checkers(nb) -> dict:
+    """test cell -> [(checker name, module, answer function)] for every ``check_x(function,
+    ...)`` call of the notebook's autograded test cells (read from their source)."""
+    import ast
+
+    out = {}
+    for cell in nb.cells:
+        m = nbgrader_meta(cell)
+        if not (m.get("grade") and not m.get("solution")) or cell.cell_type != "code":
+            continue
+        tree = ast.parse(strip_solution_markers(cell.source))
+        modules = {a.asname or a.name: node.module for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom) for a in node.names}
+        calls = []
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in modules and node.args
+                    and isinstance(node.args[0], ast.Name)):
+                calls.append((node.func.id, modules[node.func.id], node.args[0].id))
+        out[m["grade_id"]] = list(dict.fromkeys(calls))
+    return out
+
+
+class AssignmentChecks:
+    """Standard in-process tests of one assignment's checkers, driven by its tables; subclass
+    it in the assignment's test module::
+
+        class TestChecks(AssignmentChecks):
+            assignment = "ps03"
+            mistakes = MISTAKES            # name -> (answer cell, edits, message, lost cells)
+            alternatives = {"max_stable_lr": ["def max_stable_lr(H): ..."]}
+            wrong = {"frobenius": ({"max_stable_lr": "def ..."},
+                                   {"test_max_stable_lr": "Frobenius norm"})}
+
+    Tables:
+      mistakes: typical mistakes as edits of the solution (see :class:`SourceNotebook`); the
+        message is a text every lost cell must show, or {test cell: text}.
+      submissions: more wrong submissions, name -> (answers, {lost test cell: text}), e.g.
+        several mistakes together or a whole answer written differently.
+      in_notebook: the mistakes and submissions graded by running the whole notebook (every
+        other test cell must pass); the rest (default: none) run through their question's
+        checkers only, on the visible seed, which is faster.
+      wrong: wrong functions graded on many seeds, name -> (answers, {test cell: text, or
+        None for a test the function must pass}), on ``wrong_seeds``.
+      more_seeds: mistakes and submissions also graded on ``wrong_seeds`` (their messages).
+      alternatives: other correct implementations, answer cell -> [code], which every
+        checker of that answer must pass on ``alternative_seeds``.
+      hidden_probes: names of mistakes, submissions or wrong functions whose hidden-test
+        messages (seed 12345) must not show inputs or expected values (``hidden_leak``).
+      quiet_function: an answer function whose checkers must swallow its prints and warnings.
+
+    Which checker grades which answer is read from the test cells (``check_x(function)``).
+    """
+
+    assignment: str = ""
+    mistakes: Mapping = {}
+    submissions: Mapping = {}
+    in_notebook: Optional[Collection[str]] = None  # None: all of them
+    wrong: Mapping = {}
+    wrong_seeds: Sequence[tuple[int, bool]] = ((0, False), (1, True), (2, True))
+    more_seeds: Sequence[str] = ()
+    alternatives: Mapping[str, Sequence[str]] = {}
+    alternative_seeds: Sequence[tuple[int, bool]] = ((0, False), (1, True), (2, True))
+    hidden_probes: Sequence[str] = ()
+    hidden_leak: str = r"test case|expected|got:|\d\.\d|shape \("
+    quiet_function: str = ""
+    namespace_skip: Collection[str] = ("experiment",)
+
+    # -- the tables, normalised --------------------------------------------------------------
+    @classmethod
+    def source(cls) -> SourceNotebook:
+        return SourceNotebook(cls.assignment, cls.mistakes)
+
+    @classmethod
+    def graded(cls) -> dict:
+        """name -> (answers, {lost test cell: text}) of every mistake and submission."""
+        source, out = cls.source(), {}
+        for name, entry in cls.mistakes.items():
+            message, lost = entry[-2], set(entry[-1])
+            if not lost:  # harmless alone: a part of the submissions that combine mistakes
+                continue
+            messages = message if isinstance(message, dict) else {c: message for c in lost}
+            out[name] = (source.with_mistakes(name), messages)
+        for name, (answers, messages) in cls.submissions.items():
+            out[name] = (dict(answers), dict(messages))
+        return out
+
+    @classmethod
+    def any_answers(cls, name: str) -> dict:
+        """The answers of a mistake, submission or wrong function."""
+        if name in cls.wrong:
+            return dict(cls.wrong[name][0])
+        return cls.graded()[name][0]
+
+    @classmethod
+    def checkers(cls) -> dict:
+        """test cell -> (checker, answer function) of every function test cell."""
+        import importlib
+
+        out = {}
+        for cell, calls in test_cell_checkers(cls.source().notebook()).items():
+            answers = set(cls.source().solutions())
+            calls = [(c, m, f) for c, m, f in calls if f in answers]
+            if calls:
+                checker, module, function = calls[0]
+                out[cell] = (getattr(importlib.import_module(module), checker), function)
+        return out
+
+    @classmethod
+    def defined(cls, answers: Mapping[str, str]) -> dict:
+        """The solution's namespace (setup and answer cells, experiments left out) with some
+        answer cells replaced, in a fresh namespace: the other answers' functions see them."""
+        skip = set(cls.namespace_skip) - set(answers)
+        ns = cls.source().namespace(skip=tuple(skip) + tuple(answers))
+        for code in answers.values():
+            exec(code, ns)
+        return ns
+
+    def pytest_generate_tests(self, metafunc):
+        graded = self.graded()
+        notebook = set(graded) if self.in_notebook is None else set(self.in_notebook)
+        table = {
+            "notebook_mistake": sorted(n for n in notebook if graded[n][1]),
+            "checker_mistake": sorted(n for n in set(graded) - notebook if graded[n][1]),
+            "wrong_function": sorted(self.wrong) + list(self.more_seeds),
+            "alternative": [f"{gid}-{i}" for gid, codes in sorted(self.alternatives.items())
+                            for i in range(len(codes))],
+            "hidden_probe": list(self.hidden_probes),
+        }
+        for argname, values in table.items():
+            if argname in metafunc.fixturenames:
+                metafunc.parametrize(argname, values)
+
+    # -- the tests -----------------------------------------------------------------------------
+    def test_the_tables_name_real_cells(self):
+        source = self.source()
+        answers, tests = set(source.solutions()), set(source.points())
+        for name, (given, messages) in {**self.graded(), **{
+                n: (a, {c: m for c, m in v.items()}) for n, (a, v) in self.wrong.items()}}.items():
+            assert set(given) <= answers, (name, set(given) - answers)
+            assert set(messages) <= tests, (name, set(messages) - tests)
+        assert set(self.alternatives) <= answers
+
+    def test_solution_passes_every_test_cell_in_process(self):
+        source = self.source()
+        assert run_in_process(source.notebook()) == {gid: None for gid in source.points()}
+
+    def test_each_typical_mistake_fails_exactly_its_test_cells_with_a_diagnosis(
+            self, notebook_mistake):
+        answers, messages = self.graded()[notebook_mistake]
+        results = run_in_process(self.source().notebook(), answers)
+        failed = {cell for cell, error in results.items() if error is not None}
+        assert failed == set(messages), results
+        for cell, message in messages.items():
+            assert "GradingError" in results[cell] and message in results[cell], results[cell]
+
+    def test_more_mistakes_fail_exactly_their_checks_with_a_diagnosis(self, checker_mistake):
+        from course_lib.grading import GradingError
+
+        answers, messages = self.graded()[checker_mistake]
+        ns = self.defined(answers)
+        for cell, (check, function) in self.checkers().items():
+            if function not in answers:
+                continue
+            if cell in messages:
+                with pytest.raises(GradingError, match=re.escape(messages[cell])):
+                    check(ns[function])
+            else:
+                check(ns[function])
+
+    def test_the_released_stub_fails_with_an_instruction(self):
+        from course_lib.grading import GradingError
+
+        def stub(*args):
+            raise NotImplementedError()
+
+        for cell, (check, _) in self.checkers().items():
+            with pytest.raises(GradingError, match="not implemented yet: replace `raise Not"):
+                check(stub)
+
+    def test_other_correct_implementations_pass_on_many_seeds(self, alternative):
+        gid, index = alternative.rsplit("-", 1)
+        ns = self.defined({gid: self.alternatives[gid][int(index)]})
+        for cell, (check, function) in self.checkers().items():
+            if function == gid:
+                for seed, hidden in self.alternative_seeds:
+                    check(ns[gid], seed=seed, hidden=hidden)
+
+    def test_wrong_functions_get_their_diagnosis_on_many_seeds(self, wrong_function):
+        from course_lib.grading import GradingError
+
+        answers, verdicts = (self.wrong.get(wrong_function)
+                             or self.graded()[wrong_function])
+        ns = self.defined(answers)
+        checkers = self.checkers()
+        for cell, message in verdicts.items():
+            check, function = checkers[cell]
+            for seed, hidden in self.wrong_seeds:
+                if message is None:  # this part is right: the checker must pass it
+                    check(ns[function], seed=seed, hidden=hidden)
+                    continue
+                with pytest.raises(GradingError) as info:
+                    check(ns[function], seed=seed, hidden=hidden)
+                assert message in str(info.value), (seed, str(info.value))
+
+    def test_hidden_messages_show_no_inputs_or_expected_values(self, hidden_probe):
+        from course_lib.grading import GradingError
+
+        answers = self.any_answers(hidden_probe)
+        ns = self.defined(answers)
+        messages = []
+        for cell, (check, function) in self.checkers().items():
+            if function in answers:
+                try:
+                    check(ns[function], seed=12345, hidden=True)
+                except GradingError as exc:
+                    messages.append(str(exc))
+        assert messages, hidden_probe
+        for msg in messages:
+            assert "(hidden test)" in msg and "\n" not in msg
+            assert not re.search(self.hidden_leak, msg), msg
+
+    def test_checkers_swallow_prints_and_warnings_of_a_correct_function(self, capsys):
+        import warnings
+
+        import numpy as np
+
+        if not self.quiet_function:
+            pytest.skip("no quiet_function in the tables")
+        ns = self.defined({})
+        reference = ns[self.quiet_function]
+
+        def noisy(*args):
+            print("debugging output")
+            warnings.warn("a harmless warning", stacklevel=1)
+            np.log(np.zeros(1))  # a numpy RuntimeWarning
+            return reference(*args)
+
+        for cell, (check, function) in self.checkers().items():
+            if function == self.quiet_function:
+                check(noisy)
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == ""

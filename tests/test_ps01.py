@@ -10,19 +10,17 @@ the real gradebook and feedback.
 """
 
 import math
-import re
 
 import matplotlib
 import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    SourceNotebook,
     REPO,
+    AssignmentChecks,
     AssignmentPipeline,
+    SourceNotebook,
     Student,
-    nbgrader_meta,
-    run_in_process,
 )
 
 from course_lib.grading import GradingError
@@ -77,10 +75,6 @@ source_nb, solutions = _source.notebook, _source.solutions
 with_mistakes, points = _source.with_mistakes, _source.points
 
 
-def expected_scores(lost=()) -> dict:
-    return {gid: 0.0 if gid in lost else p for gid, p in points().items()}
-
-
 @pytest.fixture(scope="module")
 def solution_namespace():
     """The solution's functions, defined by executing the source notebook in-process."""
@@ -90,51 +84,15 @@ def solution_namespace():
 # --------------------------------------------------------------------------------------------
 # The checkers, in-process
 # --------------------------------------------------------------------------------------------
-def test_solution_passes_every_test_cell_in_process():
-    assert run_in_process(source_nb()) == {gid: None for gid in points()}
+class TestChecks(AssignmentChecks):
+    """The standard in-process tests of ps01's checkers, driven by the tables above."""
 
-
-@pytest.mark.parametrize("name", sorted(MISTAKES))
-def test_each_typical_mistake_fails_exactly_its_test_cells_with_a_diagnosis(name):
-    _, _, _, message, lost = MISTAKES[name]
-    results = run_in_process(source_nb(), with_mistakes(name))
-    failed = {cell for cell, error in results.items() if error is not None}
-    assert failed == lost, results
-    for cell in lost:
-        assert "GradingError" in results[cell] and message in results[cell]
-
-
-def test_the_released_stub_fails_with_an_instruction(solution_namespace):
-    def stub(*args):
-        raise NotImplementedError()
-
-    with pytest.raises(GradingError, match="not implemented yet: replace `raise Not"):
-        checks.check_global_search_result(stub)
-
-
-def test_hidden_messages_show_no_inputs_or_expected_values():
-    nb = source_nb()
-    for name in ["local_accepts_worse", "global_best_so_far_is_values", "e2t_zero_based",
-                 "global_ignores_bounds", "local_off_by_one"]:
-        gid = MISTAKES[name][0]
-        ns = {"__name__": "__main__"}
-        exec(next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == "setup"), ns)
-        exec(with_mistakes(name)[gid], ns)
-        check = {"local_random_search": [checks.check_local_search_result,
-                                         checks.check_local_search_moves],
-                 "global_random_search": [checks.check_global_search_result,
-                                          checks.check_global_search_sampling],
-                 "evaluations_to_target": [checks.check_evaluations_to_target]}[gid]
-        messages = []
-        for c in check:
-            try:
-                c(ns[gid], seed=12345, hidden=True)
-            except GradingError as exc:
-                messages.append(str(exc))
-        assert messages, name
-        for msg in messages:
-            assert "(hidden test)" in msg and "\n" not in msg
-            assert not re.search(r"test case|expected|got:|\d\.\d\d", msg), msg
+    assignment = PS
+    mistakes = MISTAKES
+    hidden_probes = ["local_accepts_worse", "global_best_so_far_is_values", "e2t_zero_based",
+                     "global_ignores_bounds", "local_off_by_one"]
+    hidden_leak = r"test case|expected|got:|\d\.\d\d"
+    quiet_function = "global_random_search"
 
 
 def test_visible_messages_show_the_case(solution_namespace):
@@ -143,23 +101,6 @@ def test_visible_messages_show_the_case(solution_namespace):
     with pytest.raises(GradingError) as info:
         checks.check_global_search_result(ns["global_random_search"])
     assert "test case: f = a 2-D bowl" in str(info.value) and "expected:" in str(info.value)
-
-
-def test_checkers_swallow_prints_and_warnings_of_a_correct_function(solution_namespace, capsys):
-    import warnings
-
-    reference = solution_namespace["global_random_search"]
-
-    def noisy(f, bounds, n_evals, rng):
-        print("debugging output")
-        warnings.warn("a harmless warning", stacklevel=1)
-        np.log(np.zeros(1))  # a numpy RuntimeWarning
-        return reference(f, bounds, n_evals, rng)
-
-    checks.check_global_search_result(noisy)
-    checks.check_global_search_sampling(noisy)
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
 
 
 def test_a_function_that_never_returns_is_stopped(monkeypatch):
@@ -396,11 +337,6 @@ class TestPipeline(AssignmentPipeline):
         ("raises_at_import", "ModuleNotFoundError"),
     ]
 
+    released_without_stub = 1  # the experiment's test finds no results
+    validate = broken_notebooks = True  # for the whole course: see AssignmentPipeline
     hidden_failure = ("step_over_d", "test_experiment_result")
-
-    def test_the_released_version_says_what_to_do(self, course):
-        nb = course.autograded_notebook(PS, "released")  # what a student sees before starting
-        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in points()
-                  for o in c.outputs if o.output_type == "error"]
-        assert len(errors) == len(points())
-        assert sum("is not implemented yet" in e for e in errors) == len(points()) - 1  # evals

@@ -9,18 +9,17 @@ temporary course from the repository's nbgrader_config.py, hands in a dozen subm
 real kernels, and reads the real gradebook and feedback.
 """
 
-import re
 
 import matplotlib
 import numpy as np
 import pytest
 from nbgrader_course import (
+    AssignmentChecks,
     SourceNotebook,
     AssignmentPipeline,
     Student,
     nbgrader_meta,
     replace_solution,
-    run_in_process,
 )
 
 from course_lib.grading import Case, GradingError, run
@@ -205,17 +204,9 @@ def lost_by(*names: str) -> set:
     return set().union(*(MISTAKES[name][4] for name in names))
 
 
-def messages(name: str) -> dict:
-    """test cell -> what its error must say, for a mistake of MISTAKES."""
-    _, _, _, message, lost = MISTAKES[name]
-    return message if isinstance(message, dict) else {cell: message for cell in lost}
-
-
-# Submissions checked in-process: name -> (answers, {lost cell: message in its error}).
+# More submissions checked in-process: name -> (answers, {lost cell: message in its error}).
 # (gradient_check reuses relative_error, so re_divides_by_a costs there too.)
-SUBMISSIONS = {name: (with_mistakes(name), messages(name))
-               for name, (_, _, _, _, lost) in MISTAKES.items() if lost}
-SUBMISSIONS.update({
+SUBMISSIONS = {
     # no copy and no restore: x is left off by h, and the later partials are wrong
     "ng_caller_x_perturbed": (with_mistakes("ng_no_copy", "ng_not_restored"),
                               {NG_VALUES: MISTAKES["ng_not_restored"][3],
@@ -232,7 +223,7 @@ SUBMISSIONS.update({
     "sm_classes_from_labels": ({"softmax_loss": CLASSES_FROM_LABELS},
                                {cell: "have no example in y"
                                 for cell in (SM_VALUE, SM_GRAD, SM_LARGE)}),
-})
+}
 
 
 @pytest.fixture(scope="module")
@@ -244,76 +235,18 @@ def solution_namespace():
 # --------------------------------------------------------------------------------------------
 # The checkers, in-process
 # --------------------------------------------------------------------------------------------
-def test_solution_passes_every_test_cell_in_process():
-    assert run_in_process(source_nb()) == {gid: None for gid in points()}
-
-
-@pytest.mark.parametrize("name", sorted(SUBMISSIONS))
-def test_each_typical_mistake_fails_exactly_its_test_cells_with_a_diagnosis(name):
-    answers, expected = SUBMISSIONS[name]
-    results = run_in_process(source_nb(), answers)
-    failed = {cell for cell, error in results.items() if error is not None}
-    assert failed == set(expected), results
-    for cell, message in expected.items():
-        assert "GradingError" in results[cell] and message in results[cell], results[cell]
-
-
 def test_a_mistake_only_hidden_tests_catch_is_explained():
     ns = defined({"softmax_loss": CLASSES_FROM_LABELS})
-    for check in HIDDEN_CHECKS["softmax_loss"]:
+    for check in [checks.check_softmax_loss_value, checks.check_softmax_gradient,
+                  checks.check_softmax_large_scores]:
         check(ns["softmax_loss"])  # the visible cases happen to use every class
     with pytest.raises(GradingError, match=r"\(hidden test\): .*C = W.shape\[1\], not max"):
         checks.check_softmax_gradient(ns["softmax_loss"], seed=2024, hidden=True)
 
 
-def test_the_released_stub_fails_with_an_instruction():
-    def stub(*args):
-        raise NotImplementedError()
-
-    for check in [checks.check_numerical_gradient_values, checks.check_relative_error,
-                  checks.check_softmax_large_scores, checks.check_gradient_check_sampling]:
-        with pytest.raises(GradingError, match="not implemented yet: replace `raise Not"):
-            check(stub)
-
-
-HIDDEN_CHECKS = {
-    "numerical_gradient": [checks.check_numerical_gradient_values,
-                           checks.check_numerical_gradient_shapes],
-    "relative_error": [checks.check_relative_error],
-    "softmax_loss": [checks.check_softmax_loss_value, checks.check_softmax_gradient,
-                     checks.check_softmax_large_scores],
-    "svm_loss": [checks.check_svm_loss_value, checks.check_svm_gradient],
-    "gradient_check": [checks.check_gradient_check_error, checks.check_gradient_check_sampling],
-}
-
-
 def defined(answers: dict) -> dict:
     """The solution's namespace with some answer cells replaced."""
-    ns = {"__name__": "__main__"}
-    exec("import numpy as np", ns)
-    for gid, code in {**solutions(), **answers}.items():
-        if gid in HIDDEN_CHECKS:
-            exec(code, ns)
-    return ns
-
-
-def test_hidden_messages_show_no_inputs_or_expected_values():
-    for name in ["ng_forward", "ng_caller_x_perturbed", "ng_flat", "re_divides_by_a",
-                 "sm_unstable", "sm_transposed", "svm_counts_correct", "gc_mean",
-                 "gc_with_replacement", "gc_forward"]:
-        answers = SUBMISSIONS[name][0]
-        ns = defined(answers)
-        messages = []
-        for gid in answers:
-            for check in HIDDEN_CHECKS[gid]:
-                try:
-                    check(ns[gid], seed=12345, hidden=True)
-                except GradingError as exc:
-                    messages.append(str(exc))
-        assert messages, name
-        for msg in messages:
-            assert "(hidden test)" in msg and "\n" not in msg
-            assert not re.search(r"test case|expected|got:|\d\.\d\d|shape \(\d", msg), msg
+    return TestChecks.defined(answers)
 
 
 def test_visible_messages_show_the_case():
@@ -459,47 +392,22 @@ def gradient_check(f, grad, x, num_checks=10, h=1e-5, seed=0, tol=1e-7):
 }
 
 
-@pytest.mark.parametrize("gid", sorted(ALTERNATIVES))
-def test_other_correct_implementations_pass_on_many_seeds(gid):
-    for code in ALTERNATIVES[gid]:
-        ns = defined({gid: code})
-        for seed in range(6):
-            for check in HIDDEN_CHECKS[gid]:
-                check(ns[gid], seed=seed, hidden=seed > 0)
+class TestChecks(AssignmentChecks):
+    """The standard in-process tests of ps02's checkers, driven by the tables above."""
 
-
-@pytest.mark.parametrize("name", ["ng_forward", "ng_not_restored", "ng_integer_copy",
-                                  "sm_unstable", "sm_global_max", "sm_sign",
-                                  "svm_counts_correct", "svm_no_correct_column", "gc_mean",
-                                  "gc_with_replacement", "gc_global_random"])
-def test_each_mistake_is_diagnosed_on_many_seeds(name):
-    answers, expected = SUBMISSIONS[name]
-    ns = defined(answers)
-    (gid,) = answers
-    cells = {c.__name__: c for c in HIDDEN_CHECKS[gid]}
-    for seed in range(1, 6):
-        for cell, message in expected.items():
-            check = cells["check_" + cell.removeprefix("test_")]
-            with pytest.raises(GradingError, match=re.escape(message)):
-                check(ns[gid], seed=seed, hidden=True)
-
-
-def test_checkers_swallow_prints_and_warnings_of_a_correct_function(solution_namespace,
-                                                                   capsys):
-    import warnings
-
-    reference = solution_namespace["softmax_loss"]
-
-    def noisy(W, X, y, reg=0.0):
-        print("debugging output")
-        warnings.warn("a harmless warning", stacklevel=1)
-        np.log(np.zeros(1))  # a numpy RuntimeWarning
-        return reference(W, X, y, reg)
-
-    for check in HIDDEN_CHECKS["softmax_loss"]:
-        check(noisy)
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
+    assignment = PS
+    mistakes, submissions = MISTAKES, SUBMISSIONS
+    more_seeds = ["ng_forward", "ng_not_restored", "ng_integer_copy", "sm_unstable",
+                  "sm_global_max", "sm_sign", "svm_counts_correct", "svm_no_correct_column",
+                  "gc_mean", "gc_with_replacement", "gc_global_random"]
+    wrong_seeds = [(seed, True) for seed in range(1, 6)]
+    alternatives = ALTERNATIVES
+    alternative_seeds = [(seed, seed > 0) for seed in range(6)]
+    hidden_probes = ["ng_forward", "ng_caller_x_perturbed", "ng_flat", "re_divides_by_a",
+                     "sm_unstable", "sm_transposed", "svm_counts_correct", "gc_mean",
+                     "gc_with_replacement", "gc_forward"]
+    hidden_leak = r"test case|expected|got:|\d\.\d\d|shape \(\d"
+    quiet_function = "softmax_loss"
 
 
 def test_a_function_that_never_returns_is_stopped(monkeypatch):
@@ -614,10 +522,3 @@ class TestPipeline(AssignmentPipeline):
     ]
 
     hidden_failure = ("classes_from_labels", SM_VALUE)
-
-    def test_the_released_version_says_what_to_do(self, course):
-        nb = course.autograded_notebook(PS, "released")  # what a student sees before starting
-        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in points()
-                  for o in c.outputs if o.output_type == "error"]
-        assert len(errors) == len(points())
-        assert all("is not implemented yet" in e for e in errors)

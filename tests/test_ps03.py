@@ -10,17 +10,16 @@ submissions (directly and through an LMS export with zip_collect), autogrades th
 """
 
 import math
-import re
 
 import matplotlib
 import numpy as np
 import pytest
 from nbgrader_course import (
-    SourceNotebook,
+    AssignmentChecks,
     AssignmentPipeline,
+    SourceNotebook,
     Student,
     nbgrader_meta,
-    run_in_process,
 )
 
 from course_lib.grading import GradingError
@@ -111,13 +110,6 @@ def solution_namespace():
     return _source.namespace(skip=("experiment",))
 
 
-def defined(code: str, name: str):
-    """The function ``name`` defined by ``code`` (a student's answer cell)."""
-    ns = {"__name__": "__main__", "np": np, "math": math}
-    exec(code, ns)
-    return ns[name]
-
-
 # --------------------------------------------------------------------------------------------
 # The checkers, in-process
 # --------------------------------------------------------------------------------------------
@@ -128,33 +120,8 @@ def test_the_points_add_up_to_the_table():
     assert nbgrader_meta(task)["points"] == 3 and "**12**" in nb.cells[0].source
 
 
-def test_solution_passes_every_test_cell_in_process():
-    assert run_in_process(source_nb()) == {gid: None for gid in points()}
-
-
-@pytest.mark.parametrize("name", sorted(MISTAKES))
-def test_each_typical_mistake_fails_exactly_its_test_cells_with_a_diagnosis(name):
-    _, _, message, lost = MISTAKES[name]
-    results = run_in_process(source_nb(), with_mistakes(name))
-    failed = {cell for cell, error in results.items() if error is not None}
-    assert failed == lost, results
-    for cell in lost:
-        assert "GradingError" in results[cell] and message in results[cell]
-
-
-def test_the_released_stub_fails_with_an_instruction():
-    def stub(*args):
-        raise NotImplementedError()
-
-    for check in [checks.check_gradient_descent_trajectory, checks.check_gradient_descent_steps,
-                  checks.check_max_stable_lr, checks.check_best_lr, checks.check_best_rate,
-                  checks.check_steps_to_tolerance]:
-        with pytest.raises(GradingError, match="not implemented yet: replace `raise Not"):
-            check(stub)
-
-
 # Other correct implementations: none may fail, on any seed.
-CORRECT = {
+ALTERNATIVES = {
     "gradient_descent": [
         '''
 def gradient_descent(grad, x0, lr, steps):
@@ -218,34 +185,17 @@ def steps_to_tolerance(path, x_star, tol):
     return int(np.argmax(ok)) if ok.any() else float("inf")
 '''],
 }
-CHECKERS = {
-    "gradient_descent": [checks.check_gradient_descent_trajectory,
-                         checks.check_gradient_descent_steps],
-    "max_stable_lr": [checks.check_max_stable_lr],
-    "best_fixed_lr": [checks.check_best_lr, checks.check_best_rate],
-    "steps_to_tolerance": [checks.check_steps_to_tolerance],
-}
-
-
-@pytest.mark.parametrize("name", sorted(CORRECT))
-def test_other_correct_implementations_pass_on_many_seeds(name):
-    for code in CORRECT[name]:
-        student = defined(code, name)
-        for seed in range(25):
-            for check in CHECKERS[name]:
-                check(student, seed=seed, hidden=seed > 0)
-
-
-# Wrong functions beyond the notebook edits above: (function, code, checker -> message part).
+# Wrong functions beyond the notebook edits above: name -> ({answer cell: code},
+# {test cell: what its message must say, or None if the function must pass it}).
 WRONG = {
-    "gd_int_trajectory": ("gradient_descent", '''
+    "gd_int_trajectory": ({"gradient_descent": '''
 def gradient_descent(grad, x0, lr, steps):
     path = np.tile(np.asarray(x0), (steps + 1, 1))  # keeps x0's integer dtype
     for t in range(steps):
         path[t + 1] = path[t] - lr * grad(path[t])
     return path
-''', {TRAJECTORY: "your trajectory holds whole numbers", STEPS: None}),
-    "gd_no_lr": ("gradient_descent", '''
+'''}, {TRAJECTORY: "your trajectory holds whole numbers", STEPS: None}),
+    "gd_no_lr": ({"gradient_descent": '''
 def gradient_descent(grad, x0, lr, steps):
     x = np.array(x0, dtype=float)
     path = [x]
@@ -253,8 +203,8 @@ def gradient_descent(grad, x0, lr, steps):
         x = x - grad(x)
         path.append(x)
     return np.array(path)
-''', {TRAJECTORY: None, STEPS: "multiply it by the learning rate"}),
-    "gd_transposed": ("gradient_descent", '''
+'''}, {TRAJECTORY: None, STEPS: "multiply it by the learning rate"}),
+    "gd_transposed": ({"gradient_descent": '''
 def gradient_descent(grad, x0, lr, steps):
     x = np.array(x0, dtype=float)
     path = [x]
@@ -262,92 +212,59 @@ def gradient_descent(grad, x0, lr, steps):
         x = x - lr * grad(x)
         path.append(x)
     return np.array(path).T
-''', {TRAJECTORY: "your trajectory is transposed", STEPS: "one row per iterate"}),
-    "stable_lr_eigvals_last": ("max_stable_lr",
-                               "def max_stable_lr(H):\n    return 2 / np.linalg.eigvals(H)[-1]\n",
-                               {"max_stable_lr": "np.linalg.eigvals"}),
-    "stable_lr_frobenius": ("max_stable_lr",
-                            "def max_stable_lr(H):\n    return 2 / np.linalg.norm(H)\n",
-                            {"max_stable_lr": "Frobenius norm"}),
-    "best_unsorted_eigvals": ("best_fixed_lr", '''
+'''}, {TRAJECTORY: "your trajectory is transposed", STEPS: "one row per iterate"}),
+    "stable_lr_eigvals_last": (
+        {"max_stable_lr": "def max_stable_lr(H):\n    return 2 / np.linalg.eigvals(H)[-1]\n"},
+        {"test_max_stable_lr": "np.linalg.eigvals"}),
+    "stable_lr_frobenius": (
+        {"max_stable_lr": "def max_stable_lr(H):\n    return 2 / np.linalg.norm(H)\n"},
+        {"test_max_stable_lr": "Frobenius norm"}),
+    "best_unsorted_eigvals": ({"best_fixed_lr": '''
 def best_fixed_lr(H):
     ev = np.linalg.eigvals(H)
     return 2 / (ev[0] + ev[-1]), (ev[-1] / ev[0] - 1) / (ev[-1] / ev[0] + 1)
-''', {"best_lr": "np.linalg.eigvals",
-      "best_rate": "np.linalg.eigvals"}),
-    "best_rate_sqrt_kappa": ("best_fixed_lr", '''
+'''}, {"test_best_lr": "np.linalg.eigvals",
+      "test_best_rate": "np.linalg.eigvals"}),
+    "best_rate_sqrt_kappa": ({"best_fixed_lr": '''
 def best_fixed_lr(H):
     lam = np.linalg.eigvalsh(H)
     k = lam[-1] / lam[0]
     return 2 / (lam[0] + lam[-1]), (np.sqrt(k) - 1) / (np.sqrt(k) + 1)
-''', {"best_lr": None, "best_rate": "rate of methods with momentum"}),
-    "tolerance_strict": ("steps_to_tolerance", '''
+'''}, {"test_best_lr": None, "test_best_rate": "rate of methods with momentum"}),
+    "tolerance_strict": ({"steps_to_tolerance": '''
 def steps_to_tolerance(path, x_star, tol):
     dist = np.linalg.norm(np.asarray(path, float) - x_star, axis=1)
     reached = np.flatnonzero(dist < tol * dist[0])
     return int(reached[0]) if reached.size else math.inf
-''', {"steps_to_tolerance": "compare with <=, not <"}),
-    "tolerance_origin": ("steps_to_tolerance", '''
+'''}, {"test_steps_to_tolerance": "compare with <=, not <"}),
+    "tolerance_origin": ({"steps_to_tolerance": '''
 def steps_to_tolerance(path, x_star, tol):
     dist = np.linalg.norm(np.asarray(path, float), axis=1)
     reached = np.flatnonzero(dist <= tol * dist[0])
     return int(reached[0]) if reached.size else math.inf
-''', {"steps_to_tolerance": "not to the origin"}),
-    "tolerance_none": ("steps_to_tolerance", '''
+'''}, {"test_steps_to_tolerance": "not to the origin"}),
+    "tolerance_none": ({"steps_to_tolerance": '''
 def steps_to_tolerance(path, x_star, tol):
     dist = np.linalg.norm(np.asarray(path, float) - x_star, axis=1)
     for t, d in enumerate(dist):
         if d <= tol * dist[0]:
             return t
-''', {"steps_to_tolerance": "return math.inf"}),
+'''}, {"test_steps_to_tolerance": "return math.inf"}),
 }
-CHECKER = {TRAJECTORY: checks.check_gradient_descent_trajectory,
-           STEPS: checks.check_gradient_descent_steps,
-           "max_stable_lr": checks.check_max_stable_lr, "best_lr": checks.check_best_lr,
-           "best_rate": checks.check_best_rate,
-           "steps_to_tolerance": checks.check_steps_to_tolerance}
 
 
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_wrong_functions_get_their_diagnosis_on_many_seeds(name):
-    function, code, verdicts = WRONG[name]
-    student = defined(code, function)
-    for cell, message in verdicts.items():
-        for seed in range(8):
-            if message is None:  # this part is right: the checker must pass it
-                CHECKER[cell](student, seed=seed, hidden=seed > 0)
-                continue
-            with pytest.raises(GradingError) as info:
-                CHECKER[cell](student, seed=seed, hidden=seed > 0)
-            assert message in str(info.value), (seed, str(info.value))
+class TestChecks(AssignmentChecks):
+    """The standard in-process tests of ps03's checkers, driven by the tables above."""
 
-
-def test_hidden_messages_show_no_inputs_or_expected_values():
-    nb = source_nb()
-    setup = next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == "setup")
-    check = {"gradient_descent": [checks.check_gradient_descent_trajectory,
-                                  checks.check_gradient_descent_steps],
-             "max_stable_lr": [checks.check_max_stable_lr],
-             "best_fixed_lr": [checks.check_best_lr, checks.check_best_rate],
-             "steps_to_tolerance": [checks.check_steps_to_tolerance]}
-    for name in ["gd_ascent", "gd_misses_x0", "gd_same_array_every_step", "gd_mutates_x0",
-                 "stable_lr_diagonal", "stable_lr_eigvals_complex", "best_lr_safe",
-                 "best_rate_safe", "tolerance_plus_one", "tolerance_absolute"]:
-        gid = MISTAKES[name][0]
-        ns = {"__name__": "__main__"}
-        exec(setup, ns)
-        exec(with_mistakes(name)[gid], ns)
-        messages = []
-        for c in check[gid]:
-            try:
-                c(ns[gid], seed=12345, hidden=True)
-            except GradingError as exc:
-                messages.append(str(exc))
-        assert messages, name
-        for msg in messages:
-            assert "(hidden test)" in msg and "\n" not in msg
-            assert not re.search(r"test case|expected|got:|\d\.\d|shape \(", msg), msg
-
+    assignment = PS
+    mistakes = MISTAKES
+    wrong, wrong_seeds = WRONG, [(seed, seed > 0) for seed in range(8)]
+    alternatives = ALTERNATIVES
+    alternative_seeds = [(seed, seed > 0) for seed in range(25)]
+    hidden_probes = ["gd_ascent", "gd_misses_x0", "gd_same_array_every_step", "gd_mutates_x0",
+                     "stable_lr_diagonal", "stable_lr_eigvals_complex", "best_lr_safe",
+                     "best_rate_safe", "tolerance_plus_one", "tolerance_absolute"]
+    quiet_function = "gradient_descent"
 
 def test_visible_messages_show_the_case(solution_namespace):
     ns = dict(solution_namespace)
@@ -367,24 +284,6 @@ def test_the_visible_cases_include_a_matrix_on_which_eigvals_returns_complex_num
         H = checks._hessian_cases(seed)[-1].args["H"]
         assert np.iscomplexobj(np.linalg.eigvals(H))
         assert np.allclose(H, H.T)
-
-
-def test_checkers_swallow_prints_and_warnings_of_a_correct_function(solution_namespace,
-                                                                   capsys):
-    import warnings
-
-    reference = solution_namespace["gradient_descent"]
-
-    def noisy(grad, x0, lr, steps):
-        print("debugging output")
-        warnings.warn("a harmless warning", stacklevel=1)
-        np.log(np.zeros(1))  # a numpy RuntimeWarning
-        return reference(grad, x0, lr, steps)
-
-    checks.check_gradient_descent_trajectory(noisy)
-    checks.check_gradient_descent_steps(noisy)
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
 
 
 def test_a_function_that_never_returns_is_stopped(monkeypatch):
@@ -500,12 +399,5 @@ class TestPipeline(AssignmentPipeline):
         ("raises_at_import", "ModuleNotFoundError"),
     ]
 
+    released_without_stub = 1  # the experiment's test finds no results
     hidden_failure = ("wrong_tol", "test_condition_experiment")
-
-    def test_the_released_version_says_what_to_do(self, course):
-        nb = course.autograded_notebook(PS, "released")  # what a student sees before starting
-        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in points()
-                  for o in c.outputs if o.output_type == "error"]
-        assert len(errors) == len(points())
-        # every test but the experiment's, which finds no steps_best (a NameError)
-        assert sum("is not implemented yet" in e for e in errors) == len(points()) - 1

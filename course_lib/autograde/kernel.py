@@ -18,7 +18,6 @@ The worker therefore only ever reads data from this side; the verdicts are made 
 from __future__ import annotations
 
 import base64
-import builtins
 import io
 import os
 import sys
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.autograde import wire
-from course_lib.grading._core import _arrays_in, _student_frame, _time_limit
+from course_lib.grading import arrays_in, decode_exception, encode_exception, time_limit
 
 OUTPUT_LIMIT = 1 << 20
 """Bytes of text and images kept per cell; the rest is replaced by a note."""
@@ -156,7 +155,7 @@ class Kernel:
             handler = {"exec": self.do_exec, "lookup": self.do_lookup, "call": self.do_call,
                        "getattr": self.do_getattr}.get(op)
             try:
-                reply = handler(request) if handler else {"raise": _exception(
+                reply = handler(request) if handler else {"raise": encode_exception(
                     ValueError(f"unknown request {op!r}"))}
             except MemoryError:
                 reply = {"raise": {"type": "MemoryError", "message": "out of memory",
@@ -170,7 +169,7 @@ class Kernel:
         sys.stdout = _CappedStream("stdout", self.outputs)
         sys.stderr = _CappedStream("stderr", self.outputs)
         try:
-            with _time_limit(float(request.get("time_limit") or 60), CellTimeout):
+            with time_limit(float(request.get("time_limit") or 60), CellTimeout):
                 self.shell.run_cell(str(request["source"]), store_history=False)
                 _flush_figures(self.outputs)
         except CellTimeout:  # the alarm arrived outside the cell's own code
@@ -199,16 +198,16 @@ class Kernel:
         args = self.decode(request["args"])
         kwargs = self.decode(request["kwargs"])
         before = request["args"]
-        arg_arrays = list(_arrays_in(args))
+        arg_arrays = list(arrays_in(args))
         limit = float(request.get("time_limit") or 60)
         try:
-            with _quiet_call(), _time_limit(limit, CellTimeout):
+            with _quiet_call(), time_limit(limit, CellTimeout):
                 result = target(*args, **kwargs)
                 encoded = self._encode_result(result, arg_arrays)
         except CellTimeout:
             return {"timeout": limit}
         except BaseException as exc:  # the student's error is a reply, not our crash
-            return {"raise": _exception(exc)}
+            return {"raise": encode_exception(exc)}
         after = self.encode(list(args))
         reply = {"value": encoded}
         if after != before:
@@ -237,7 +236,7 @@ class Kernel:
         try:
             return {"value": self.encode(getattr(target, str(request["name"])))}
         except BaseException as exc:
-            return {"raise": _exception(exc)}
+            return {"raise": encode_exception(exc)}
 
     # -- calls into the worker --------------------------------------------------------------
     def callback(self, op: str, handle: int, given: Any = None, **fields) -> Any:
@@ -249,7 +248,7 @@ class Kernel:
             if reply.get("cid") == cid:
                 break
         if "raise" in reply:
-            raise _rebuild(reply["raise"])
+            raise decode_exception(reply["raise"], qualify=False)
         if "args_after" in reply and isinstance(given, list):
             after = self.decode(reply["args_after"])
             if isinstance(after, list) and len(after) == len(given):
@@ -278,28 +277,6 @@ class _Remote(wire.Handle):
         if name.startswith("_"):
             raise AttributeError(name)
         return self._kernel.callback("getattr", self.id, name=name)
-
-
-def _exception(exc: BaseException) -> dict:
-    name = type(exc).__name__
-    builtin = isinstance(getattr(builtins, name, None), type) and issubclass(
-        getattr(builtins, name), BaseException)
-    try:
-        message = str(exc)[:2000]
-    except BaseException:
-        message = ""
-    try:
-        frame = _student_frame(exc)
-    except BaseException:
-        frame = ""
-    return {"type": name[:100], "builtin": builtin, "message": message, "frame": frame}
-
-
-def _rebuild(info: dict) -> BaseException:
-    cls = getattr(builtins, str(info.get("type")), None)
-    if not (isinstance(cls, type) and issubclass(cls, Exception)):
-        cls = RuntimeError
-    return cls(str(info.get("message", "")))
 
 
 def _timeout_error(request: dict) -> dict:

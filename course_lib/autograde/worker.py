@@ -40,6 +40,7 @@ import nbformat
 import numpy as np
 
 from course_lib.autograde import wire
+from course_lib.grading import decode_exception, encode_exception
 
 _KEEP_MIME = ("text/plain", "image/png", "image/jpeg")
 """Output types kept from the sandbox: text and images. HTML, SVG and JavaScript are dropped,
@@ -246,8 +247,8 @@ class Session:
         except Exception as exc:  # an error of ours, caused by the student's arguments
             # (a time limit, a BaseException, goes on up: the sandbox gets no reply and its
             # own time limit stops the call)
-            reply = {"cid": message.get("cid"), "raise": {"type": type(exc).__name__,
-                                                          "message": str(exc)[:500]}}
+            reply = {"cid": message.get("cid"),
+                     "raise": encode_exception(exc, limit=500, frame=False)}
         try:
             self.channel.send(reply)
         except wire.ChannelBroken as exc:
@@ -303,11 +304,10 @@ class Session:
         return value
 
     def call(self, hid: int, args: tuple, kwargs: dict) -> Any:
-        from course_lib.grading._core import _arrays_in
+        from course_lib.grading import TIME_LIMIT, arrays_in
 
         given = list(args)
-        arrays = list(_arrays_in(given))
-        from course_lib.grading._core import TIME_LIMIT
+        arrays = list(arrays_in(given))
 
         # the checker's own time limit, if it set one (an alarm, in the main thread); else the
         # checkers' default, enforced by the kernel and by our deadline (e.g. in Dask's threads)
@@ -318,7 +318,7 @@ class Session:
         if "timeout" in reply:
             raise TimeoutError(f"did not return within {limit:g} s")
         if "raise" in reply:
-            raise _rebuild(reply["raise"])
+            raise decode_exception(reply["raise"])
         if "args_after" in reply:  # the call changed its arguments: show it to the checker
             try:
                 after = self.decode(reply["args_after"])
@@ -398,23 +398,6 @@ class RemoteFunction(RemoteObject):
         return self._session.call(self._hid, args, kwargs)
 
 
-def _rebuild(info: dict) -> BaseException:
-    """The student's exception, as an exception of the same builtin type (else RuntimeError)."""
-    name = str(info.get("type", "Exception"))
-    cls = getattr(builtins, name, None) if info.get("builtin") else None
-    if not (isinstance(cls, type) and issubclass(cls, Exception)):
-        cls = RuntimeError
-    message = str(info.get("message", ""))
-    try:
-        exc = cls(message)
-    except Exception:
-        exc = RuntimeError(message)
-    if cls is RuntimeError and name != "RuntimeError":
-        exc = RuntimeError(f"{name}: {message}" if message else name)
-    exc.student_frame = str(info.get("frame", ""))[:500]
-    return exc
-
-
 def _clean_outputs(outputs: Any, limit: int = 2 << 20) -> list:
     """Keep only well-formed outputs of the kinds a notebook may show, within ``limit``."""
     clean, used = [], 0
@@ -483,14 +466,14 @@ class _TestTimeout(BaseException):
 
 def run_test_cell(source: str, name: str, namespace: _Namespace, timeout: float) -> list:
     """Execute a trusted test cell here; its outputs in nbformat's form."""
-    from course_lib.grading._core import _time_limit
+    from course_lib.grading import time_limit
 
     sink = io.StringIO()
     outputs = []
     try:
         code = compile(source, f"<test cell {name}>", "exec")
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-                _time_limit(timeout, _TestTimeout):
+                time_limit(timeout, _TestTimeout):
             exec(code, {"__builtins__": builtins, "__name__": "__main__"}, namespace)
     except _TestTimeout:
         outputs.append(nbformat.v4.new_output(

@@ -11,9 +11,15 @@ raises :class:`GradingError`, whose message explains the likely mistake ("best_s
 list of values: it must hold the lowest value seen so far"). With ``hidden=True`` the message
 never shows the test's inputs or expected values.
 
-One module per assignment topic (``search`` for problem set 1); the shared machinery (running
-a student's function on seeded random cases, mutation checks, comparison with the reference,
-diagnosis of typical mistakes) is in ``course_lib.grading._core``.
+One module per assignment topic (``search`` for problem set 1). The test objectives and
+seeded random problems they share (``Problem``, ``Smooth``, ``CountingBowl``, random
+quadratics, bowls and regression data) are in ``course_lib.grading.problems``. The shared
+machinery (running a student's function on seeded random cases, mutation checks, comparison
+with the reference, diagnosis of typical mistakes) is in ``course_lib.grading._core``; its
+public names are exported here. ``time_limit``, ``student_frame``, ``arrays_in``,
+``encode_exception`` and ``decode_exception`` are also what the grading sandbox
+(``course_lib.autograde``) uses to run the student's code and to carry an exception from the
+sandbox to the checker.
 """
 
 from course_lib.grading._core import (
@@ -21,13 +27,18 @@ from course_lib.grading._core import (
     Case,
     GradingError,
     Mistake,
+    arrays_in,
     as_array,
     check_against_reference,
     close,
+    decode_exception,
     describe,
     diagnose,
+    encode_exception,
     fail,
     run,
+    student_frame,
+    time_limit,
 )
 
 __all__ = [
@@ -42,4 +53,9 @@ __all__ = [
     "diagnose",
     "fail",
     "run",
+    "time_limit",
+    "student_frame",
+    "arrays_in",
+    "encode_exception",
+    "decode_exception",
 ]

@@ -29,6 +29,7 @@ an attribute of the student's objects beyond reading its numbers.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
 import io
@@ -39,7 +40,7 @@ import threading
 import traceback
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -55,6 +56,11 @@ __all__ = [
     "diagnose",
     "check_against_reference",
     "describe",
+    "time_limit",
+    "student_frame",
+    "arrays_in",
+    "encode_exception",
+    "decode_exception",
 ]
 
 TIME_LIMIT = float(os.environ.get("COURSE_GRADING_TIME_LIMIT", "10"))
@@ -165,8 +171,14 @@ class _OutOfTime(BaseException):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: Optional[float], error: type = _OutOfTime):
-    """Raise ``error`` in the code inside once it has run ``seconds`` (in the main thread)."""
+def time_limit(seconds: Optional[float], error: type = _OutOfTime):
+    """Raise ``error`` in the code inside once it has run ``seconds`` (in the main thread).
+
+    ``error`` should derive from BaseException only, so that an ``except Exception`` in the
+    code inside cannot swallow it. Without a timer (another thread, ``seconds`` None, no
+    ``setitimer``) the code runs unlimited. Used by :func:`run` and by the grading sandbox
+    (``course_lib.autograde``) for cells and calls.
+    """
     usable = (seconds is not None and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
     if not usable:
@@ -189,6 +201,9 @@ def _time_limit(seconds: Optional[float], error: type = _OutOfTime):
         signal.signal(signal.SIGALRM, previous)
 
 
+_within = time_limit  # for run(), whose parameter `time_limit` hides the function
+
+
 @contextlib.contextmanager
 def _quiet():
     """Swallow prints, progress bars and warnings of the code inside.
@@ -203,11 +218,12 @@ def _quiet():
         yield
 
 
-def _student_frame(exc: BaseException) -> str:
-    """' (line N of your code: `source`)' for the innermost frame outside libraries.
+def student_frame(exc: BaseException) -> str:
+    """' (in f, line N: `source`)' for the innermost frame of ``exc`` outside libraries.
 
-    An error raised by the student's code in the grading sandbox arrives as a copy whose
-    ``student_frame`` attribute carries this text, computed where the code ran.
+    An error raised by the student's code in the grading sandbox arrives as a copy (see
+    :func:`decode_exception`) whose ``student_frame`` attribute carries this text, computed
+    where the code ran.
     """
     remote = getattr(exc, "student_frame", None)
     if isinstance(remote, str):
@@ -231,7 +247,7 @@ def _explain_exception(exc: BaseException, hidden: bool,
     text = f"raised {type(exc).__name__}"
     if not hidden and str(exc):
         text += f": {exc}"
-    text += _student_frame(exc)
+    text += student_frame(exc)
     hint = explain(exc) if explain is not None else None
     return f"{text}. {hint}" if hint else text
 
@@ -251,15 +267,70 @@ def _same(a: Any, b: Any) -> bool:
     return True  # functions, generators, random generators: not data the student may keep
 
 
-def _arrays_in(value: Any, depth: int = 0) -> Iterable[np.ndarray]:
+def arrays_in(value: Any, depth: int = 0) -> Iterable[np.ndarray]:
+    """The NumPy arrays in ``value``: itself, or inside lists, tuples and dict values (three
+    levels deep). Used to tell whether an output shares memory with an input."""
     if isinstance(value, np.ndarray):
         yield value
     elif depth < 3 and isinstance(value, (list, tuple)):
         for item in value:
-            yield from _arrays_in(item, depth + 1)
+            yield from arrays_in(item, depth + 1)
     elif depth < 3 and isinstance(value, dict):
         for item in value.values():
-            yield from _arrays_in(item, depth + 1)
+            yield from arrays_in(item, depth + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Exceptions that cross a process boundary (the grading sandbox)
+# --------------------------------------------------------------------------------------------
+def encode_exception(exc: BaseException, *, limit: int = 2000, frame: bool = True) -> dict:
+    """``exc`` as plain data: ``{"type", "builtin", "message"[, "frame"]}``.
+
+    ``builtin`` says whether the type's name is one of Python's built-in exceptions; the
+    message is cut to ``limit`` characters; with ``frame``, the text of
+    :func:`student_frame` is computed here, where the traceback is. Never raises (an
+    exception whose ``str()`` fails has an empty message). :func:`decode_exception` turns the
+    data back into an exception.
+    """
+    name = type(exc).__name__
+    builtin = isinstance(getattr(builtins, name, None), type) and issubclass(
+        getattr(builtins, name), BaseException)
+    try:
+        message = str(exc)[:limit]
+    except BaseException:
+        message = ""
+    info = {"type": name[:100], "builtin": builtin, "message": message}
+    if frame:
+        try:
+            info["frame"] = student_frame(exc)
+        except BaseException:
+            info["frame"] = ""
+    return info
+
+
+def decode_exception(info: Mapping, *, qualify: bool = True) -> Exception:
+    """The exception described by :func:`encode_exception`'s data.
+
+    A built-in exception type comes back as itself, any other as a RuntimeError whose
+    message starts with the type's name (with ``qualify``) or is the message alone. A
+    ``frame`` in the data becomes the ``student_frame`` attribute, which
+    :func:`student_frame` (and so every grading message) uses instead of the local
+    traceback. Only data is read: no class or code of the sender is ever loaded.
+    """
+    name = str(info.get("type", "Exception"))
+    cls = getattr(builtins, name, None) if info.get("builtin") else None
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        cls = RuntimeError
+    message = str(info.get("message", ""))
+    try:
+        exc = cls(message)
+    except Exception:
+        exc = RuntimeError(message)
+    if qualify and cls is RuntimeError and name != "RuntimeError":
+        exc = RuntimeError(f"{name}: {message}" if message else name)
+    if "frame" in info:
+        exc.student_frame = str(info["frame"])[:500]
+    return exc
 
 
 def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
@@ -285,7 +356,7 @@ def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
     given = copy.deepcopy(dict(case.args))
     before = copy.deepcopy(given)
     try:
-        with _quiet(), _time_limit(time_limit):
+        with _quiet(), _within(time_limit):
             out = student(*given.values())
     except GradingError:
         raise
@@ -314,8 +385,8 @@ def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
              case=case)
     if no_aliasing:
         for arg, value in given.items():
-            for a in _arrays_in(value):
-                if any(np.shares_memory(a, o) for o in _arrays_in(out)):
+            for a in arrays_in(value):
+                if any(np.shares_memory(a, o) for o in arrays_in(out)):
                     fail(name, f"returned the array `{arg}` it was given (or a view of it) "
                                f"instead of a new array: return a copy", hidden=hidden,
                          case=case)
@@ -366,6 +437,13 @@ def diagnose(mistakes: Sequence[Mistake], got: Any, case: Case) -> Optional[Mist
     return None
 
 
+def _is_complex(value: Any) -> bool:
+    try:
+        return bool(np.iscomplexobj(np.asarray(value)))
+    except Exception:  # not numbers at all: as_array says so
+        return False
+
+
 def check_against_reference(student: Callable, reference: Callable, cases: Sequence[Case], *,
                             name: str, hidden: bool = False, what: str = "the result",
                             rtol: float = 1e-7, atol: float = 1e-12,
@@ -376,45 +454,103 @@ def check_against_reference(student: Callable, reference: Callable, cases: Seque
                             explain: Optional[Callable[[BaseException], Optional[str]]] = None,
                             check_inputs: bool = True,
                             explain_mutation: Optional[Callable[[str, Any, Any],
-                                                                Optional[str]]] = None) -> None:
-    """The common checker: the student's array output equals the reference on every case.
+                                                                Optional[str]]] = None,
+                            unreadable: Union[str, Callable[[Any], str], None] = None,
+                            complex_message: Optional[str] = None,
+                            allow_none: Union[bool, Callable[[Case], bool]] = False,
+                            read: Optional[Callable[[Any, Case], Any]] = None,
+                            accept: Optional[Callable[[np.ndarray, Case], bool]] = None,
+                            details: Optional[Callable[[Any, Any, Any], str]] = None,
+                            verdict: Union[str, Callable[[np.ndarray, np.ndarray, Case], str],
+                                           None] = None) -> None:
+    """The common checker: the student's output equals the reference on every case.
 
     For each case: run the student's function (see :func:`run`), convert its output to a
     float array, compare shape and values with ``reference`` on the same inputs, and on a
     mismatch fail with the first matching ``mistakes`` message, else with a generic one
-    (plus ``hint``). Returns None, so a passing test cell shows nothing.
+    (plus ``hint``). Returns None, so a passing test cell shows nothing. Every checker that
+    compares with a reference goes through this loop; the keyword arguments below adapt it
+    to a question.
 
-    ``extract(output)`` picks what to compare from both outputs, e.g. ``lambda out: out[1]``
-    for the gradient of a ``(loss, grad)`` pair (a ``Mistake.variant`` then returns that part
-    too). ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
+    Reading the output:
+      ``extract(output)`` picks what to compare from both outputs, e.g. ``lambda out: out[1]``
+      for the gradient of a ``(loss, grad)`` pair (a ``Mistake.variant`` then returns that
+      part too); if it fails on the student's output, the message is ``unreadable`` (a text,
+      followed by the output in visible tests, or a function of the output) or a generic one.
+      ``complex_message`` is the message for a complex output (np.linalg.eigvals).
+      ``read(output, case)`` replaces the conversion to an array of the reference's shape:
+      it returns the array to compare (or None) and fails with its own messages; the
+      reference is then computed after it (a reference may read what the student's call
+      left, e.g. the points a test function recorded). ``allow_none`` (or
+      ``allow_none(case)``) lets None through to the comparison, where a mistake can
+      explain it.
+
+    Comparing:
+      ``rtol``, ``atol`` as in ``np.allclose``; ``accept(got, case)`` accepts other correct
+      outputs (e.g. a trajectory with one row more).
+
+    Messages:
+      ``details(expected, got, output)`` replaces the visible "expected: ... / got: ..."
+      lines (``expected`` as the reference returned it, ``got`` the array, ``output`` what
+      the student returned); ``verdict`` (a text, or ``verdict(got, expected, case)``, which
+      may also call :func:`fail` itself) replaces the generic message for a wrong output
+      that no typical mistake explains.
+
+    ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
     """
     for case in cases:
         out = run(student, case, name=name, hidden=hidden, time_limit=time_limit,
                   no_aliasing=no_aliasing, explain=explain, check_inputs=check_inputs,
-                  explain_mutation=explain_mutation)
+                  explain_mutation=explain_mutation,
+                  allow_none=allow_none(case) if callable(allow_none) else allow_none)
         if extract is not None:
             try:
                 out = extract(out)
+            except GradingError:
+                raise
             except Exception:  # the output does not have the expected structure
-                fail(name, f"{what} could not be read from what it returned "
-                           f"({type(out).__name__}); check the return statement against "
-                           f"the docstring", hidden=hidden, case=case)
-        with _quiet():
-            expected = reference(*copy.deepcopy(dict(case.args)).values())
-            expected = np.array(expected if extract is None else extract(expected),
-                                dtype=np.float64)
-        got = as_array(out, name=name, what=what, shape=expected.shape, hidden=hidden,
-                       case=case, mistakes=mistakes)
-        if close(got, expected, rtol, atol):
+                if callable(unreadable):
+                    problem = unreadable(out)
+                elif unreadable:
+                    problem = unreadable + ("" if hidden else f"; got {describe(out)}")
+                else:
+                    problem = (f"{what} could not be read from what it returned "
+                               f"({type(out).__name__}); check the return statement against "
+                               f"the docstring")
+                fail(name, problem, hidden=hidden, case=case)
+        if complex_message is not None and out is not None and _is_complex(out):
+            fail(name, complex_message, hidden=hidden, case=case)
+
+        def expect():
+            with _quiet():
+                value = reference(*copy.deepcopy(dict(case.args)).values())
+                return value if extract is None else extract(value)
+
+        if read is not None:
+            got = read(out, case)
+            wanted = expect()
+        else:
+            wanted = expect()
+            shape = np.shape(np.array(wanted, dtype=np.float64))
+            got = None if out is None else as_array(out, name=name, what=what, shape=shape,
+                                                    hidden=hidden, case=case,
+                                                    mistakes=mistakes)
+        expected = np.array(wanted, dtype=np.float64)
+        if got is not None and (close(got, expected, rtol, atol)
+                                or (accept is not None and accept(got, case))):
             continue
         found = diagnose(mistakes, got, case)
-        details = f"expected: {describe(expected)}\ngot:      {describe(got)}"
+        text = (details(wanted, got, out) if details is not None else
+                f"expected: {describe(expected)}\ngot:      {describe(got)}")
         if found is not None:
-            fail(name, found.message, hidden=hidden, case=case, details=details)
+            fail(name, found.message, hidden=hidden, case=case, details=text)
+        if verdict is not None:
+            fail(name, verdict if isinstance(verdict, str) else verdict(got, expected, case),
+                 hidden=hidden, case=case, details=text)
         if not np.all(np.isfinite(got)):
             fail(name, f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
-                 hidden=hidden, case=case, details=details)
+                 hidden=hidden, case=case, details=text)
         worst = float(np.max(np.abs(got - expected)))
         scale = f" (largest difference {worst:.3g})" if not hidden and math.isfinite(worst) else ""
         fail(name, f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
-             hidden=hidden, case=case, details=details)
+             hidden=hidden, case=case, details=text)

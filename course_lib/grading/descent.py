@@ -31,15 +31,15 @@ import numpy as np
 
 from course_lib.grading._core import (
     Case,
-    GradingError,
     Mistake,
     as_array,
+    check_against_reference,
     close,
     describe,
-    diagnose,
     fail,
     run,
 )
+from course_lib.grading.problems import Problem, log_uniform, random_quadratic, rotated_bowl, spd
 
 __all__ = [
     "check_gradient_descent_trajectory",
@@ -53,75 +53,9 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# Test problems
+# The reference (test problems: course_lib.grading.problems)
 # --------------------------------------------------------------------------------------------
-class _Problem:
-    """A landscape seen through its gradient: what the student's ``grad`` argument is.
-
-    Calling it takes one point of shape ``(dim,)`` and returns a new gradient array of the same
-    shape; ``value`` and ``grad`` are the trusted versions used by the reference.
-    """
-
-    def __init__(self, landscape, dim: int, description: str, name: str, hidden: bool):
-        self.landscape, self.dim, self.description = landscape, dim, description
-        self._name, self._hidden = name, hidden
-
-    def value(self, x) -> float:
-        return float(np.reshape(self.landscape.value(np.asarray(x, dtype=float)), -1)[0])
-
-    def grad(self, x) -> np.ndarray:
-        return np.array(self.landscape.grad(np.asarray(x, dtype=float)), dtype=float)
-
-    def __call__(self, x) -> np.ndarray:
-        arr = np.asarray(x, dtype=float)
-        if arr.shape != (self.dim,):
-            shape = "the wrong shape" if self._hidden else f"shape {arr.shape}"
-            where = " (hidden test)" if self._hidden else ""
-            raise GradingError(
-                f"{self._name}{where}: grad was called with an array of {shape}, but grad takes "
-                f"one point, an array of the shape of x0, (dim,)")
-        return self.grad(arr).reshape(self.dim)
-
-    def __deepcopy__(self, memo):  # shared by the student, the reference and the variants
-        return self
-
-
-def _spd(rng: np.random.Generator, eigenvalues) -> np.ndarray:
-    """A random symmetric matrix with these eigenvalues (random orthonormal eigenvectors)."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    q, r = np.linalg.qr(rng.standard_normal((lam.size, lam.size)))
-    q = q * np.sign(np.diag(r))  # a uniformly random rotation
-    h = (q * lam) @ q.T
-    return (h + h.T) / 2
-
-
-def _log_uniform(rng: np.random.Generator, low: float, high: float, size=None):
-    return np.exp(rng.uniform(math.log(low), math.log(high), size))
-
-
-def _quadratic(rng: np.random.Generator, dim: int, name: str, hidden: bool) -> _Problem:
-    """A random quadratic ``1/2 (x - c)^T H (x - c)`` (a Parabola in 1-D)."""
-    from course_lib.landscapes import Parabola, Quadratic
-
-    lam = _log_uniform(rng, 0.2, 20.0, dim)
-    if dim == 1:
-        return _Problem(Parabola(a=float(lam[0]) / 2), 1, "a 1-D parabola", name, hidden)
-    h = _spd(rng, lam)
-    center = rng.uniform(-2, 2, dim)
-    return _Problem(Quadratic(h, b=h @ center), dim, f"a random {dim}-D quadratic", name,
-                    hidden)
-
-
-def _bowl(kappa: float, angle: float, center, name: str, hidden: bool) -> _Problem:
-    from course_lib.landscapes import Quadratic
-
-    bowl = Quadratic.bowl(condition_number=kappa, angle=angle, center=center)
-    text = (f"the bowl Quadratic.bowl(condition_number={kappa:g}, angle={angle:.4g}, "
-            f"center={tuple(round(float(c), 3) for c in center)})")
-    return _Problem(bowl, 2, text, name, hidden)
-
-
-def _reference_path(problem: _Problem, x0, lr: float, steps: int) -> np.ndarray:
+def _reference_path(problem: Problem, x0, lr: float, steps: int) -> np.ndarray:
     """course_lib's gradient descent: ``run(SGD(lr), ...)``, never stopped for divergence."""
     from course_lib.optim import SGD
     from course_lib.train import run as run_optimizer
@@ -157,7 +91,7 @@ def _explain_gd_error(exc: BaseException) -> Optional[str]:
     return None
 
 
-def _gd_case(problem: _Problem, x0, lr: float, steps: int, hidden: bool) -> Case:
+def _gd_case(problem: Problem, x0, lr: float, steps: int, hidden: bool) -> Case:
     if isinstance(x0, list):
         shown = f"{x0} (a list)"
     elif np.asarray(x0).dtype.kind in "iu":
@@ -168,7 +102,7 @@ def _gd_case(problem: _Problem, x0, lr: float, steps: int, hidden: bool) -> Case
     return Case({"grad": problem, "x0": x0, "lr": lr, "steps": steps}, label)
 
 
-def _stable_lr(rng: np.random.Generator, problem: _Problem) -> float:
+def _stable_lr(rng: np.random.Generator, problem: Problem) -> float:
     """A learning rate in the stable range of a quadratic problem, rounded for display."""
     if problem.dim == 1:  # a Parabola: curvature 2a
         lam_max = float(problem.landscape.hessian(0.0))
@@ -179,7 +113,7 @@ def _stable_lr(rng: np.random.Generator, problem: _Problem) -> float:
 
 def _trajectory_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     def mk(dim):
-        return _quadratic(rng, dim, _GD, hidden)
+        return random_quadratic(rng, dim, _GD, hidden)
 
     cases = []
     p = mk(2)
@@ -332,22 +266,22 @@ def _steps_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     from course_lib.landscapes import Cosh, Rosenbrock
 
     cases = []
-    kappa = float(np.round(_log_uniform(rng, 4, 30), 1))
+    kappa = float(np.round(log_uniform(rng, 4, 30), 1))
     angle = float(np.round(rng.uniform(0.2, 1.4), 3))
     center = np.round(rng.uniform(-1, 1, 2), 2)
-    p = _bowl(kappa, angle, center, _GD, hidden)
+    p = rotated_bowl(kappa, angle, center, _GD, hidden)
     lr = float(np.round(rng.uniform(1.0, 1.9) / kappa, 4))  # oscillates across the ravine
     cases.append(_gd_case(p, np.round(center + rng.uniform(-2, 2, 2), 3), lr,
                           int(rng.integers(10, 20)), hidden))
     for dim in (int(rng.integers(3, 6)), 1, int(rng.integers(6, 9))):
-        p = _quadratic(rng, dim, _GD, hidden)
+        p = random_quadratic(rng, dim, _GD, hidden)
         cases.append(_gd_case(p, np.round(rng.uniform(-2, 2, dim), 3), _stable_lr(rng, p),
                               int(rng.integers(5, 30)), hidden))
-    rosen = _Problem(Rosenbrock(), 2, "Rosenbrock's function", _GD, hidden)
+    rosen = Problem(Rosenbrock(), 2, "Rosenbrock's function", _GD, hidden)
     x0 = np.round(np.array([-1.2, 1.0]) + rng.uniform(-0.2, 0.2, 2), 3)
     cases.append(_gd_case(rosen, x0, float(np.round(rng.uniform(2e-4, 6e-4), 5)),
                           int(rng.integers(20, 40)), hidden))
-    cosh = _Problem(Cosh(), 1, "cosh, a 1-D convex function that is not quadratic", _GD, hidden)
+    cosh = Problem(Cosh(), 1, "cosh, a 1-D convex function that is not quadratic", _GD, hidden)
     cases.append(_gd_case(cosh, np.round(rng.uniform(0.5, 1.5, 1), 3),
                           float(np.round(rng.uniform(0.2, 0.8), 3)), int(rng.integers(3, 12)),
                           hidden))
@@ -363,36 +297,39 @@ def check_gradient_descent_steps(student: Callable, seed: int = 0, hidden: bool 
     :func:`check_gradient_descent_trajectory`: here a trajectory without ``x0``, with one row
     too many or too few, or computed by modifying ``x0`` passes if its rows are right.
     """
-    for case in _steps_cases(np.random.default_rng(seed), hidden):
-        out = run(student, case, name=_GD, hidden=hidden, check_inputs=False,
-                  explain=_explain_gd_error)
-        problem, steps = case.args["grad"], case.args["steps"]
+    def read(out, case):  # the trajectory checker grades the shape: accept it loosely here
         got = as_array(out, name=_GD, what="the trajectory", hidden=hidden, case=case)
-        if got.ndim == 1 and problem.dim == 1:
-            got = got.reshape(-1, 1)  # the trajectory checker grades the shape
-        if got.ndim != 2 or got.shape[1] != problem.dim:
+        dim = case.args["grad"].dim
+        if got.ndim == 1 and dim == 1:
+            got = got.reshape(-1, 1)
+        if got.ndim != 2 or got.shape[1] != dim:
             fail(_GD, "the trajectory must have one row per iterate and one column per "
                       "coordinate" + ("" if hidden else f"; got shape {got.shape}"),
                  hidden=hidden, case=case)
-        long = _reference_path(problem, case.args["x0"], case.args["lr"], steps + 1)
-        rows = got.shape[0]
-        if any(close(got, long[start:start + rows], rtol=1e-9, atol=1e-12)
-               for start in (0, 1) if rows >= steps and start + rows <= steps + 2):
-            continue
-        expected = long[:steps + 1]
-        details = f"expected: {describe(expected)}\ngot:      {describe(got)}"
-        found = diagnose(_STEP_MISTAKES, got, case)
-        if found is not None:
-            fail(_GD, found.message, hidden=hidden, case=case, details=details)
+        return got
+
+    def accept(got, case):  # without x0, or with one row more or less: the rows are right
+        steps, rows = case.args["steps"], got.shape[0]
+        long = _reference_path(case.args["grad"], case.args["x0"], case.args["lr"], steps + 1)
+        return any(close(got, long[start:start + rows], rtol=1e-9, atol=1e-12)
+                   for start in (0, 1) if rows >= steps and start + rows <= steps + 2)
+
+    def verdict(got, expected, case):
         if not np.all(np.isfinite(got)):
-            fail(_GD, "the trajectory contains NaN or infinite values", hidden=hidden,
-                 case=case, details=details)
+            return "the trajectory contains NaN or infinite values"
+        rows, steps = got.shape[0], case.args["steps"]
         if abs(rows - (steps + 1)) > 1:
             fail(_GD, "the trajectory must have steps + 1 rows, x0 and one per step"
                  + ("" if hidden else f"; got {rows}, expected {steps + 1}"), hidden=hidden,
                  case=case)
-        fail(_GD, "the iterates differ from gradient descent's: row t + 1 must be "
-                  "row t - lr * grad(row t)", hidden=hidden, case=case, details=details)
+        return ("the iterates differ from gradient descent's: row t + 1 must be "
+                "row t - lr * grad(row t)")
+
+    check_against_reference(
+        student, _reference_path, _steps_cases(np.random.default_rng(seed), hidden), name=_GD,
+        hidden=hidden, what="the trajectory", rtol=1e-9, atol=1e-12, mistakes=_STEP_MISTAKES,
+        check_inputs=False, explain=_explain_gd_error, read=read, accept=accept,
+        verdict=verdict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,7 +363,7 @@ def _awkward(rng: np.random.Generator, eigenvalues) -> np.ndarray:
     ones: the first of up to 1000 random rotations that does (about 1 in 40 does)."""
     fallback = None
     for _ in range(1000):
-        h = _spd(rng, eigenvalues)
+        h = spd(rng, eigenvalues)
         ev = np.linalg.eigvals(h)
         if np.iscomplexobj(ev):
             return h
@@ -450,17 +387,17 @@ def _hessian_cases(seed: int) -> list[Case]:
             Case({"H": [[4.0]]}, "H = [[4.0]] (a 1 x 1 list: a 1-D quadratic)"),
         ]
     else:
-        kappa, angle = float(_log_uniform(rng, 2, 200)), float(rng.uniform(0.1, 1.5))
-        lam_min = float(_log_uniform(rng, 0.05, 5))
+        kappa, angle = float(log_uniform(rng, 2, 200)), float(rng.uniform(0.1, 1.5))
+        lam_min = float(log_uniform(rng, 0.05, 5))
         b = rng.integers(-3, 4, (3, 3))
         cases = [
             Case({"H": np.array(Quadratic.bowl(kappa, angle, lam_min).A)}, "a rotated bowl"),
             Case({"H": b.T @ b + np.diag(rng.integers(1, 4, 3))}, "an integer matrix"),
-            Case({"H": [[float(_log_uniform(rng, 0.1, 10))]]}, "a 1 x 1 list"),
+            Case({"H": [[float(log_uniform(rng, 0.1, 10))]]}, "a 1 x 1 list"),
         ]
     for n in (3, int(rng.integers(4, 9))):
-        lam = _log_uniform(rng, 0.01, 100, n)
-        cases.append(Case({"H": _spd(rng, lam)},
+        lam = log_uniform(rng, 0.01, 100, n)
+        cases.append(Case({"H": spd(rng, lam)},
                           f"a random {n} x {n} symmetric positive definite H with eigenvalues "
                           f"{describe(np.sort(lam))}"))
     repeated = float(np.round(rng.uniform(0.5, 3), 1))
@@ -506,40 +443,30 @@ def _by_unsorted(formula: Callable[[float, float], Any]) -> Callable:
     return list(variants())
 
 
-def _number(out: Any, name: str, what: str, hidden: bool, case: Case) -> np.ndarray:
-    """``out`` as a float array of shape (), failing with an explanation if it is complex."""
-    try:
-        is_complex = np.iscomplexobj(np.asarray(out))
-    except Exception:  # not numbers at all: as_array says so
-        is_complex = False
-    if is_complex:
-        fail(name, _COMPLEX, hidden=hidden, case=case)
-    return as_array(out, name=name, what=what, shape=(), hidden=hidden, case=case)
+def _pair_item(pick: Optional[int]) -> Optional[Callable]:
+    """Item ``pick`` of a pair (lr, rate), or None to compare the whole output."""
+    if pick is None:
+        return None
+
+    def item(out):
+        if len(out) != 2:
+            raise TypeError("not a pair")
+        return out[pick]
+    return item
 
 
 def _check_scalar(student: Callable, name: str, what: str, reference: Callable,
                   cases: Sequence[Case], mistakes: Sequence[Mistake], hidden: bool,
                   pick: Optional[int] = None) -> None:
-    """Compare a number computed from H with the reference, item ``pick`` of a pair if given."""
-    for case in cases:
-        out = run(student, case, name=name, hidden=hidden, explain=_explain_eig_error)
-        if pick is not None:
-            try:
-                if len(out) != 2:
-                    raise TypeError
-                out = out[pick]
-            except Exception:  # not a pair
-                fail(name, "must return a pair (lr, rate), e.g. `return lr, rate`"
-                     + ("" if hidden else f"; got {describe(out)}"), hidden=hidden, case=case)
-        got = _number(out, name, what, hidden, case)
-        expected = float(reference(case.args["H"]))
-        if close(got, expected, rtol=1e-6, atol=1e-9):
-            continue
-        found = diagnose(mistakes, got, case)
-        details = f"expected: {expected:.6g}\ngot:      {describe(float(got))}"
-        if found is not None:
-            fail(name, found.message, hidden=hidden, case=case, details=details)
-        fail(name, f"{what} is wrong", hidden=hidden, case=case, details=details)
+    """Compare a number computed from H with the reference, item ``pick`` of a pair if given
+    (``reference`` then returns the pair too)."""
+    check_against_reference(
+        student, reference, cases, name=name, hidden=hidden, what=what, rtol=1e-6, atol=1e-9,
+        mistakes=mistakes, explain=_explain_eig_error, extract=_pair_item(pick),
+        unreadable="must return a pair (lr, rate), e.g. `return lr, rate`",
+        complex_message=_COMPLEX, verdict=f"{what} is wrong",
+        details=lambda expected, got, out: (f"expected: {float(expected):.6g}\n"
+                                            f"got:      {describe(float(got))}"))
 
 
 def _mistakes(pairs, formula_diag, formula_unsorted, rtol=1e-6) -> list[Mistake]:
@@ -649,7 +576,7 @@ def check_best_lr(student: Callable, seed: int = 0, hidden: bool = False) -> Non
     formula = lambda lo, hi: 2 / (lo + hi)
     mistakes = _mistakes(_BEST_LR_MISTAKES, [formula, lambda lo, hi: 1 / hi], [formula])
     _check_scalar(student, "best_fixed_lr", "the best learning rate (the first number)",
-                  lambda H: _best(H)[0], _hessian_cases(seed), mistakes, hidden, pick=0)
+                  _best, _hessian_cases(seed), mistakes, hidden, pick=0)
 
 
 def check_best_rate(student: Callable, seed: int = 0, hidden: bool = False) -> None:
@@ -658,7 +585,7 @@ def check_best_rate(student: Callable, seed: int = 0, hidden: bool = False) -> N
     formula = lambda lo, hi: (hi / lo - 1) / (hi / lo + 1)
     mistakes = _mistakes(_RATE_MISTAKES, [formula], [formula])
     _check_scalar(student, "best_fixed_lr", "the rate (the second number)",
-                  lambda H: _best(H)[1], _hessian_cases(seed), mistakes, hidden, pick=1)
+                  _best, _hessian_cases(seed), mistakes, hidden, pick=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -704,7 +631,7 @@ def _tolerance_cases(rng: np.random.Generator) -> list[Case]:
              f"path = {walk}, x_star = [1, 2], tol = 0.3"),
     ]
     for _ in range(3):
-        kappa = float(np.round(_log_uniform(rng, 2, 50), 1))
+        kappa = float(np.round(log_uniform(rng, 2, 50), 1))
         center = np.round(rng.uniform(-2, 2, 2), 2)
         bowl = Quadratic.bowl(kappa, float(rng.uniform(0, 1.5)), center=center)
         lr = float(np.round(rng.uniform(0.5, 1.9) / kappa, 4))
@@ -749,20 +676,16 @@ def check_steps_to_tolerance(student: Callable, seed: int = 0, hidden: bool = Fa
                 variant=lambda path, x_star, tol: int(np.argmin(np.linalg.norm(
                     np.asarray(path, float) - np.reshape(x_star, -1), axis=1)))),
     ]
-    for case in _tolerance_cases(np.random.default_rng(seed)):
-        expected = _steps_to_tolerance(**case.args)
-        # None is a wrong answer here (no `return` when the tolerance is never reached)
-        out = run(student, case, name=name, hidden=hidden, allow_none=expected == math.inf)
-        details = f"expected: {expected}\ngot:      {describe(out)}"
-        if out is None:
-            fail(name, not_inf.message, hidden=hidden, case=case, details=details)
-        got = as_array(out, name=name, what="the number of steps", shape=(), hidden=hidden,
-                       case=case)
-        if got == expected:
-            continue
-        found = diagnose(mistakes, got, case)
-        fail(name, found.message if found else "wrong number of steps", hidden=hidden,
-             case=case, details=details)
+    never = lambda case: _steps_to_tolerance(**case.args) == math.inf  # noqa: E731
+    # None is a wrong answer there (no `return` when the tolerance is never reached): the
+    # mistake not_inf explains it
+    check_against_reference(
+        student, _steps_to_tolerance, _tolerance_cases(np.random.default_rng(seed)), name=name,
+        hidden=hidden, what="the number of steps", rtol=0.0, atol=0.0, mistakes=mistakes,
+        allow_none=never, verdict="wrong number of steps",
+        read=lambda out, case: None if out is None else as_array(
+            out, name=name, what="the number of steps", shape=(), hidden=hidden, case=case),
+        details=lambda expected, got, out: f"expected: {expected}\ngot:      {describe(out)}")
 
 
 @functools.lru_cache(maxsize=8)

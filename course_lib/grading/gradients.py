@@ -19,7 +19,6 @@ checked by what the code must *do* rather than by its numbers:
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any, Callable, Optional
 
@@ -27,7 +26,6 @@ import numpy as np
 
 from course_lib.grading._core import (
     Case,
-    GradingError,
     Mistake,
     as_array,
     check_against_reference,
@@ -36,6 +34,7 @@ from course_lib.grading._core import (
     fail,
     run,
 )
+from course_lib.grading.problems import SMOOTH, Smooth
 
 __all__ = [
     "check_numerical_gradient_values",
@@ -52,59 +51,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# Test functions
+# Hints shared by the questions (test functions: course_lib.grading.problems)
 # --------------------------------------------------------------------------------------------
-_SMOOTH = "sum(a * sin(x)) + (b . x)**2 / 2 with fixed random arrays a, b of x's shape"
-
-
-class _Smooth:
-    """``f(x) = sum(a * sin(x)) + (b . x)^2 / 2`` for x of one given shape.
-
-    It refuses (with a clear message) to be called with an array of another shape, and with
-    ``record=True`` keeps a copy of every point it is called at (gradient checkers).
-    """
-
-    def __init__(self, rng: np.random.Generator, shape, name: str, hidden: bool,
-                 record: bool = False):
-        self.shape = tuple(shape)
-        size = int(np.prod(self.shape))
-        self.a = rng.uniform(0.5, 2.0, size) * rng.choice([-1.0, 1.0], size)
-        self.b = rng.uniform(-1.0, 1.0, size)
-        self.calls: list[np.ndarray] = []
-        self._name, self._hidden, self._record = name, hidden, record
-
-    def flattened(self) -> "_Smooth":
-        """The same function of ``x.reshape(-1)``."""
-        flat = copy.copy(self)
-        flat.shape, flat.calls = (self.a.size,), []
-        return flat
-
-    def value(self, x) -> float:
-        """f at x (trusted; computed on the flattened point, so every shape sums alike)."""
-        v = np.asarray(x, dtype=float).reshape(-1)
-        return float(self.a @ np.sin(v) + 0.5 * (self.b @ v) ** 2)
-
-    def grad(self, x) -> np.ndarray:
-        v = np.asarray(x, dtype=float).reshape(-1)
-        return (self.a * np.cos(v) + (self.b @ v) * self.b).reshape(np.shape(x))
-
-    def __call__(self, x) -> float:
-        arr = np.array(x, dtype=float)
-        if arr.shape != self.shape:
-            where = " (hidden test)" if self._hidden else ""
-            got = "another shape" if self._hidden else f"shape {arr.shape}"
-            raise GradingError(
-                f"{self._name}{where}: f was called with an array of {got}, but f takes an "
-                f"array of x's shape: perturb one entry of (a copy of) x and pass the whole "
-                f"array, without flattening or transposing it")
-        if self._record:
-            self.calls.append(arr)
-        return self.value(arr)
-
-    def __deepcopy__(self, memo):  # the student gets this very object (calls are recorded)
-        return self
-
-
 def _explain_index_error(exc: BaseException) -> Optional[str]:
     text = str(exc).lower()
     if "cast" in text:
@@ -212,10 +160,10 @@ def check_numerical_gradient_values(student: Callable, seed: int = 0,
     rng = np.random.default_rng(seed)
     cases = []
     for n, h in [(4, 1e-4), (1, 1e-3), (int(rng.integers(5, 9)), 1e-5), (3, 1e-2)]:
-        f = _Smooth(rng, (n,), name, hidden)
+        f = Smooth(rng, (n,), name, hidden)
         x = np.round(rng.uniform(-2, 2, n), 3)
         cases.append(Case({"f": f, "x": x, "h": h},
-                          f"f(x) = {_SMOOTH}, x = {describe(x)}, h = {h:g}"))
+                          f"f(x) = {SMOOTH}, x = {describe(x)}, h = {h:g}"))
     check_against_reference(student, reference, cases, name=name, hidden=hidden,
                             what="the gradient", rtol=1e-6, atol=1e-8,
                             mistakes=_numerical_mistakes(), explain=_explain_index_error,
@@ -235,12 +183,12 @@ def check_numerical_gradient_shapes(student: Callable, seed: int = 0,
     specs = [((3, 4), False), ((2, 3), True), ((2, 3, 2), False), ((5, 1), False), ((4,), True),
              ((int(rng.integers(2, 5)), int(rng.integers(2, 5))), False)]
     for shape, integer in specs:
-        f = _Smooth(rng, shape, name, hidden)
+        f = Smooth(rng, shape, name, hidden)
         x = rng.integers(-3, 4, shape) if integer else np.round(rng.uniform(-2, 2, shape), 3)
         h = float(rng.choice([1e-5, 1e-4, 1e-3]))
         kind = "integer array" if integer else "array"
         case = Case({"f": f, "x": x, "h": h},
-                    f"f(x) = {_SMOOTH}, x = an {kind} of shape {shape}: {describe(x)}, "
+                    f"f(x) = {SMOOTH}, x = an {kind} of shape {shape}: {describe(x)}, "
                     f"h = {h:g}")
         flat_case = Case({"f": f.flattened(), "x": x.astype(float).reshape(-1), "h": h},
                          f"the same problem flattened to a float vector: {case.label}")
@@ -752,7 +700,7 @@ def _gc_case(rng: np.random.Generator, shape, grad_kind: str, num_checks: int, t
              name: str, hidden: bool, seed: Optional[int] = None) -> Case:
     """A gradient_check case: a recording smooth f, a point with no tiny gradient entries, and
     an analytic gradient that is right or wrong in a chosen way."""
-    f = _Smooth(rng, shape, name, hidden, record=True)
+    f = Smooth(rng, shape, name, hidden, record=True)
     while True:  # relative errors of tiny entries are round-off noise: avoid them
         x = np.round(rng.uniform(-2, 2, shape), 3)
         if np.min(np.abs(f.grad(x))) > 0.05:
@@ -773,7 +721,7 @@ def _gc_case(rng: np.random.Generator, shape, grad_kind: str, num_checks: int, t
         text["one_wrong"] = (f"the exact gradient except at coordinate "
                              f"{tuple(int(i) for i in np.unravel_index(k, shape))}")
     seed = int(rng.integers(1000)) if seed is None else seed
-    label = (f"f(x) = {_SMOOTH}, x of shape {shape}: {describe(x)}, grad = {text[grad_kind]}, "
+    label = (f"f(x) = {SMOOTH}, x of shape {shape}: {describe(x)}, grad = {text[grad_kind]}, "
              f"num_checks = {num_checks}, h = 1e-5, seed = {seed}, tol = {tol:g}")
     return Case({"f": f, "grad": g, "x": x, "num_checks": num_checks, "h": 1e-5, "seed": seed,
                  "tol": tol}, label)
@@ -825,6 +773,51 @@ def _result(out: Any, name: str, hidden: bool, case: Case) -> tuple[float, Any]:
     return float(value), passed
 
 
+def _same_error(got: float, value: float) -> bool:
+    return value == got or math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-12)
+
+
+def _gradient_check_mistakes(seen: dict) -> list[Mistake]:
+    """The usual slips of a gradient checker's max_error, each recomputed from the
+    coordinates the student's call checked (``seen``, filled by the reference)."""
+    def returns(value: Callable[[dict], float]) -> Callable:
+        return lambda got, case: _same_error(float(got), float(value(seen)))
+
+    def by_a(guard: float) -> Callable[[dict], float]:
+        def value(s):
+            a, diff = s["analytic"], np.abs(s["analytic"] - s["numerical"])
+            return np.max(np.where(a != 0, diff / np.abs(a), guard))
+        return value
+
+    by_a_only = ("your relative error divides by |a| only: where the analytic gradient is 0 "
+                 "this is inf (or 0 when guarded) instead of 1; divide by max(|a|, |n|)")
+    return [
+        Mistake("forward", "you compare with a forward difference (f(x + h e_i) - f(x)) / h; "
+                "use the centred difference (f(x + h e_i) - f(x - h e_i)) / (2h), whose error "
+                "is O(h^2)",
+                predicate=returns(lambda s: np.max(_relative_error(s["analytic"],
+                                                                   s["forward"])))),
+        Mistake("mean", "you return the mean of the relative errors; a gradient check reports "
+                "the largest one (np.max), since a single wrong coordinate means a wrong "
+                "gradient", predicate=returns(lambda s: s["errors"].mean())),
+        Mistake("sum", "you return the sum of the relative errors; report the largest one "
+                "(np.max)", predicate=returns(lambda s: s["errors"].sum())),
+        Mistake("absolute", "you return the absolute error |a - n|; use the relative error "
+                "|a - n| / max(|a|, |n|), which does not depend on the size of the gradient",
+                predicate=returns(lambda s: np.abs(s["analytic"] - s["numerical"]).max())),
+        Mistake("by_a", by_a_only, predicate=returns(by_a(np.inf))),
+        Mistake("by_a_guarded", by_a_only, predicate=returns(by_a(0.0))),
+        Mistake("min", "you return the smallest relative error; report the largest one "
+                "(np.max)", predicate=returns(lambda s: s["errors"].min())),
+    ]
+
+
+def _relative_error(a, n):
+    from course_lib.models import relative_error
+
+    return relative_error(a, n)
+
+
 def check_gradient_check_error(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """``gradient_check`` reports the largest relative error over the coordinates it checked,
     and ``passed = max_error <= tol``.
@@ -844,58 +837,42 @@ def check_gradient_check_error(student: Callable, seed: int = 0, hidden: bool = 
              ((6,), "right", 3, 1e-7)]
     for shape, kind, k, tol in specs:
         case = _gc_case(rng, shape, kind, k, tol, name, hidden)
-        out = run(student, case, name=name, hidden=hidden, explain=_explain_sampling_error,
-                  check_inputs=False)
-        got, passed = _result(out, name, hidden, case)
-        checked = _checked(case, name, hidden)
-        if not checked:
-            fail(name, "f was never evaluated at x + h e_i and x - h e_i: no coordinate was "
-                       "checked", hidden=hidden, case=case)
-        idx = np.array(sorted(checked))
-        h = case.args["h"]
-        numerical = np.array([(checked[i][0] - checked[i][1]) / (2 * h) for i in idx])
-        analytic = np.asarray(case.args["grad"], float).reshape(-1)[idx]
-        errors = np.atleast_1d(relative_error(analytic, numerical))
-        expected = float(errors.max())
-        coords = [tuple(int(c) for c in np.unravel_index(i, shape)) for i in idx]
-        details = (f"coordinates you checked: {coords}\nexpected max_error: {expected:.6g}\n"
-                   f"your max_error:     {got:.6g}")
-        if not math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-12):
-            diff = np.abs(analytic - numerical)
+        seen: dict = {}  # what the student's call did, read once it returned
+
+        def read(out, case):
+            got, seen["passed"] = _result(out, name, hidden, case)
+            return np.array(got)
+
+        def reference(*args):  # after the student's call: the coordinates it checked
+            checked = _checked(case, name, hidden)
+            if not checked:
+                fail(name, "f was never evaluated at x + h e_i and x - h e_i: no coordinate "
+                           "was checked", hidden=hidden, case=case)
+            idx = np.array(sorted(checked))
+            h = case.args["h"]
+            numerical = np.array([(checked[i][0] - checked[i][1]) / (2 * h) for i in idx])
+            analytic = np.asarray(case.args["grad"], float).reshape(-1)[idx]
             f0 = case.args["f"].value(case.args["x"])
-            forward = np.array([(checked[i][0] - f0) / h for i in idx])
-            with np.errstate(all="ignore"):
-                candidates = [
-                    (float(np.max(relative_error(analytic, forward))), "you compare with a "
-                     "forward difference (f(x + h e_i) - f(x)) / h; use the centred difference "
-                     "(f(x + h e_i) - f(x - h e_i)) / (2h), whose error is O(h^2)"),
-                    (float(errors.mean()), "you return the mean of the relative errors; a "
-                     "gradient check reports the largest one (np.max), since a single wrong "
-                     "coordinate means a wrong gradient"),
-                    (float(errors.sum()), "you return the sum of the relative errors; report "
-                     "the largest one (np.max)"),
-                    (float(diff.max()), "you return the absolute error |a - n|; use the "
-                     "relative error |a - n| / max(|a|, |n|), which does not depend on the "
-                     "size of the gradient"),
-                    (float(np.max(np.where(analytic != 0, diff / np.abs(analytic), np.inf))),
-                     "your relative error divides by |a| only: where the analytic gradient is "
-                     "0 this is inf (or 0 when guarded) instead of 1; divide by "
-                     "max(|a|, |n|)"),
-                    (float(np.max(np.where(analytic != 0, diff / np.abs(analytic), 0.0))),
-                     "your relative error divides by |a| only: where the analytic gradient is "
-                     "0 this is inf (or 0 when guarded) instead of 1; divide by "
-                     "max(|a|, |n|)"),
-                    (float(errors.min()), "you return the smallest relative error; report the "
-                     "largest one (np.max)"),
-                ]
-            why = next((msg for value, msg in candidates
-                        if value == got or math.isclose(got, value, rel_tol=1e-6,
-                                                        abs_tol=1e-12)),
-                       "max_error must be the largest relative error "
-                       "|a - n| / max(|a|, |n|) over the checked coordinates, with n the "
-                       "centred difference (f(x + h e_i) - f(x - h e_i)) / (2h) and a the "
-                       "matching entry of grad")
-            fail(name, why, hidden=hidden, case=case, details=details)
+            seen.update(idx=idx, analytic=analytic, numerical=numerical,
+                        errors=np.atleast_1d(relative_error(analytic, numerical)),
+                        forward=np.array([(checked[i][0] - f0) / h for i in idx]))
+            seen["expected"] = float(seen["errors"].max())
+            return seen["expected"]
+
+        def details(expected, got, out, shape=shape):
+            coords = [tuple(int(c) for c in np.unravel_index(i, shape)) for i in seen["idx"]]
+            return (f"coordinates you checked: {coords}\nexpected max_error: {expected:.6g}\n"
+                    f"your max_error:     {float(got):.6g}")
+
+        check_against_reference(
+            student, reference, [case], name=name, hidden=hidden, rtol=0.0, atol=0.0,
+            mistakes=_gradient_check_mistakes(seen), explain=_explain_sampling_error,
+            check_inputs=False, read=read, details=details,
+            accept=lambda got, case: _same_error(float(got), seen["expected"]),
+            verdict="max_error must be the largest relative error |a - n| / max(|a|, |n|) "
+                    "over the checked coordinates, with n the centred difference "
+                    "(f(x + h e_i) - f(x - h e_i)) / (2h) and a the matching entry of grad")
+        passed, expected = seen["passed"], seen["expected"]
         if not isinstance(passed, (bool, np.bool_)):
             fail(name, f"passed must be True or False, got {type(passed).__name__}",
                  hidden=hidden, case=case)

@@ -37,6 +37,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from course_lib.grading._core import Case, as_array, close, describe, fail, run
+from course_lib.grading.problems import new_seed, random_regression
 
 __all__ = [
     "check_minibatch_indices_batches",
@@ -54,19 +55,8 @@ _VARIANCE = "gradient_variance"
 
 
 # --------------------------------------------------------------------------------------------
-# Random generators, data and the reference computations
+# The reference computations (data: course_lib.grading.problems)
 # --------------------------------------------------------------------------------------------
-def _new_seed(rng: np.random.Generator) -> int:
-    return int(rng.integers(1, 1 << 31))
-
-
-def _regression(rng: np.random.Generator, n: int, d: int):
-    """Features and targets rounded to 3 decimals (readable in visible messages)."""
-    X = np.round(rng.standard_normal((n, d)), 3)
-    y = np.round(X @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n), 3)
-    return X, y
-
-
 def _loss(w, X, y):
     from course_lib.models import linear_regression_loss
 
@@ -208,7 +198,7 @@ def _check_partition(batches: list, n: int, batch_size: int, hidden: bool, case:
 def _indices_case(n: int, batch_size: int, rng: np.random.Generator, note: str = "") -> Case:
     label = (f"n = {n}, batch_size = {batch_size}{note}, rng = np.random.default_rng(...)")
     return Case({"n": n, "batch_size": batch_size,
-                 "rng": np.random.default_rng(_new_seed(rng))}, label)
+                 "rng": np.random.default_rng(new_seed(rng))}, label)
 
 
 def check_minibatch_indices_batches(student: Callable, seed: int = 0,
@@ -319,7 +309,7 @@ def check_minibatch_indices_shuffling(student: Callable, seed: int = 0,
     """
     rng = np.random.default_rng(seed)
     n, b = (10, 3) if not hidden else (int(rng.integers(8, 14)), int(rng.integers(2, 5)))
-    s1, s2, s3 = _new_seed(rng), _new_seed(rng), _new_seed(rng)
+    s1, s2, s3 = new_seed(rng), new_seed(rng), new_seed(rng)
     label = f"n = {n}, batch_size = {b}"
     first, second = _epochs_on(student, n, b, s1, 2, label + ", two calls on one rng", hidden)
     (again,) = _epochs_on(student, n, b, s1, 1, label, hidden)
@@ -381,14 +371,14 @@ class _RecordingSampler:
 
 def _sgd_case(rng: np.random.Generator, n: int, d: int, batch_size: int, epochs: int,
               lr: float, integer_w0: bool = False) -> Case:
-    X, y = _regression(rng, n, d)
+    X, y = random_regression(rng, n, d)
     w0 = rng.integers(-2, 3, d) if integer_w0 else np.round(rng.standard_normal(d), 3)
     label = (f"X of shape {X.shape}, y of shape {y.shape}, w0 = {describe(w0)}"
              f"{' (integers)' if integer_w0 else ''}, lr = {lr}, batch_size = {batch_size}, "
              f"epochs = {epochs}, rng = np.random.default_rng(...), sampler = course_lib's "
              f"minibatch_indices")
     return Case({"X": X, "y": y, "w0": w0, "lr": lr, "batch_size": batch_size,
-                 "epochs": epochs, "rng": np.random.default_rng(_new_seed(rng)),
+                 "epochs": epochs, "rng": np.random.default_rng(new_seed(rng)),
                  "sampler": _RecordingSampler()}, label)
 
 
@@ -651,12 +641,12 @@ def check_minibatch_sgd_epochs(student: Callable, seed: int = 0, hidden: bool = 
 # --------------------------------------------------------------------------------------------
 def _variance_case(rng: np.random.Generator, n: int, d: int, batch_size: int,
                    n_draws: int) -> Case:
-    X, y = _regression(rng, n, d)
+    X, y = random_regression(rng, n, d)
     w = np.round(rng.standard_normal(d), 3)  # away from the minimum: the full gradient is not 0
     label = (f"X of shape {X.shape}, y of shape {y.shape}, w = {describe(w)}, batch_size = "
              f"{batch_size} (of N = {n}), n_draws = {n_draws}, rng = np.random.default_rng(...)")
     return Case({"X": X, "y": y, "w": w, "batch_size": batch_size, "n_draws": n_draws,
-                 "rng": np.random.default_rng(_new_seed(rng))}, label)
+                 "rng": np.random.default_rng(new_seed(rng))}, label)
 
 
 def _gradient_spread(X, y, w) -> tuple:
@@ -705,7 +695,7 @@ def check_gradient_variance(student: Callable, seed: int = 0, hidden: bool = Fal
         out = run(student, case, name=_VARIANCE, hidden=hidden)
         got = float(as_array(out, name=_VARIANCE, what="the estimate (a single number)",
                              shape=(), hidden=hidden, case=case))
-        expected, spread, sigma2, full2, spread_with = _variance_law(case, _new_seed(rng))
+        expected, spread, sigma2, full2, spread_with = _variance_law(case, new_seed(rng))
         tol = 6 * spread / math.sqrt(draws) + 1e-10 * (sigma2 + full2)
         mistakes = _variance_mistakes(expected, sigma2, full2, d, b, draws, tol,
                                       6 * spread_with / math.sqrt(draws))
@@ -771,7 +761,7 @@ def check_gradient_variance_rng(student: Callable, seed: int = 0, hidden: bool =
     estimate, another seed another one."""
     rng = np.random.default_rng(seed)
     case = _variance_case(rng, 30, 2, 5, 200)
-    s1, s2 = _new_seed(rng), _new_seed(rng)
+    s1, s2 = new_seed(rng), new_seed(rng)
 
     def estimate(s):
         c = Case({**case.args, "rng": np.random.default_rng(s)}, case.label)

@@ -28,7 +28,6 @@ import numpy as np
 
 from course_lib.grading._core import (
     Case,
-    GradingError,
     Mistake,
     as_array,
     close,
@@ -37,6 +36,7 @@ from course_lib.grading._core import (
     fail,
     run,
 )
+from course_lib.grading.problems import CountingBowl
 
 __all__ = [
     "check_global_search_result",
@@ -52,40 +52,8 @@ _RESULT = "a SearchResult(best_x, best_value, best_so_far, xs, values)"
 
 
 # --------------------------------------------------------------------------------------------
-# Test objectives
+# Search boxes (the test objective: course_lib.grading.problems.CountingBowl)
 # --------------------------------------------------------------------------------------------
-class _Bowl:
-    """``f(x) = sum_i w_i (x_i - c_i)^2 + offset``, called once per point; counts the calls."""
-
-    def __init__(self, rng: np.random.Generator, dim: int, center=None, name: str = "",
-                 hidden: bool = False):
-        self.dim = dim
-        self.center = rng.uniform(-1, 1, dim) if center is None else np.asarray(center, float)
-        self.weights = rng.uniform(0.5, 2.0, dim)
-        self.offset = float(rng.uniform(-1, 1))
-        self.calls = 0
-        self._name, self._hidden = name, hidden
-
-    def values(self, xs: np.ndarray) -> np.ndarray:
-        """f on each row of ``xs`` (trusted, never passed to the student)."""
-        return ((np.asarray(xs, float) - self.center) ** 2) @ self.weights + self.offset
-
-    def __call__(self, x) -> float:
-        self.calls += 1
-        arr = np.asarray(x, dtype=float)
-        if arr.size != self.dim or arr.ndim > 1:
-            shape = "the wrong shape" if self._hidden else f"shape {arr.shape}"
-            where = " (hidden test)" if self._hidden else ""
-            raise GradingError(
-                f"{self._name}{where}: f was called with an array of {shape}, but f takes one "
-                f"point, an array of shape (dim,), and returns one number: evaluate the "
-                f"points one at a time")
-        return float(self.values(arr.reshape(1, -1))[0])
-
-    def __deepcopy__(self, memo):  # the student gets this very object, so calls are counted
-        return self
-
-
 def _random_bounds(rng: np.random.Generator, dim: int, away_from_unit: bool = False):
     """``dim`` (low, high) pairs of random position and width."""
     low = rng.uniform(-4, 2, dim)
@@ -135,8 +103,8 @@ def _points(xs: Any, n: Optional[int], d: int, name: str, hidden: bool, case: Ca
     return arr
 
 
-def _check_consistent(out: Any, f: _Bowl, n: int, d: int, name: str, hidden: bool, case: Case,
-                      count_hint: str) -> dict:
+def _check_consistent(out: Any, f: CountingBowl, n: int, d: int, name: str, hidden: bool,
+                      case: Case, count_hint: str) -> dict:
     """Shapes, call count, values == f(xs), running minimum, best value and point."""
     r = _fields(out, name, hidden, case)
     xs = _points(r["xs"], n, d, name, hidden, case, count_hint)
@@ -218,7 +186,7 @@ _GLOBAL_COUNT = "draw exactly n_evals points and evaluate each one once"
 
 def _global_case(rng: np.random.Generator, dim: int, n: int, hidden: bool, as_list: bool,
                  away: bool = False) -> Case:
-    f = _Bowl(rng, dim, name="global_random_search", hidden=hidden)
+    f = CountingBowl(rng, dim, name="global_random_search", hidden=hidden)
     bounds = _random_bounds(rng, dim, away)
     b = _pairs(bounds) if as_list else np.round(bounds, 3)
     label = (f"f = a {dim}-D bowl, bounds = {b if as_list else describe(b)}, n_evals = {n}, "
@@ -239,7 +207,7 @@ def check_global_search_result(student: Callable, seed: int = 0, hidden: bool = 
               (int(rng.integers(2, 5)), 2)]
     cases = [_global_case(rng, dim, n, hidden, as_list=i % 2 == 0)
              for i, (dim, n) in enumerate(shapes)]
-    f = _Bowl(rng, 2, name="global_random_search", hidden=hidden)
+    f = CountingBowl(rng, 2, name="global_random_search", hidden=hidden)
     cases.append(Case({"f": f, "bounds": [(-2, 3), (0, 1)], "n_evals": 9,
                        "rng": np.random.default_rng(int(rng.integers(1 << 31)))},
                       "f = a 2-D bowl, integer bounds = [(-2, 3), (0, 1)], n_evals = 9"))
@@ -266,7 +234,7 @@ def check_global_search_sampling(student: Callable, seed: int = 0, hidden: bool 
                      _GLOBAL_COUNT)
         _check_uniform(xs, np.asarray(case.args["bounds"], float), name, hidden, case)
     _check_reproducible(
-        student, lambda r: {"f": _Bowl(r, 2, name=name, hidden=hidden),
+        student, lambda r: {"f": CountingBowl(r, 2, name=name, hidden=hidden),
                             "bounds": [(-1.0, 2.0), (0.5, 3.0)], "n_evals": 20,
                             "rng": r},
         name, hidden, "a 2-D bowl, bounds [(-1, 2), (0.5, 3)], 20 evaluations",
@@ -324,7 +292,7 @@ def _explain_local_error(exc: BaseException) -> Optional[str]:
 
 def _local_case(rng: np.random.Generator, dim: int, n: int, hidden: bool,
                 integer_x0: bool = False, distance: Optional[float] = None) -> Case:
-    f = _Bowl(rng, dim, name="local_random_search", hidden=hidden)
+    f = CountingBowl(rng, dim, name="local_random_search", hidden=hidden)
     step = float(np.round(rng.uniform(0.05, 0.5), 3))
     if integer_x0:
         x0 = rng.integers(-3, 4, dim)
@@ -439,7 +407,7 @@ def check_local_search_moves(student: Callable, seed: int = 0, hidden: bool = Fa
                    "around the best point so far x, and move to y only if f(y) < f(x)")
         fail(name, why, hidden=hidden, case=case)
     _check_reproducible(
-        student, lambda r: {"f": _Bowl(r, 2, name=name, hidden=hidden), "x0": np.zeros(2),
+        student, lambda r: {"f": CountingBowl(r, 2, name=name, hidden=hidden), "x0": np.zeros(2),
                             "step_size": 0.3, "n_evals": 20, "rng": r},
         name, hidden, "a 2-D bowl, x0 = [0, 0], step_size = 0.3, 20 evaluations",
         "e.g. rng.standard_normal(dim)")
