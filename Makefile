@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test browser-test venv notebooks clean-book clean bench golden
+.PHONY: book test browser-test format venv notebooks clean-book clean bench golden
 
 venv: $(STAMP)
 
@@ -28,8 +28,14 @@ book: $(STAMP)
 notebooks: $(STAMP)
 	for page in book/*.md; do $(BIN)/jupytext --to ipynb --update --quiet "$$page"; done
 
+# The tests include ruff's linter and formatter checks (tests/test_code_quality.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Apply ruff's formatter and safe lint fixes (configured in pyproject.toml).
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 # The built book in headless Chromium, offline (tests/test_browser.py; needs Debian's chromium).
 # Reuses _build/html when it is up to date, else builds a clean copy first.

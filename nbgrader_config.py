@@ -9,8 +9,12 @@ data and stays out of git. The workflows are described in docs/grading.md.
 
 import nbformat
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (ClearHiddenTests, ClearMarkScheme, GetGrades,
-                                    NbGraderPreprocessor)
+from nbgrader.preprocessors import (
+    ClearHiddenTests,
+    ClearMarkScheme,
+    GetGrades,
+    NbGraderPreprocessor,
+)
 from traitlets import List
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
@@ -49,9 +53,14 @@ class SanitizeFeedback(NbGraderPreprocessor):
             if cell.cell_type == "code" and hidden_tests.begin_test_delimeter in cell.source:
                 cell.outputs = [
                     nbformat.v4.new_output(
-                        "error", ename=out.ename, evalue=out.evalue,
-                        traceback=[f"\x1b[0;31m{out.ename}\x1b[0m: {out.evalue}"])
-                    for out in cell.outputs if out.output_type == "error"]
+                        "error",
+                        ename=out.ename,
+                        evalue=out.evalue,
+                        traceback=[f"\x1b[0;31m{out.ename}\x1b[0m: {out.evalue}"],
+                    )
+                    for out in cell.outputs
+                    if out.output_type == "error"
+                ]
             hidden_tests.preprocess_cell(cell, resources, index)
             mark_scheme.preprocess_cell(cell, resources, index)
         return nb, resources

@@ -33,8 +33,12 @@ def floor(nb, folder: Path, runs: int) -> float:
             cell.outputs, cell.execution_count = [], None
     start = time.perf_counter()
     for _ in range(runs):
-        NotebookClient(nbformat.from_dict(nb), timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(folder)}}).execute()
+        NotebookClient(
+            nbformat.from_dict(nb),
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(folder)}},
+        ).execute()
     return (time.perf_counter() - start) / runs
 
 
@@ -49,8 +53,9 @@ def bench(assignment: str, students: int, workdir: Path) -> tuple[float, float]:
     if proc.returncode != 0:
         raise SystemExit(f"autograde failed:\n{proc.stderr[-2000:]}")
     graded = course.root / "autograded" / "student00" / assignment
-    return per_submission, floor(course.autograded_notebook(assignment, "student00"), graded,
-                                 students)
+    return per_submission, floor(
+        course.autograded_notebook(assignment, "student00"), graded, students
+    )
 
 
 def main():
@@ -58,8 +63,7 @@ def main():
     parser.add_argument("assignments", nargs="*")
     parser.add_argument("--students", type=int, default=4)
     args = parser.parse_args()
-    names = args.assignments or sorted(p.name for p in (ROOT / "solutions").iterdir()
-                                       if p.is_dir())
+    names = args.assignments or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
     print(f"{args.students} submissions per assignment; seconds per submission")
     print(f"{'assignment':<12}{'autograde':>12}{'nbclient':>12}{'ratio':>8}")
     with tempfile.TemporaryDirectory(prefix="autograde-bench-") as tmp:

@@ -35,9 +35,15 @@ def submissions(course: Course, assignment: str, count: int) -> None:
     for name, s in kinds:
         if s.lms_file or name.startswith("loops"):  # endless loops measure the time limit
             continue
-        notebooks.append(course.submission(assignment, None if s.released else s.answers,
-                                           fill_solutions=not s.released, delete=s.delete,
-                                           replace=s.replace))
+        notebooks.append(
+            course.submission(
+                assignment,
+                None if s.released else s.answers,
+                fill_solutions=not s.released,
+                delete=s.delete,
+                replace=s.replace,
+            )
+        )
     for i in range(count):
         course.submit(f"student{i:04d}", assignment, notebooks[i % len(notebooks)])
 
@@ -68,24 +74,30 @@ def main() -> int:
         second = Course(second)
         n = args.students
         t_nb = timed("nbgrader autograde", lambda: first.autograde(a))
-        t_iso = timed("course_lib.autograde", lambda: second.isolated_autograde(
-            a, "--jobs", str(args.jobs)))
+        t_iso = timed(
+            "course_lib.autograde", lambda: second.isolated_autograde(a, "--jobs", str(args.jobs))
+        )
         print(f"{a}, {n} submissions, {args.jobs} jobs for course_lib.autograde")
         print(f"  nbgrader autograde (serial):       {t_nb:7.1f} s  {60 * n / t_nb:6.1f} /min")
-        print(f"  course_lib.autograde --jobs {args.jobs}:     {t_iso:7.1f} s  "
-              f"{60 * n / t_iso:6.1f} /min")
+        print(
+            f"  course_lib.autograde --jobs {args.jobs}:     {t_iso:7.1f} s  "
+            f"{60 * n / t_iso:6.1f} /min"
+        )
         print(f"  speed-up: {t_nb / t_iso:.2f}x")
 
         m = args.overhead_students
         small = Course.create(work / "small", [a])
         submissions(small, a, m)
-        t_plain = timed("--no-sandbox", lambda: small.isolated_autograde(
-            a, "--jobs", "1", "--no-sandbox"))
+        t_plain = timed(
+            "--no-sandbox", lambda: small.isolated_autograde(a, "--jobs", "1", "--no-sandbox")
+        )
         t_box = timed("sandbox", lambda: small.isolated_autograde(a, "--jobs", "1"))
         print(f"isolation overhead, {m} submissions, --jobs 1:")
-        print(f"  without sandbox {t_plain / m:.3f} s, with sandbox {t_box / m:.3f} s per "
-              f"submission: +{(t_box - t_plain) / m * 1000:.0f} ms "
-              f"({t_box / t_plain:.2f}x)")
+        print(
+            f"  without sandbox {t_plain / m:.3f} s, with sandbox {t_box / m:.3f} s per "
+            f"submission: +{(t_box - t_plain) / m * 1000:.0f} ms "
+            f"({t_box / t_plain:.2f}x)"
+        )
         print(f"  nbgrader autograde, same run: {t_nb / n:.3f} s per submission")
     finally:
         shutil.rmtree(work, ignore_errors=True)

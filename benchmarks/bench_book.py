@@ -25,8 +25,9 @@ from test_book import _clean_copy, toc_files  # noqa: E402  (one copy of the toc
 
 def time_chapter(name: str) -> float:
     nb = jupytext.read(ROOT / f"{name}.md")
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(ROOT / "book")}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "book")}}
+    )
     start = time.perf_counter()
     client.execute()
     return time.perf_counter() - start
@@ -35,8 +36,12 @@ def time_chapter(name: str) -> float:
 def time_build(workdir: Path) -> float:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     start = time.perf_counter()
-    subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"], cwd=workdir,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -48,7 +53,10 @@ def main():
     try:
         _clean_copy(workdir)
         fresh = time_build(workdir)
-        print(f"\nfresh build (clean copy, empty cache)       {fresh:>8.1f}   target <= 300", flush=True)
+        print(
+            f"\nfresh build (clean copy, empty cache)       {fresh:>8.1f}   target <= 300",
+            flush=True,
+        )
         cached = time_build(workdir)
         print(f"cached rebuild (nothing changed)            {cached:>8.1f}   target <= 30")
         intro = workdir / "book" / "intro.md"

@@ -24,37 +24,54 @@ import numpy as np  # noqa: E402
 
 from course_lib.landscapes import Quadratic  # noqa: E402
 from course_lib.optim import SGD, Adam, RMSprop  # noqa: E402
-from course_lib.widgets import (FiniteDifferenceExplorer, GradientDescentExplorer,  # noqa: E402
-                                MinibatchExplorer, RandomSearchExplorer, TrajectoryExplorer)
+from course_lib.widgets import (
+    FiniteDifferenceExplorer,
+    GradientDescentExplorer,  # noqa: E402
+    MinibatchExplorer,
+    RandomSearchExplorer,
+    TrajectoryExplorer,
+)
 from course_lib.widgets.controls import float_slider, log_slider  # noqa: E402
 
 
 def momentum_explorer():
     """A chapter-5 explorer: GD, momentum and Nesterov with lr, beta and condition number."""
     return TrajectoryExplorer(
-        {"gradient descent": lambda lr: SGD(lr=lr),
-         "momentum": lambda lr, beta: SGD(lr=lr, momentum=beta),
-         "Nesterov": lambda lr, beta: SGD(lr=lr, momentum=beta, nesterov=True)},
+        {
+            "gradient descent": lambda lr: SGD(lr=lr),
+            "momentum": lambda lr, beta: SGD(lr=lr, momentum=beta),
+            "Nesterov": lambda lr, beta: SGD(lr=lr, momentum=beta, nesterov=True),
+        },
         landscape=lambda kappa: Quadratic.bowl(condition_number=kappa, angle=0.3),
-        controls={"lr": log_slider("learning rate", 0.05, 1e-3, 1.0),
-                  "beta": float_slider("momentum β", 0.9, 0.0, 0.99, 0.01),
-                  "kappa": log_slider("condition number κ", 20.0, 1.0, 1000.0)})
+        controls={
+            "lr": log_slider("learning rate", 0.05, 1e-3, 1.0),
+            "beta": float_slider("momentum β", 0.9, 0.0, 0.99, 0.01),
+            "kappa": log_slider("condition number κ", 20.0, 1.0, 1000.0),
+        },
+    )
 
 
 def optimizer_race():
     """A chapter-7 race: four optimizers with one learning rate, every preset landscape."""
     return TrajectoryExplorer(
-        {"SGD": lambda lr: SGD(lr=lr), "momentum": lambda lr: SGD(lr=lr, momentum=0.9),
-         "RMSprop": lambda lr: RMSprop(lr=lr), "Adam": lambda lr: Adam(lr=lr)},
-        controls={"lr": log_slider("learning rate", 0.01, 1e-4, 1.0)})
+        {
+            "SGD": lambda lr: SGD(lr=lr),
+            "momentum": lambda lr: SGD(lr=lr, momentum=0.9),
+            "RMSprop": lambda lr: RMSprop(lr=lr),
+            "Adam": lambda lr: Adam(lr=lr),
+        },
+        controls={"lr": log_slider("learning rate", 0.01, 1e-4, 1.0)},
+    )
 
 
-EXPLORERS = [("RandomSearchExplorer", RandomSearchExplorer),
-             ("FiniteDifferenceExplorer", FiniteDifferenceExplorer),
-             ("GradientDescentExplorer", GradientDescentExplorer),
-             ("MinibatchExplorer", MinibatchExplorer),
-             ("Trajectory: momentum (ch5)", momentum_explorer),
-             ("Trajectory: race (ch7)", optimizer_race)]
+EXPLORERS = [
+    ("RandomSearchExplorer", RandomSearchExplorer),
+    ("FiniteDifferenceExplorer", FiniteDifferenceExplorer),
+    ("GradientDescentExplorer", GradientDescentExplorer),
+    ("MinibatchExplorer", MinibatchExplorer),
+    ("Trajectory: momentum (ch5)", momentum_explorer),
+    ("Trajectory: race (ch7)", optimizer_race),
+]
 
 
 def values_for(control, n, rng):
@@ -63,7 +80,7 @@ def values_for(control, n, rng):
         options = [o[1] if isinstance(o, tuple) else o for o in control.options]
         return [options[i % len(options)] for i in range(n)]
     if isinstance(control, widgets.FloatLogSlider):
-        values = [control.base ** e for e in np.linspace(control.min, control.max, n)]
+        values = [control.base**e for e in np.linspace(control.min, control.max, n)]
     elif isinstance(control, widgets.IntSlider):
         values = [int(v) for v in np.round(np.linspace(control.min, control.max, n))]
     else:
@@ -92,8 +109,10 @@ def main():
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
 
-    header = (f"{'explorer':<26} {'control':<11} {'n':>3}  {'median ms':>9} {'p95 ms':>8}"
-              f"  {'cpu median':>10} {'cpu p95':>8}")
+    header = (
+        f"{'explorer':<26} {'control':<11} {'n':>3}  {'median ms':>9} {'p95 ms':>8}"
+        f"  {'cpu median':>10} {'cpu p95':>8}"
+    )
     print(header)
     print("-" * len(header))
     all_wall = []
@@ -106,14 +125,18 @@ def main():
             wall, cpu = time_control(explorer, name, args.changes, rng)
             explorer.update(**defaults)
             all_wall.append(wall)
-            print(f"{name_of:<26} {name:<11} {len(wall):>3}  "
-                  f"{1e3 * np.median(wall):>9.1f} {1e3 * np.percentile(wall, 95):>8.1f}"
-                  f"  {1e3 * np.median(cpu):>10.1f} {1e3 * np.percentile(cpu, 95):>8.1f}")
+            print(
+                f"{name_of:<26} {name:<11} {len(wall):>3}  "
+                f"{1e3 * np.median(wall):>9.1f} {1e3 * np.percentile(wall, 95):>8.1f}"
+                f"  {1e3 * np.median(cpu):>10.1f} {1e3 * np.percentile(cpu, 95):>8.1f}"
+            )
         print(f"{name_of:<26} {'(build)':<11} {1:>3}  {1e3 * build:>9.0f}")
     everything = np.concatenate(all_wall)
     print("-" * len(header))
-    print(f"{'all changes':<38} {len(everything):>3}  {1e3 * np.median(everything):>9.1f} "
-          f"{1e3 * np.percentile(everything, 95):>8.1f}")
+    print(
+        f"{'all changes':<38} {len(everything):>3}  {1e3 * np.median(everything):>9.1f} "
+        f"{1e3 * np.percentile(everything, 95):>8.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,14 +20,23 @@ def check(ok: bool, name: str, value: Any, allowed: str) -> None:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
-def real(name: str, value: Any, low: float = -math.inf, high: float = math.inf,
-         low_open: bool = False, high_open: bool = False) -> float:
+def real(
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """A real number in [low, high] (ends open on request; infinite ends are always open, so
     inf and nan never pass). Bools and strings are refused."""
     low_open, high_open = low_open or low == -math.inf, high_open or high == math.inf
     is_number = isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
-    ok = is_number and (low < value if low_open else low <= value) and (
-        value < high if high_open else value <= high)  # NaN fails both comparisons
+    ok = (
+        is_number
+        and (low < value if low_open else low <= value)
+        and (value < high if high_open else value <= high)
+    )  # NaN fails both comparisons
     interval = f"{'(' if low_open else '['}{low:.12g}, {high:.12g}{')' if high_open else ']'}"
     check(ok, name, value, f"in {interval}")
     return float(value)

@@ -233,10 +233,18 @@ def steps_to_tolerance(path: Any, minimizer: Any, tol: float = 1e-6) -> int | No
     if path.ndim == 1:
         path = path[:, None]
     minimizer = np.atleast_1d(_real_array("minimizer", minimizer))
-    check(path.ndim == 2 and path.shape[0] >= 1, "path", path.shape,
-          "an array of shape (k + 1,) or (k + 1, dim)")
-    check(minimizer.shape == path.shape[1:], "minimizer", minimizer.shape,
-          f"of shape {path.shape[1:]} (one point of the path)")
+    check(
+        path.ndim == 2 and path.shape[0] >= 1,
+        "path",
+        path.shape,
+        "an array of shape (k + 1,) or (k + 1, dim)",
+    )
+    check(
+        minimizer.shape == path.shape[1:],
+        "minimizer",
+        minimizer.shape,
+        f"of shape {path.shape[1:]} (one point of the path)",
+    )
     err = np.linalg.norm(path - minimizer, axis=1)
     hits = np.flatnonzero(err <= tol * err[0])
     return int(hits[0]) if hits.size else None

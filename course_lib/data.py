@@ -58,8 +58,10 @@ class Dataset(NamedTuple):
 
     def __repr__(self) -> str:
         task = "regression" if self.n_classes is None else f"{self.n_classes} classes"
-        return (f"Dataset({self.name!r}: {len(self.X_train)} train / {len(self.X_test)} test, "
-                f"{self.X_train.shape[1]} features, {task})")
+        return (
+            f"Dataset({self.name!r}: {len(self.X_train)} train / {len(self.X_test)} test, "
+            f"{self.X_train.shape[1]} features, {task})"
+        )
 
 
 class LinearRegressionData(NamedTuple):
@@ -88,16 +90,24 @@ def standardize(X_train, *others):
       statistics used (``std`` with the constant columns set to 1).
     """
     X_train = np.asarray(X_train, dtype=float)
-    check(X_train.ndim == 2 and len(X_train) >= 1, "X_train", X_train.shape,
-          "a non-empty (n, d) array")
+    check(
+        X_train.ndim == 2 and len(X_train) >= 1,
+        "X_train",
+        X_train.shape,
+        "a non-empty (n, d) array",
+    )
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     out = [(X_train - mean) / std]
     for i, X in enumerate(others):
         X = np.asarray(X, dtype=float)
-        check(X.ndim == 2 and X.shape[1] == X_train.shape[1], f"others[{i}]", X.shape,
-              f"an (m, {X_train.shape[1]}) array")
+        check(
+            X.ndim == 2 and X.shape[1] == X_train.shape[1],
+            f"others[{i}]",
+            X.shape,
+            f"an (m, {X_train.shape[1]}) array",
+        )
         out.append((X - mean) / std)
     return (*out, mean, std)
 
@@ -133,8 +143,12 @@ def train_test_split(n: int, test_size: float = 0.25, seed: int = 0, stratify=No
         test.append(perm[: int(round(test_size * len(g)))])
     test_idx = np.sort(np.concatenate(test))
     train_idx = np.setdiff1d(np.arange(n), test_idx)
-    check(len(test_idx) >= 1 and len(train_idx) >= 1, "test_size", test_size,
-          f"a fraction leaving both splits non-empty for n={n}")
+    check(
+        len(test_idx) >= 1 and len(train_idx) >= 1,
+        "test_size",
+        test_size,
+        f"a fraction leaving both splits non-empty for n={n}",
+    )
     return train_idx, test_idx
 
 
@@ -166,12 +180,26 @@ def load_digits(test_size: float = 0.25, seed: int = 0, standardize: bool = True
     flag("standardize", standardize)
     raw = _sk_load_digits()
     X, y = raw.data.astype(float), raw.target.astype(np.int64)
-    return _split("digits", X, y, test_size, seed, standardize, n_classes=10, stratify=True,
-                  feature_names=tuple(f"pixel_{r}_{c}" for r in range(8) for c in range(8)))
+    return _split(
+        "digits",
+        X,
+        y,
+        test_size,
+        seed,
+        standardize,
+        n_classes=10,
+        stratify=True,
+        feature_names=tuple(f"pixel_{r}_{c}" for r in range(8) for c in range(8)),
+    )
 
 
-def load_diabetes(features=("bmi", "bp"), standardize: bool = True, test_size: float = 0.25,
-                  seed: int = 0, standardize_target: bool = False) -> Dataset:
+def load_diabetes(
+    features=("bmi", "bp"),
+    standardize: bool = True,
+    test_size: float = 0.25,
+    seed: int = 0,
+    standardize_target: bool = False,
+) -> Dataset:
     """The diabetes regression data bundled with scikit-learn: 442 patients, 10 features.
 
     Features (raw, unscaled values): age, sex, bmi (body mass index), bp (mean blood pressure)
@@ -203,13 +231,26 @@ def load_diabetes(features=("bmi", "bp"), standardize: bool = True, test_size: f
     else:
         names = (features,) if isinstance(features, str) else tuple(features)
     unknown = [f for f in names if f not in DIABETES_FEATURES]
-    check(len(names) >= 1 and not unknown and len(set(names)) == len(names), "features",
-          features, f"distinct names from {DIABETES_FEATURES} (or None for all)")
+    check(
+        len(names) >= 1 and not unknown and len(set(names)) == len(names),
+        "features",
+        features,
+        f"distinct names from {DIABETES_FEATURES} (or None for all)",
+    )
     raw = _sk_load_diabetes(scaled=False)
     cols = [DIABETES_FEATURES.index(f) for f in names]
     X, y = raw.data[:, cols].astype(float), raw.target.astype(float)
-    data = _split("diabetes", X, y, test_size, seed, standardize, n_classes=None,
-                  stratify=False, feature_names=names)
+    data = _split(
+        "diabetes",
+        X,
+        y,
+        test_size,
+        seed,
+        standardize,
+        n_classes=None,
+        stratify=False,
+        feature_names=names,
+    )
     if standardize_target:
         y_tr, y_te, _, _ = _standardize(data.y_train[:, None], data.y_test[:, None])
         data = data._replace(y_train=y_tr[:, 0], y_test=y_te[:, 0])
@@ -224,8 +265,9 @@ def _split(name, X, y, test_size, seed, do_standardize, n_classes, stratify, fea
     return Dataset(X_train, y[train], X_test, y[test], name, n_classes, tuple(feature_names))
 
 
-def make_linear_regression(n: int = 200, dim: int = 5, noise: float = 0.1,
-                           seed: int = 0) -> LinearRegressionData:
+def make_linear_regression(
+    n: int = 200, dim: int = 5, noise: float = 0.1, seed: int = 0
+) -> LinearRegressionData:
     """Synthetic linear regression: ``y = X @ w_true + noise * eps``.
 
     X, w_true and eps have independent standard normal entries, so the features are already
@@ -253,8 +295,9 @@ def make_linear_regression(n: int = 200, dim: int = 5, noise: float = 0.1,
 # --------------------------------------------------------------------------------------------
 # Minibatches
 # --------------------------------------------------------------------------------------------
-def minibatch_indices(n: int, batch_size: int, rng=None, shuffle: bool = True,
-                      drop_last: bool = False) -> list:
+def minibatch_indices(
+    n: int, batch_size: int, rng=None, shuffle: bool = True, drop_last: bool = False
+) -> list:
     """The index batches of one epoch over ``n`` examples.
 
     Every index appears exactly once (except those of a dropped last batch). With
@@ -279,8 +322,9 @@ def minibatch_indices(n: int, batch_size: int, rng=None, shuffle: bool = True,
     return [order[i : i + batch_size] for i in range(0, stop, batch_size)]
 
 
-def iterate_minibatches(X, y, batch_size: int, rng=None, shuffle: bool = True,
-                        drop_last: bool = False) -> Iterator[tuple]:
+def iterate_minibatches(
+    X, y, batch_size: int, rng=None, shuffle: bool = True, drop_last: bool = False
+) -> Iterator[tuple]:
     """Yield ``(X_batch, y_batch)`` for one epoch (see ``minibatch_indices``).
 
     Args:
@@ -305,13 +349,18 @@ def one_hot(y, n_classes: Optional[int] = None) -> np.ndarray:
       n_classes: number of classes, an int >= 1 (default ``max(y) + 1``).
     """
     y = np.asarray(y)
-    check(y.ndim == 1 and (y.size == 0 or y.dtype.kind in "iu"), "y", y,
-          "a 1-D array of int labels")
+    check(
+        y.ndim == 1 and (y.size == 0 or y.dtype.kind in "iu"), "y", y, "a 1-D array of int labels"
+    )
     if n_classes is None:
         n_classes = int(y.max()) + 1 if y.size else 1
     n_classes = integer("n_classes", n_classes, 1)
-    check(y.size == 0 or (y.min() >= 0 and y.max() < n_classes), "y", y,
-          f"labels in 0..{n_classes - 1}")
+    check(
+        y.size == 0 or (y.min() >= 0 and y.max() < n_classes),
+        "y",
+        y,
+        f"labels in 0..{n_classes - 1}",
+    )
     out = np.zeros((y.size, n_classes))
     out[np.arange(y.size), y] = 1.0
     return out

@@ -99,8 +99,12 @@ def linear_regression_loss(w, X, y, reg: float = 0.0):
     check(w.ndim in (1, 2), "w", w.shape, "a (D,) weight vector")
     X = _features(X, w.shape[0])
     y = np.asarray(y, dtype=float)
-    check(y.shape == (len(X),) + w.shape[1:] and len(X) >= 1, "y", y.shape,
-          f"{(len(X),) + w.shape[1:]}: one target per row of X")
+    check(
+        y.shape == (len(X),) + w.shape[1:] and len(X) >= 1,
+        "y",
+        y.shape,
+        f"{(len(X),) + w.shape[1:]}: one target per row of X",
+    )
     reg = nonnegative("reg", reg)
     r = X @ w - y
     loss = np.mean(r**2) + reg * np.sum(w**2)
@@ -237,8 +241,9 @@ def _scalar(value) -> float:
     return float(value)
 
 
-def _partial(f: Callable, x: np.ndarray, flat_index: int, h: float, method: str,
-             fx: float | None) -> float:
+def _partial(
+    f: Callable, x: np.ndarray, flat_index: int, h: float, method: str, fx: float | None
+) -> float:
     """Difference quotient of f along one coordinate; x is perturbed and then restored."""
     flat = x.reshape(-1)  # a view: x is contiguous
     old = flat[flat_index]
@@ -310,8 +315,10 @@ def _verdict(max_error: float) -> tuple[str, str]:
     if max_error <= 1e-7:
         return "fine", "the gradients agree"
     if max_error <= 1e-4:
-        return "borderline", ("acceptable only if the loss has kinks (ReLU, hinge) near x; "
-                              "for a smooth loss this is too high")
+        return "borderline", (
+            "acceptable only if the loss has kinks (ReLU, hinge) near x; "
+            "for a smooth loss this is too high"
+        )
     if max_error < 1e-2:
         return "suspicious", "probably a bug, unless kinks explain it"
     return "wrong", "the analytic gradient is almost certainly wrong"  # also NaN
@@ -351,18 +358,28 @@ class GradCheckResult:
         return self.verdict == "fine"
 
     def __repr__(self) -> str:
-        lines = [f"{'coordinate':>14} {'analytic':>13} {'numerical':>13} {'rel. error':>10} "
-                 f"{'abs. error':>10}"]
-        for c, a, n, e, d in zip(self.coordinates, self.analytic, self.numerical,
-                                 self.relative_errors, self.absolute_errors, strict=True):
+        lines = [
+            f"{'coordinate':>14} {'analytic':>13} {'numerical':>13} {'rel. error':>10} "
+            f"{'abs. error':>10}"
+        ]
+        for c, a, n, e, d in zip(
+            self.coordinates,
+            self.analytic,
+            self.numerical,
+            self.relative_errors,
+            self.absolute_errors,
+            strict=True,
+        ):
             lines.append(f"{c!s:>14} {a:>13.6g} {n:>13.6g} {e:>10.2e} {d:>10.2e}")
-        lines.append(f"max relative error {self.max_error:.2e}: {self.verdict} "
-                     f"({self.explanation})")
+        lines.append(
+            f"max relative error {self.max_error:.2e}: {self.verdict} ({self.explanation})"
+        )
         return "\n".join(lines)
 
 
-def gradient_check(f: Callable, analytic_grad, x, num_checks: int = 10, h: float = 1e-5,
-                   seed: int = 0) -> GradCheckResult:
+def gradient_check(
+    f: Callable, analytic_grad, x, num_checks: int = 10, h: float = 1e-5, seed: int = 0
+) -> GradCheckResult:
     """Compare an analytic gradient with centred differences at a random sample of coordinates.
 
     Checking every coordinate costs 2n evaluations of f; a random sample of ``num_checks``
@@ -403,5 +420,13 @@ def gradient_check(f: Callable, analytic_grad, x, num_checks: int = 10, h: float
     max_error = float(errors.max())
     verdict, explanation = _verdict(max_error)
     coords = [tuple(int(c) for c in np.unravel_index(i, xc.shape)) for i in flat_idx]
-    return GradCheckResult(coords, analytic, numerical, errors, max_error, verdict, explanation,
-                           np.abs(analytic - numerical))
+    return GradCheckResult(
+        coords,
+        analytic,
+        numerical,
+        errors,
+        max_error,
+        verdict,
+        explanation,
+        np.abs(analytic - numerical),
+    )

@@ -176,7 +176,9 @@ class Optimizer:
             )
         t = state.step + 1
         new_p, new_leaf = [], []
-        for i, (p, g, leaf) in enumerate(zip(p_leaves, g_leaves, self._unpack(state, len(p_leaves)))):
+        for _i, (p, g, leaf) in enumerate(
+            zip(p_leaves, g_leaves, self._unpack(state, len(p_leaves)))
+        ):
             p = _as_param(p, "params")
             g = _as_grad(g, p, "grads")
             for key, value in leaf.items():
@@ -269,8 +271,16 @@ class SGD(Optimizer):
 
     State = SGDState
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+    def __init__(
+        self,
+        lr=1e-3,
+        momentum=0.0,
+        dampening=0.0,
+        weight_decay=0.0,
+        nesterov=False,
+        *,
+        maximize=False,
+    ):
         self.lr = _nonnegative("lr", lr)
         self.momentum = _nonnegative("momentum", momentum)
         self.dampening = _in_unit_interval("dampening", dampening, closed=True)
@@ -328,8 +338,16 @@ class Adagrad(Optimizer):
 
     State = AdagradState
 
-    def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                 eps=1e-10, *, maximize=False):
+    def __init__(
+        self,
+        lr=1e-2,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+        *,
+        maximize=False,
+    ):
         self.lr = _nonnegative("lr", lr)
         self.lr_decay = _nonnegative("lr_decay", lr_decay)
         self.weight_decay = _nonnegative("weight_decay", weight_decay)
@@ -385,8 +403,17 @@ class RMSprop(Optimizer):
 
     State = RMSpropState
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+    def __init__(
+        self,
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+        *,
+        maximize=False,
+    ):
         self.lr = _nonnegative("lr", lr)
         self.alpha = _in_unit_interval("alpha", alpha)
         self.eps = _nonnegative("eps", eps)
@@ -505,8 +532,16 @@ class Adam(Optimizer):
     State = AdamState
     _decoupled = False
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False):
+    def __init__(
+        self,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        amsgrad=False,
+        *,
+        maximize=False,
+    ):
         self.lr = _nonnegative("lr", lr)
         self.betas = _betas(betas)
         self.eps = _nonnegative("eps", eps)
@@ -555,8 +590,16 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+    def __init__(
+        self,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=1e-2,
+        amsgrad=False,
+        *,
+        maximize=False,
+    ):
         super().__init__(lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
 
@@ -613,7 +656,9 @@ class LookaheadNesterov(LectureMomentum):
     def gradient_point(self, params, state):
         leaves, treedef = _flatten(params, "params")
         velocity, _ = _flatten(state.velocity, "state.velocity")
-        return _unflatten(treedef, [np.asarray(p) + self.momentum * v for p, v in zip(leaves, velocity)])
+        return _unflatten(
+            treedef, [np.asarray(p) + self.momentum * v for p, v in zip(leaves, velocity)]
+        )
 
 
 class AdamNoBiasCorrection(Adam):

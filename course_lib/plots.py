@@ -77,14 +77,17 @@ OKABE_ITO = {
 #: and yellow (too light for a thin line on white), in the order of Matplotlib's default hues
 #: (C0 blue, C1 orange, C2 green, C3 red), so code that asks for ``"C3"`` to stand out still
 #: gets a red (vermillion).
-PALETTE = tuple(OKABE_ITO[name] for name in (
-    "blue", "orange", "bluish green", "vermillion", "reddish purple", "sky blue"))
+PALETTE = tuple(
+    OKABE_ITO[name]
+    for name in ("blue", "orange", "bluish green", "vermillion", "reddish purple", "sky blue")
+)
 #: Line styles and markers that go with the colours: the k-th curve differs from the others in
 #: all three, so it can be told apart in grey print or without colour vision.
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
-#: The rc settings of ``use_style`` (besides the colour cycle, ``PALETTE``). Text sizes are in points at ``figure.dpi = 100``: a figure
+#: The rc settings of ``use_style`` (besides the colour cycle, ``PALETTE``). Text sizes are in
+#: points at ``figure.dpi = 100``: a figure
 #: at most 8 inches wide is shown at about its own size in the book's text column, so 10 pt tick
 #: labels stay about 13 px high on the page.
 STYLE = {
@@ -132,6 +135,7 @@ def line_styles(n=None):
     Returns:
       A list of ``n`` dicts, or an iterator when ``n`` is None.
     """
+
     def style(k):
         k %= len(PALETTE)
         return {"color": PALETTE[k], "linestyle": LINESTYLES[k], "marker": MARKERS[k]}
@@ -197,8 +201,18 @@ def contour_levels(Z, n=20, log=True):
     return low + np.geomspace(bottom, span, n)
 
 
-def plot_contours(ax, landscape, bounds=None, levels=20, log=True, n=200, filled=False,
-                  cmap="viridis", minima=True, **kwargs):
+def plot_contours(
+    ax,
+    landscape,
+    bounds=None,
+    levels=20,
+    log=True,
+    n=200,
+    filled=False,
+    cmap="viridis",
+    minima=True,
+    **kwargs,
+):
     """Contour lines of a 2-D landscape, with its known minima marked.
 
     Sets the axes limits to ``bounds`` and labels the axes ``x_1``, ``x_2`` (unless they
@@ -253,8 +267,16 @@ def mark_minima(ax, landscape, **kwargs):
       The ``Line2D`` of the markers (with no data if the landscape lists no minimum).
     """
     points = np.array([np.asarray(m, dtype=float) for m in landscape.minima]).reshape(-1, 2)
-    style = dict(linestyle="none", marker="*", markersize=11, color="black",
-                 markeredgecolor="white", markeredgewidth=0.6, label="minimum", zorder=4)
+    style = dict(
+        linestyle="none",
+        marker="*",
+        markersize=11,
+        color="black",
+        markeredgecolor="white",
+        markeredgewidth=0.6,
+        label="minimum",
+        zorder=4,
+    )
     style.update(kwargs)
     if not len(points):
         style["label"] = "_nolegend_"  # nothing to mark: no legend entry either
@@ -283,22 +305,51 @@ def plot_path(ax, path, label=None, color=None, marker=None, markersize=3, start
       The ``Line2D`` of the path.
     """
     path = np.asarray(path, dtype=float).reshape(-1, 2)
-    given = {key: value for key, value in (("color", color), ("marker", marker)) if value is not None}
+    given = {
+        key: value for key, value in (("color", color), ("marker", marker)) if value is not None
+    }
     from matplotlib.cbook import normalize_kwargs
     from matplotlib.lines import Line2D
 
     kwargs = normalize_kwargs(kwargs, Line2D)  # "ls" -> "linestyle": one name per property
     style = _next_style(ax, {"linestyle": "-", **given, **kwargs})
-    (line,) = ax.plot(path[:, 0], path[:, 1], markersize=markersize, label=label, linewidth=1.2,
-                      scalex=False, scaley=False, zorder=3, **style)
+    (line,) = ax.plot(
+        path[:, 0],
+        path[:, 1],
+        markersize=markersize,
+        label=label,
+        linewidth=1.2,
+        scalex=False,
+        scaley=False,
+        zorder=3,
+        **style,
+    )
     if start and len(path):
-        ax.plot(path[:1, 0], path[:1, 1], marker="s", markersize=6, color=line.get_color(),
-                linestyle="none", scalex=False, scaley=False, zorder=3)
+        ax.plot(
+            path[:1, 0],
+            path[:1, 1],
+            marker="s",
+            markersize=6,
+            color=line.get_color(),
+            linestyle="none",
+            scalex=False,
+            scaley=False,
+            zorder=3,
+        )
     return line
 
 
-def plot_loss_curve(ax, losses, steps=None, log=True, min_value=None, label=None,
-                    xlabel="step", ylabel=None, **kwargs):
+def plot_loss_curve(
+    ax,
+    losses,
+    steps=None,
+    log=True,
+    min_value=None,
+    label=None,
+    xlabel="step",
+    ylabel=None,
+    **kwargs,
+):
     """A loss curve: loss (or suboptimality ``loss - min_value``) against steps.
 
     Each curve drawn on the same Axes takes the next style of ``line_styles`` (colour, line
@@ -365,8 +416,16 @@ def plot_1d(ax, landscape, bounds=None, n=400, path=None, label=None, **kwargs):
     if path is not None:
         p = np.asarray(path, dtype=float).ravel()
         with np.errstate(all="ignore"):
-            ax.plot(p, landscape.value(p), "o-", markersize=4, linewidth=1, scalex=False,
-                    scaley=False, zorder=3)
+            ax.plot(
+                p,
+                landscape.value(p),
+                "o-",
+                markersize=4,
+                linewidth=1,
+                scalex=False,
+                scaley=False,
+                zorder=3,
+            )
     if not ax.get_xlabel():
         ax.set_xlabel("$x$")
     if not ax.get_ylabel():

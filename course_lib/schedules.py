@@ -30,7 +30,6 @@ allowed range. A negative or non-integer ``t`` raises ``ValueError`` too.
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import numpy as np
@@ -214,7 +213,7 @@ class ExponentialLR(Schedule):
         self.gamma = _real("gamma", gamma, 0.0, low_open=True)
 
     def _lr(self, t):
-        return self.lr * self.gamma ** t
+        return self.lr * self.gamma**t
 
 
 class CosineAnnealingLR(_Recursive):
@@ -345,13 +344,32 @@ class OneCycleLR(Schedule):
       three_phase: use the paper's three phases instead of fastai's two.
     """
 
-    _hyperparameters = ("max_lr", "total_steps", "pct_start", "anneal_strategy",
-                        "cycle_momentum", "base_momentum", "max_momentum", "div_factor",
-                        "final_div_factor", "three_phase")
+    _hyperparameters = (
+        "max_lr",
+        "total_steps",
+        "pct_start",
+        "anneal_strategy",
+        "cycle_momentum",
+        "base_momentum",
+        "max_momentum",
+        "div_factor",
+        "final_div_factor",
+        "three_phase",
+    )
 
-    def __init__(self, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
-                 cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
-                 final_div_factor=1e4, three_phase=False):
+    def __init__(
+        self,
+        max_lr,
+        total_steps,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        cycle_momentum=True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+    ):
         self.max_lr = _real("max_lr", max_lr, 0.0)
         self.total_steps = _int("total_steps", total_steps, low=1)
         self.three_phase = _flag("three_phase", three_phase)
@@ -359,8 +377,12 @@ class OneCycleLR(Schedule):
             self.pct_start = _real("pct_start (with three_phase=True)", pct_start, 0.0, 0.5)
         else:
             self.pct_start = _real("pct_start", pct_start, 0.0, 1.0)
-        _check(anneal_strategy in ("cos", "linear"), "anneal_strategy", anneal_strategy,
-               "'cos' or 'linear'")
+        _check(
+            anneal_strategy in ("cos", "linear"),
+            "anneal_strategy",
+            anneal_strategy,
+            "'cos' or 'linear'",
+        )
         self.anneal_strategy = anneal_strategy
         self.cycle_momentum = _flag("cycle_momentum", cycle_momentum)
         self.max_momentum = _real("max_momentum", max_momentum, 0.0, 1.0, high_open=True)
@@ -374,24 +396,30 @@ class OneCycleLR(Schedule):
         # (end step, start lr, end lr, start momentum, end momentum) of each phase
         self._phases = [(warm_end, initial, self.max_lr, high, low)]
         if self.three_phase:
-            self._phases.append((float(2 * self.pct_start * self.total_steps) - 2,
-                                 self.max_lr, initial, low, high))
-            self._phases.append((self.total_steps - 1, initial, initial / self.final_div_factor,
-                                 high, high))
+            self._phases.append(
+                (float(2 * self.pct_start * self.total_steps) - 2, self.max_lr, initial, low, high)
+            )
+            self._phases.append(
+                (self.total_steps - 1, initial, initial / self.final_div_factor, high, high)
+            )
         else:
-            self._phases.append((self.total_steps - 1, self.max_lr,
-                                 initial / self.final_div_factor, low, high))
+            self._phases.append(
+                (self.total_steps - 1, self.max_lr, initial / self.final_div_factor, low, high)
+            )
         starts = [0.0] + [phase[0] for phase in self._phases[:-1]]
         if any(phase[0] == start for phase, start in zip(self._phases, starts)):
             raise ValueError(  # PyTorch would divide by zero when it reaches that phase
                 f"pct_start={pct_start!r} with total_steps={total_steps!r} gives a phase of "
-                "zero length; change pct_start (e.g. pct_start * total_steps must not be 1)")
+                "zero length; change pct_start (e.g. pct_start * total_steps must not be 1)"
+            )
 
     def _phase(self, t: int) -> tuple[tuple, float]:
         """The phase that step ``t`` falls in, and how far through it we are (pct)."""
         if t > self.total_steps:
-            raise ValueError(f"t={t} is beyond total_steps={self.total_steps}: PyTorch's "
-                             "OneCycleLR raises when stepped more than total_steps times")
+            raise ValueError(
+                f"t={t} is beyond total_steps={self.total_steps}: PyTorch's "
+                "OneCycleLR raises when stepped more than total_steps times"
+            )
         start = 0.0
         for phase in self._phases:
             if t <= phase[0] or phase is self._phases[-1]:
@@ -420,8 +448,10 @@ class OneCycleLR(Schedule):
           a float for an int ``t``; a float64 array of ``t``'s shape for an array.
         """
         if not self.cycle_momentum:
-            raise ValueError("momentum(t) needs cycle_momentum=True: with cycle_momentum=False "
-                             "OneCycleLR leaves the optimizer's momentum alone")
+            raise ValueError(
+                "momentum(t) needs cycle_momentum=True: with cycle_momentum=False "
+                "OneCycleLR leaves the optimizer's momentum alone"
+            )
 
         def rule(steps):
             values = []
@@ -499,11 +529,19 @@ class SequentialLR(Schedule):
         self.schedules = list(schedules)
         _check(len(self.schedules) >= 1, "schedules", schedules, "a non-empty list")
         for i, schedule in enumerate(self.schedules):
-            _check(isinstance(schedule, Schedule), f"schedules[{i}]", schedule,
-                   "a Schedule (ReduceLROnPlateau is not one: it depends on a metric, not on t)")
+            _check(
+                isinstance(schedule, Schedule),
+                f"schedules[{i}]",
+                schedule,
+                "a Schedule (ReduceLROnPlateau is not one: it depends on a metric, not on t)",
+            )
         self.milestones = _milestones("milestones", milestones)
-        _check(len(self.milestones) == len(self.schedules) - 1, "milestones", milestones,
-               f"of length len(schedules) - 1 = {len(self.schedules) - 1}")
+        _check(
+            len(self.milestones) == len(self.schedules) - 1,
+            "milestones",
+            milestones,
+            f"of length len(schedules) - 1 = {len(self.schedules) - 1}",
+        )
 
     def _lr(self, t):
         segment = np.searchsorted(self.milestones, t, side="right")
@@ -535,8 +573,12 @@ def warmup(schedule: Schedule, warmup_steps: int, start_factor: float = 1.0 / 3)
     Returns:
       a ``SequentialLR``.
     """
-    _check(isinstance(schedule, Schedule) and hasattr(schedule, "lr"), "schedule", schedule,
-           "a Schedule with a base learning rate .lr (OneCycleLR has its own warm-up)")
+    _check(
+        isinstance(schedule, Schedule) and hasattr(schedule, "lr"),
+        "schedule",
+        schedule,
+        "a Schedule with a base learning rate .lr (OneCycleLR has its own warm-up)",
+    )
     ramp = LinearLR(schedule.lr, start_factor, 1.0, _int("warmup_steps", warmup_steps, low=1))
     return SequentialLR([ramp, schedule], [warmup_steps])
 
@@ -576,20 +618,43 @@ class ReduceLROnPlateau:
       eps: reductions smaller than eps are skipped, >= 0.
     """
 
-    _hyperparameters = ("lr", "mode", "factor", "patience", "threshold", "threshold_mode",
-                        "cooldown", "min_lr", "eps")
+    _hyperparameters = (
+        "lr",
+        "mode",
+        "factor",
+        "patience",
+        "threshold",
+        "threshold_mode",
+        "cooldown",
+        "min_lr",
+        "eps",
+    )
 
-    def __init__(self, lr, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+    def __init__(
+        self,
+        lr,
+        mode="min",
+        factor=0.1,
+        patience=10,
+        threshold=1e-4,
+        threshold_mode="rel",
+        cooldown=0,
+        min_lr=0.0,
+        eps=1e-8,
+    ):
         self.initial_lr = _real("lr", lr, 0.0)
         _check(mode in ("min", "max"), "mode", mode, "'min' or 'max'")
-        _check(threshold_mode in ("rel", "abs"), "threshold_mode", threshold_mode,
-               "'rel' or 'abs'")
+        _check(threshold_mode in ("rel", "abs"), "threshold_mode", threshold_mode, "'rel' or 'abs'")
         self.mode, self.threshold_mode = mode, threshold_mode
         self.factor = _real("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
         self.patience = _int("patience", patience)
-        self.threshold = _real("threshold", threshold, 0.0, 1.0 if threshold_mode == "rel"
-                               else math.inf, high_open=True)
+        self.threshold = _real(
+            "threshold",
+            threshold,
+            0.0,
+            1.0 if threshold_mode == "rel" else math.inf,
+            high_open=True,
+        )
         self.cooldown = _int("cooldown", cooldown)
         self.min_lr = _real("min_lr", min_lr, 0.0)
         self.eps = _real("eps", eps, 0.0)

@@ -89,8 +89,10 @@ class SearchResult(NamedTuple):
         return idx == np.arange(len(idx))
 
     def __repr__(self) -> str:
-        return (f"SearchResult({len(self.values)} evaluations, best value {self.best_value:.6g} "
-                f"at {np.array2string(self.best_x, precision=4)})")
+        return (
+            f"SearchResult({len(self.values)} evaluations, best value {self.best_value:.6g} "
+            f"at {np.array2string(self.best_x, precision=4)})"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,8 +126,12 @@ def _evaluate(f, points: np.ndarray, vectorized: bool) -> np.ndarray:
         values = np.asarray(f(points), dtype=float)
         if values.shape == points.shape == (len(points), 1):  # elementwise 1-D landscape
             values = values[:, 0]
-        check(values.shape == points.shape[:1], "f(batch)", values.shape,
-              f"of shape ({points.shape[0]},) for a batch of {points.shape[0]} points")
+        check(
+            values.shape == points.shape[:1],
+            "f(batch)",
+            values.shape,
+            f"of shape ({points.shape[0]},) for a batch of {points.shape[0]} points",
+        )
         return values
 
 
@@ -134,20 +140,29 @@ def _as_bounds(bounds) -> np.ndarray:
     if b.shape == (2,):  # a single (low, high) pair: a 1-D search (as 1-D landscapes give)
         b = b[None]
     ok = b.ndim == 2 and b.shape[1] == 2 and b.shape[0] >= 1 and bool(np.all(np.isfinite(b)))
-    check(ok and bool(np.all(b[:, 0] < b[:, 1])), "bounds", bounds,
-          "finite (low, high) pairs with low < high, one per dimension (or one pair in 1-D)")
+    check(
+        ok and bool(np.all(b[:, 0] < b[:, 1])),
+        "bounds",
+        bounds,
+        "finite (low, high) pairs with low < high, one per dimension (or one pair in 1-D)",
+    )
     return b
 
 
 def _as_point(name: str, x) -> np.ndarray:
     arr = np.array(x, dtype=float).reshape(-1) if np.ndim(x) == 0 else np.array(x, dtype=float)
-    check(arr.ndim == 1 and arr.size >= 1 and bool(np.all(np.isfinite(arr))), name, x,
-          "a finite point of shape (dim,) (or a number in 1-D)")
+    check(
+        arr.ndim == 1 and arr.size >= 1 and bool(np.all(np.isfinite(arr))),
+        name,
+        x,
+        "a finite point of shape (dim,) (or a number in 1-D)",
+    )
     return arr
 
 
-def _random_steps(rng: np.random.Generator, n: int, dim: int, step_size: float,
-                  distribution: str) -> np.ndarray:
+def _random_steps(
+    rng: np.random.Generator, n: int, dim: int, step_size: float, distribution: str
+) -> np.ndarray:
     """``(n, dim)`` random perturbations of scale ``step_size``."""
     if distribution == "gaussian":  # each coordinate ~ N(0, step_size^2)
         return step_size * rng.standard_normal((n, dim))
@@ -204,15 +219,21 @@ def _local_search(f, x0, step_size, n_evals, rng, distribution, bounds, target=N
 def _result(xs: np.ndarray, values: np.ndarray) -> SearchResult:
     vals = _finite_or_inf(values)
     best = int(np.argmin(vals))
-    return SearchResult(best_x=xs[best].copy(), best_value=float(values[best]),
-                        best_so_far=np.minimum.accumulate(vals), xs=xs, values=values)
+    return SearchResult(
+        best_x=xs[best].copy(),
+        best_value=float(values[best]),
+        best_so_far=np.minimum.accumulate(vals),
+        xs=xs,
+        values=values,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # The two searches
 # --------------------------------------------------------------------------------------------
-def global_random_search(f: Callable, bounds, n_evals: int, rng=None,
-                         vectorized: Optional[bool] = None) -> SearchResult:
+def global_random_search(
+    f: Callable, bounds, n_evals: int, rng=None, vectorized: Optional[bool] = None
+) -> SearchResult:
     """Sample ``n_evals`` points uniformly in a box and keep the best.
 
     Every sample is independent of the others, so the search never exploits what it has seen;
@@ -238,8 +259,15 @@ def global_random_search(f: Callable, bounds, n_evals: int, rng=None,
     return _result(xs, values)
 
 
-def local_random_search(f: Callable, x0, step_size: float, n_evals: int, rng=None,
-                        distribution: str = "gaussian", bounds=None) -> SearchResult:
+def local_random_search(
+    f: Callable,
+    x0,
+    step_size: float,
+    n_evals: int,
+    rng=None,
+    distribution: str = "gaussian",
+    bounds=None,
+) -> SearchResult:
     """Local random search: perturb the current point, move only if the loss decreases.
 
     Algorithm (the basic "random local search" of Solis & Wets 1981, without step adaptation)::
@@ -276,8 +304,9 @@ def local_random_search(f: Callable, x0, step_size: float, n_evals: int, rng=Non
     b = None
     if bounds is not None:
         b = _as_bounds(bounds)
-        check(len(b) == x0.size, "bounds", bounds,
-              f"{x0.size} (low, high) pairs, one per dimension")
+        check(
+            len(b) == x0.size, "bounds", bounds, f"{x0.size} (low, high) pairs, one per dimension"
+        )
         x0 = np.clip(x0, b[:, 0], b[:, 1])
     rng = np.random.default_rng(rng)
     xs, values = _local_search(f, x0, step_size, n_evals, rng, distribution, b)
@@ -287,8 +316,9 @@ def local_random_search(f: Callable, x0, step_size: float, n_evals: int, rng=Non
 # --------------------------------------------------------------------------------------------
 # Why random search collapses in high dimension
 # --------------------------------------------------------------------------------------------
-def improving_direction_probability(dim: int, n_samples: int = 10_000, rng=None,
-                                    step: float = 0.5) -> float:
+def improving_direction_probability(
+    dim: int, n_samples: int = 10_000, rng=None, step: float = 0.5
+) -> float:
     """Monte Carlo estimate of the chance that a random step lowers the loss.
 
     Precisely: on the sphere ``f(x) = ||x||^2`` (minimum at 0) start from a point at distance
@@ -361,11 +391,20 @@ def _quadratic_eigenvalues(dim: int, condition_number: float) -> np.ndarray:
     return np.geomspace(1.0, condition_number, dim) if dim > 1 else np.ones(1)
 
 
-def evaluations_to_target(method: str, dim: int, target: float = 1e-2, *,
-                          condition_number: float = 1.0, max_evals: int = 100_000, rng=None,
-                          step_size: float = 0.1, distribution: str = "sphere",
-                          radius: float = 1.0, lr: Optional[float] = None,
-                          gradient_cost="backprop"):
+def evaluations_to_target(
+    method: str,
+    dim: int,
+    target: float = 1e-2,
+    *,
+    condition_number: float = 1.0,
+    max_evals: int = 100_000,
+    rng=None,
+    step_size: float = 0.1,
+    distribution: str = "sphere",
+    radius: float = 1.0,
+    lr: Optional[float] = None,
+    gradient_cost="backprop",
+):
     """How many evaluations a method needs to bring a quadratic below ``target``.
 
     The test problem is ``f(x) = 1/2 sum_i lambda_i x_i^2`` in ``dim`` dimensions, minimum 0
@@ -431,14 +470,15 @@ def evaluations_to_target(method: str, dim: int, target: float = 1e-2, *,
         return len(values) if values[-1] <= target else math.inf
     if method == "local":
         step_size = real("step_size", step_size, 0.0, low_open=True)
-        check(distribution in _DISTRIBUTIONS, "distribution", distribution,
-              f"one of {_DISTRIBUTIONS}")
-        _, values = _local_search(f, x0, step_size, max_evals, rng, distribution, None,
-                                  target=target)
+        check(
+            distribution in _DISTRIBUTIONS, "distribution", distribution, f"one of {_DISTRIBUTIONS}"
+        )
+        _, values = _local_search(
+            f, x0, step_size, max_evals, rng, distribution, None, target=target
+        )
         return len(values) if values[-1] <= target else math.inf
     lr = 1.0 / lam[-1] if lr is None else real("lr", lr, 0.0, low_open=True)
-    return _gradient_evaluations(lam, x0, lr, _gradient_cost(gradient_cost, dim), target,
-                                 max_evals)
+    return _gradient_evaluations(lam, x0, lr, _gradient_cost(gradient_cost, dim), target, max_evals)
 
 
 def _gradient_cost(gradient_cost, dim):
@@ -447,8 +487,12 @@ def _gradient_cost(gradient_cost, dim):
         return 2.0
     if gradient_cost == "finite_difference":
         return float(dim + 1)
-    check(not isinstance(gradient_cost, str), "gradient_cost", gradient_cost,
-          "'backprop', 'finite_difference' or a number > 0")
+    check(
+        not isinstance(gradient_cost, str),
+        "gradient_cost",
+        gradient_cost,
+        "'backprop', 'finite_difference' or a number > 0",
+    )
     return real("gradient_cost", gradient_cost, 0.0, low_open=True)
 
 

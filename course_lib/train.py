@@ -313,14 +313,26 @@ def train_minibatch(
     n = len(X)
     batch_size = integer("batch_size", batch_size, 1)
     epochs = integer("epochs", epochs, 0)
-    progress, shuffle, drop_last = (flag("progress", progress), flag("shuffle", shuffle),
-                                    flag("drop_last", drop_last))
-    check(schedule is None or callable(schedule), "schedule", schedule,
-          "None or a callable t -> lr")
-    check(schedule_per in ("iteration", "epoch"), "schedule_per", schedule_per,
-          "'iteration' or 'epoch'")
-    check(not (drop_last and batch_size > n), "batch_size", batch_size,
-          f"<= n = {n} when drop_last=True (otherwise an epoch has no batch)")
+    progress, shuffle, drop_last = (
+        flag("progress", progress),
+        flag("shuffle", shuffle),
+        flag("drop_last", drop_last),
+    )
+    check(
+        schedule is None or callable(schedule), "schedule", schedule, "None or a callable t -> lr"
+    )
+    check(
+        schedule_per in ("iteration", "epoch"),
+        "schedule_per",
+        schedule_per,
+        "'iteration' or 'epoch'",
+    )
+    check(
+        not (drop_last and batch_size > n),
+        "batch_size",
+        batch_size,
+        f"<= n = {n} when drop_last=True (otherwise an epoch has no batch)",
+    )
     rng = np.random.default_rng(rng)
     per_epoch = (n // batch_size) if drop_last else -(-n // batch_size)
     log = _Log(per_epoch * epochs)
@@ -329,18 +341,34 @@ def train_minibatch(
         log.train_losses.append(_full_loss(loss_and_grad, params, X, y))
         if X_val is not None:
             log.val_losses.append(_full_loss(loss_and_grad, params, X_val, y_val))
-        check(np.isfinite(log.train_losses[0]), "params", f"parameters with training loss "
-              f"{log.train_losses[0]}", "initial parameters with a finite training loss")
+        check(
+            np.isfinite(log.train_losses[0]),
+            "params",
+            f"parameters with training loss {log.train_losses[0]}",
+            "initial parameters with a finite training loss",
+        )
         state = optimizer.init(params)
         with _progress_bar(progress, epochs) as bar:
             for epoch in range(epochs):
                 batches = minibatch_indices(n, batch_size, rng, shuffle, drop_last)
-                params, state = _train_epoch(loss_and_grad, params, state, X, y, optimizer,
-                                             batches, schedule, schedule_per, epoch, log)
+                params, state = _train_epoch(
+                    loss_and_grad,
+                    params,
+                    state,
+                    X,
+                    y,
+                    optimizer,
+                    batches,
+                    schedule,
+                    schedule_per,
+                    epoch,
+                    log,
+                )
                 if log.diverged_at is not None:
                     break
-                val_loss = None if X_val is None else _full_loss(loss_and_grad, params, X_val,
-                                                                 y_val)
+                val_loss = (
+                    None if X_val is None else _full_loss(loss_and_grad, params, X_val, y_val)
+                )
                 if not log.end_epoch(_full_loss(loss_and_grad, params, X, y), val_loss):
                     break
                 if bar is not None:
@@ -372,8 +400,12 @@ def _check_data(X, y, X_val, y_val):
     X, y = np.asarray(X), np.asarray(y)
     check(X.ndim >= 1 and len(X) >= 1, "X", X.shape, "a non-empty array of examples")
     check(y.ndim >= 1 and len(y) == len(X), "y", y.shape, f"{len(X)} targets, one per row of X")
-    check((X_val is None) == (y_val is None), "X_val, y_val", (X_val is None, y_val is None),
-          "both given or both None")
+    check(
+        (X_val is None) == (y_val is None),
+        "X_val, y_val",
+        (X_val is None, y_val is None),
+        "both given or both None",
+    )
     return X, y
 
 
@@ -410,8 +442,9 @@ class _Log:
         return True
 
 
-def _train_epoch(loss_and_grad, params, state, X, y, optimizer, batches, schedule,
-                 schedule_per, epoch, log):
+def _train_epoch(
+    loss_and_grad, params, state, X, y, optimizer, batches, schedule, schedule_per, epoch, log
+):
     """One pass over ``batches``; stops at the first non-finite loss, gradient or update
     (``log.diverged_at``) and returns the last finite ``(params, state)``."""
     for idx in batches:
@@ -420,8 +453,7 @@ def _train_epoch(loss_and_grad, params, state, X, y, optimizer, batches, schedul
         if not (np.isfinite(loss) and _finite(grads)):
             log.diverged_at = log.t
             break
-        lr, override = _lr_at(optimizer, schedule,
-                              log.t if schedule_per == "iteration" else epoch)
+        lr, override = _lr_at(optimizer, schedule, log.t if schedule_per == "iteration" else epoch)
         new_params, new_state = optimizer.step(params, grads, state, **override)
         log.elapsed += time.perf_counter() - start
         if not _finite(new_params):

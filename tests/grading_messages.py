@@ -52,9 +52,14 @@ def _checker_calls(source: str, functions: set) -> list[tuple[str, str]]:
     """(checker name, function name) of the calls ``check_x(function, ...)`` in a test cell."""
     calls = []
     for node in ast.walk(ast.parse(source)):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id.startswith("check_") and node.args
-                and isinstance(node.args[0], ast.Name) and node.args[0].id in functions):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id.startswith("check_")
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id in functions
+        ):
             calls.append((node.func.id, node.args[0].id))
     return list(dict.fromkeys(calls))
 
@@ -62,8 +67,10 @@ def _checker_calls(source: str, functions: set) -> list[tuple[str, str]]:
 def _names(source: str) -> set:
     """Every name a cell's code reads or binds."""
     return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)} | {
-        n.name for n in ast.walk(ast.parse(source))
-        if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        n.name
+        for n in ast.walk(ast.parse(source))
+        if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+    }
 
 
 def _bound(before: dict, after: dict) -> dict:
@@ -84,8 +91,14 @@ class _Baseline:
             start = time.process_time()
             if not (m.get("grade") and not m.get("solution")):
                 with _quiet():
-                    exec(compile(strip_solution_markers(cell.source),
-                                 f"<cell {m.get('grade_id') or 'code'}>", "exec"), ns)
+                    exec(
+                        compile(
+                            strip_solution_markers(cell.source),
+                            f"<cell {m.get('grade_id') or 'code'}>",
+                            "exec",
+                        ),
+                        ns,
+                    )
             self.seconds.append(time.process_time() - start)
             self.bound.append(_bound(before, ns))
 
@@ -101,7 +114,7 @@ def _quiet():
 
 
 def messages_of(assignment: str, answers: Mapping[str, str]) -> dict:
-    """"<cell> :: <statement>" and "sweep :: <call>" -> message or None, for one submission.
+    """ "<cell> :: <statement>" and "sweep :: <call>" -> message or None, for one submission.
 
     Only what the submission can change runs: answer and setup cells always (they are cheap
     and define the functions), a slow cell of the notebook (an experiment, a plot) only if

@@ -71,8 +71,11 @@ class SourceNotebook:
 
     def solutions(self) -> dict:
         """grade_id -> the solution code of every answer cell."""
-        return {nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
-                for c in self.notebook().cells if nbgrader_meta(c).get("solution")}
+        return {
+            nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
+            for c in self.notebook().cells
+            if nbgrader_meta(c).get("solution")
+        }
 
     def with_mistakes(self, *names: str) -> dict:
         """Answer cells (grade_id -> code) of a student who makes these mistakes."""
@@ -100,9 +103,11 @@ class SourceNotebook:
 
     def points(self) -> dict:
         """grade_id -> points of every autograded test cell."""
-        return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-                for c in self.notebook().cells
-                if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+        return {
+            nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
+            for c in self.notebook().cells
+            if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
+        }
 
 
 def text_of_html(html: str) -> str:
@@ -126,8 +131,7 @@ def secret_lines(nb, min_length: int = 12) -> list[str]:
     Short or generic lines (shorter than ``min_length``) are left out; so are lines that also
     appear elsewhere in the notebook, outside the secret regions.
     """
-    regions = [("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
-               ("BEGIN MARK SCHEME", "END MARK SCHEME")]
+    regions = [("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"), ("BEGIN MARK SCHEME", "END MARK SCHEME")]
     secret, public = [], set()
     for cell in nb.cells:
         inside = None
@@ -191,29 +195,46 @@ class Course:
         root.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
         for a in assignments:
-            shutil.copytree(REPO / "solutions" / a, root / "solutions" / a,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+            shutil.copytree(
+                REPO / "solutions" / a,
+                root / "solutions" / a,
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+            )
         course = cls(root)
         if generate:
             for a in assignments:
                 course.nbgrader("generate_assignment", a, "--force")
         return course
 
-    def nbgrader(self, *args: str, check: bool = True, timeout: float = 900,
-                 env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+    def nbgrader(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 900,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> subprocess.CompletedProcess:
         """Run ``nbgrader <args>`` in the course directory (the venv's nbgrader, whose helper
         programs such as ``alembic`` must be on PATH)."""
         full_env = dict(os.environ)
-        full_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
-                                            full_env.get("PATH", "")])
+        full_env["PATH"] = os.pathsep.join(
+            [str(Path(sys.executable).parent), full_env.get("PATH", "")]
+        )
         full_env.update(env or {})
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.root,
-                              env=full_env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args],
+            cwd=self.root,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         self.timings.append((" ".join(args), time.perf_counter() - start))
         if check and proc.returncode != 0:
-            raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"
-                                 f"{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"
+                f"{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
     # ---------------------------------------------------------------------------------------
@@ -245,14 +266,23 @@ class Course:
         for cell in self.source_notebook(assignment, notebook).cells:
             m = nbgrader_meta(cell)
             if wanted(m):
-                out[m["grade_id"]] = (strip_solution_markers(cell.source) if kind == "solutions"
-                                      else float(m["points"]))
+                out[m["grade_id"]] = (
+                    strip_solution_markers(cell.source)
+                    if kind == "solutions"
+                    else float(m["points"])
+                )
         return out
 
-    def submission(self, assignment: str, answers: Optional[Mapping[str, str]] = None, *,
-                   fill_solutions: bool = True, delete: Iterable[str] = (),
-                   replace: Optional[Mapping[str, str]] = None,
-                   notebook: Optional[str] = None):
+    def submission(
+        self,
+        assignment: str,
+        answers: Optional[Mapping[str, str]] = None,
+        *,
+        fill_solutions: bool = True,
+        delete: Iterable[str] = (),
+        replace: Optional[Mapping[str, str]] = None,
+        notebook: Optional[str] = None,
+    ):
         """What a student hands in: the released notebook with its answer cells filled.
 
         Args:
@@ -284,8 +314,14 @@ class Course:
         nb.cells = kept
         return nb
 
-    def submit(self, student: str, assignment: str, nb, notebook: Optional[str] = None,
-               timestamp: Optional[str] = None) -> Path:
+    def submit(
+        self,
+        student: str,
+        assignment: str,
+        nb,
+        notebook: Optional[str] = None,
+        timestamp: Optional[str] = None,
+    ) -> Path:
         """Place a notebook where ``nbgrader collect`` would: submitted/<student>/<assignment>."""
         path = self._path(f"submitted/{student}", assignment, notebook)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -294,8 +330,9 @@ class Course:
             (path.parent / "timestamp.txt").write_text(timestamp)
         return path
 
-    def lms_export(self, assignment: str, files: Mapping[str, object],
-                   archive: str = "submissions.zip") -> Path:
+    def lms_export(
+        self, assignment: str, files: Mapping[str, object], archive: str = "submissions.zip"
+    ) -> Path:
         """Write an LMS-style zip (file name -> notebook) to downloaded/<assignment>/archive/,
         the place ``nbgrader zip_collect`` reads."""
         folder = self.root / "downloaded" / assignment / "archive"
@@ -309,23 +346,34 @@ class Course:
     # ---------------------------------------------------------------------------------------
     # Grading
     # ---------------------------------------------------------------------------------------
-    def autograde(self, assignment: str, *extra: str, force: bool = False,
-                  env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+    def autograde(
+        self,
+        assignment: str,
+        *extra: str,
+        force: bool = False,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> subprocess.CompletedProcess:
         """``nbgrader autograde <assignment>``: grades every submission not graded yet (all of
         them with ``force``). Returns the process; a notebook that could not be graded makes
         nbgrader exit non-zero, so the return code is not checked here."""
         args = ["autograde", assignment, *extra] + (["--force"] if force else [])
         return self.nbgrader(*args, check=False, env=env)
 
-    def isolated_autograde(self, assignment: str, *extra: str,
-                           env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+    def isolated_autograde(
+        self, assignment: str, *extra: str, env: Optional[Mapping[str, str]] = None
+    ) -> subprocess.CompletedProcess:
         """``python -m course_lib.autograde <assignment>``: every submission, each in its own
         sandbox, checks made outside the student's code."""
         full_env = {**os.environ, **(env or {})}
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "course_lib.autograde", assignment, "-q",
-                               *extra], cwd=self.root, env=full_env, capture_output=True,
-                              text=True, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, "-m", "course_lib.autograde", assignment, "-q", *extra],
+            cwd=self.root,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         self.timings.append((f"course_lib.autograde {assignment}", time.perf_counter() - start))
         return proc
 
@@ -338,9 +386,16 @@ class Course:
         """grade_id -> dict(score, auto_score, manual_score, max_score, needs_manual_grade)."""
         with self.gradebook() as gb:
             sub = gb.find_submission_notebook(notebook or assignment, assignment, student)
-            return {g.name: {"score": g.score, "auto_score": g.auto_score,
-                             "manual_score": g.manual_score, "max_score": g.max_score,
-                             "needs_manual_grade": g.needs_manual_grade} for g in sub.grades}
+            return {
+                g.name: {
+                    "score": g.score,
+                    "auto_score": g.auto_score,
+                    "manual_score": g.manual_score,
+                    "max_score": g.max_score,
+                    "needs_manual_grade": g.needs_manual_grade,
+                }
+                for g in sub.grades
+            }
 
     def scores(self, assignment: str, student: str, notebook: Optional[str] = None) -> dict:
         """grade_id -> autograded score of every autograded test cell."""
@@ -353,21 +408,29 @@ class Course:
         with self.gradebook() as gb:
             return float(gb.find_submission(assignment, student).score)
 
-    def set_manual_grade(self, assignment: str, student: str, grade_id: str, score: float,
-                         notebook: Optional[str] = None, comment: str = "") -> None:
+    def set_manual_grade(
+        self,
+        assignment: str,
+        student: str,
+        grade_id: str,
+        score: float,
+        notebook: Optional[str] = None,
+        comment: str = "",
+    ) -> None:
         """What a grader does in formgrader: give points to a manually graded cell."""
         with self.gradebook() as gb:
             grade = gb.find_grade(grade_id, notebook or assignment, assignment, student)
             grade.manual_score = score
             if comment:
-                gb.find_comment(grade_id, notebook or assignment, assignment,
-                                student).manual_comment = comment
+                gb.find_comment(
+                    grade_id, notebook or assignment, assignment, student
+                ).manual_comment = comment
             gb.db.commit()
 
-    def autograded_notebook(self, assignment: str, student: str,
-                            notebook: Optional[str] = None):
-        return nbformat.read(self._path(f"autograded/{student}", assignment, notebook),
-                             as_version=4)
+    def autograded_notebook(self, assignment: str, student: str, notebook: Optional[str] = None):
+        return nbformat.read(
+            self._path(f"autograded/{student}", assignment, notebook), as_version=4
+        )
 
     def generate_feedback(self, assignment: str, student: Optional[str] = None) -> None:
         args = ["generate_feedback", assignment, "--force"]
@@ -375,8 +438,13 @@ class Course:
             args.append(f"--student={student}")
         self.nbgrader(*args)
 
-    def feedback(self, assignment: str, student: str, notebook: Optional[str] = None,
-                 regenerate: bool = False) -> str:
+    def feedback(
+        self,
+        assignment: str,
+        student: str,
+        notebook: Optional[str] = None,
+        regenerate: bool = False,
+    ) -> str:
         """The feedback HTML of a student (generated on first use)."""
         path = self.root / "feedback" / student / assignment / f"{notebook or assignment}.html"
         if regenerate or not path.exists():
@@ -424,16 +492,22 @@ def replace_solution(source: str, code: str) -> str:
     """``source`` (with BEGIN/END SOLUTION markers) with the solution region replaced by
     ``code``, indented like the markers: e.g. ``replace_solution(src, "while True:\\n    pass")``
     gives a function that never returns."""
-    match = re.search(r"^([ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[ \t]*$", source,
-                      re.MULTILINE | re.DOTALL)
+    match = re.search(
+        r"^([ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[ \t]*$", source, re.MULTILINE | re.DOTALL
+    )
     assert match, "no solution region"
     indent = match.group(1)
     body = "\n".join(indent + line if line else line for line in code.splitlines())
-    return source[:match.start()] + body + source[match.end():]
+    return source[: match.start()] + body + source[match.end() :]
 
 
-BROKEN_NOTEBOOKS = ("raises_at_import", "loops_in_function", "loops_at_top_level",
-                    "deleted_test_cell", "edited_test_cell")
+BROKEN_NOTEBOOKS = (
+    "raises_at_import",
+    "loops_in_function",
+    "loops_at_top_level",
+    "deleted_test_cell",
+    "edited_test_cell",
+)
 """Students of an assignment's pipeline whose notebooks test the graders' handling of broken
 submissions (see ``AssignmentPipeline.broken_notebooks``)."""
 
@@ -476,18 +550,22 @@ class AssignmentPipeline:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if not cls.broken_notebooks:
-            cls.students = {name: s for name, s in cls.students.items()
-                            if name not in BROKEN_NOTEBOOKS}
-            cls.feedback_messages = [(name, text) for name, text in cls.feedback_messages
-                                     if name not in BROKEN_NOTEBOOKS]
+            cls.students = {
+                name: s for name, s in cls.students.items() if name not in BROKEN_NOTEBOOKS
+            }
+            cls.feedback_messages = [
+                (name, text) for name, text in cls.feedback_messages if name not in BROKEN_NOTEBOOKS
+            ]
 
     def pytest_generate_tests(self, metafunc):
         if "student" in metafunc.fixturenames:
             metafunc.parametrize("student", sorted(self.students))
         if "feedback_case" in metafunc.fixturenames:
-            metafunc.parametrize("feedback_case", list(self.feedback_messages),
-                                 ids=[f"{s}-{i}" for i, (s, _) in
-                                      enumerate(self.feedback_messages)])
+            metafunc.parametrize(
+                "feedback_case",
+                list(self.feedback_messages),
+                ids=[f"{s}-{i}" for i, (s, _) in enumerate(self.feedback_messages)],
+            )
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -501,9 +579,13 @@ class AssignmentPipeline:
         course = Course.create(tmp_path_factory.mktemp(a), [a])
         export = {}
         for name, s in cls.students.items():
-            nb = course.submission(a, None if s.released else s.answers,
-                                   fill_solutions=not s.released, delete=s.delete,
-                                   replace=s.replace)
+            nb = course.submission(
+                a,
+                None if s.released else s.answers,
+                fill_solutions=not s.released,
+                delete=s.delete,
+                replace=s.replace,
+            )
             if s.lms_file:
                 export[s.lms_file] = nb
             else:
@@ -512,12 +594,17 @@ class AssignmentPipeline:
             course.lms_export(a, export)
             course.nbgrader("zip_collect", a)
         course.twin_root = tmp_path_factory.mktemp(f"{a}-isolated")
-        shutil.copytree(course.root, course.twin_root, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("downloaded"))
-        course.autograde_process = course.autograde(a, *cls.autograde_args,
-                                                    env=cls.autograde_env)
-        course.manual = {gid: p / 2 for gid, p in {**course.cells(a, "tasks"),
-                                                   **course.cells(a, "manual")}.items()}
+        shutil.copytree(
+            course.root,
+            course.twin_root,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("downloaded"),
+        )
+        course.autograde_process = course.autograde(a, *cls.autograde_args, env=cls.autograde_env)
+        course.manual = {
+            gid: p / 2
+            for gid, p in {**course.cells(a, "tasks"), **course.cells(a, "manual")}.items()
+        }
         for gid, score in course.manual.items():
             course.set_manual_grade(a, "solution", gid, score)
         return course
@@ -529,7 +616,8 @@ class AssignmentPipeline:
         course_lib.autograde`` (sandboxed, test cells run outside the student's kernel)."""
         twin = Course(course.twin_root)
         twin.autograde_process = twin.isolated_autograde(
-            cls.assignment, "--cell-timeout", "8", env=cls.autograde_env)
+            cls.assignment, "--cell-timeout", "8", env=cls.autograde_env
+        )
         return twin
 
     @pytest.fixture(scope="class")
@@ -573,9 +661,11 @@ class AssignmentPipeline:
     def test_isolated_grading_explains_the_mistake(self, isolated, feedback_case):
         student, text = feedback_case
         nb = isolated.autograded_notebook(self.assignment, student)
-        shown = " ".join(o.get("ename", "") + ": " + o.get("evalue", "") + o.get("text", "")
-                         for c in nb.cells
-                         for o in c.get("outputs", []))
+        shown = " ".join(
+            o.get("ename", "") + ": " + o.get("evalue", "") + o.get("text", "")
+            for c in nb.cells
+            for o in c.get("outputs", [])
+        )
         assert normalize(text) in normalize(shown)
 
     def test_lms_export_is_collected_under_the_students(self, course):
@@ -593,8 +683,7 @@ class AssignmentPipeline:
         student, text = feedback_case
         assert normalize(text) in text_of_html(feedback(student))
 
-    def test_feedback_reveals_no_hidden_test_and_no_mark_scheme(self, course, feedback,
-                                                               student):
+    def test_feedback_reveals_no_hidden_test_and_no_mark_scheme(self, course, feedback, student):
         secrets = secret_lines(course.source_notebook(self.assignment))
         assert any("hidden=True" in s for s in secrets)
         # the autograded notebook, from which feedback is made, does hold them all
@@ -642,24 +731,32 @@ class AssignmentPipeline:
 
     def test_validate_source_passes_and_released_fails_every_test(self, course):
         if not self.validate:
-            pytest.skip("nbgrader validate runs on one assignment (its verdicts are the "
-                        "solution's and the released version's scores, tested above)")
+            pytest.skip(
+                "nbgrader validate runs on one assignment (its verdicts are the "
+                "solution's and the released version's scores, tested above)"
+            )
         a = self.assignment
         ok = course.validate(course.root / "solutions" / a / f"{a}.ipynb")
         assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout
         inverted = course.validate(course.root / "exercises" / a / f"{a}.ipynb", invert=True)
-        assert "Success! The notebook does not pass any tests." in inverted.stdout, \
-            inverted.stdout
+        assert "Success! The notebook does not pass any tests." in inverted.stdout, inverted.stdout
 
     def test_the_released_version_says_what_to_do(self, course):
         a = self.assignment  # what a student sees before starting
         tests = course.cells(a, "tests")
         nb = course.autograded_notebook(a, "released")
-        errors = [o.evalue for c in nb.cells if nbgrader_meta(c).get("grade_id") in tests
-                  for o in c.outputs if o.output_type == "error"]
+        errors = [
+            o.evalue
+            for c in nb.cells
+            if nbgrader_meta(c).get("grade_id") in tests
+            for o in c.outputs
+            if o.output_type == "error"
+        ]
         assert len(errors) == len(tests)
-        assert (sum("is not implemented yet" in e for e in errors)
-                == len(tests) - self.released_without_stub)
+        assert (
+            sum("is not implemented yet" in e for e in errors)
+            == len(tests) - self.released_without_stub
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,13 +773,21 @@ def test_cell_checkers(nb) -> dict:
         if not (m.get("grade") and not m.get("solution")) or cell.cell_type != "code":
             continue
         tree = ast.parse(strip_solution_markers(cell.source))
-        modules = {a.asname or a.name: node.module for node in ast.walk(tree)
-                   if isinstance(node, ast.ImportFrom) for a in node.names}
+        modules = {
+            a.asname or a.name: node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for a in node.names
+        }
         calls = []
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in modules and node.args
-                    and isinstance(node.args[0], ast.Name)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in modules
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+            ):
                 calls.append((node.func.id, modules[node.func.id], node.args[0].id))
         out[m["grade_id"]] = list(dict.fromkeys(calls))
     return out
@@ -790,8 +895,11 @@ class AssignmentChecks:
             "notebook_mistake": sorted(n for n in notebook if graded[n][1]),
             "checker_mistake": sorted(n for n in set(graded) - notebook if graded[n][1]),
             "wrong_function": sorted(self.wrong) + list(self.more_seeds),
-            "alternative": [f"{gid}-{i}" for gid, codes in sorted(self.alternatives.items())
-                            for i in range(len(codes))],
+            "alternative": [
+                f"{gid}-{i}"
+                for gid, codes in sorted(self.alternatives.items())
+                for i in range(len(codes))
+            ],
             "hidden_probe": list(self.hidden_probes),
         }
         for argname, values in table.items():
@@ -802,8 +910,10 @@ class AssignmentChecks:
     def test_the_tables_name_real_cells(self):
         source = self.source()
         answers, tests = set(source.solutions()), set(source.points())
-        for name, (given, messages) in {**self.graded(), **{
-                n: (a, {c: m for c, m in v.items()}) for n, (a, v) in self.wrong.items()}}.items():
+        for name, (given, messages) in {
+            **self.graded(),
+            **{n: (a, {c: m for c, m in v.items()}) for n, (a, v) in self.wrong.items()},
+        }.items():
             assert set(given) <= answers, (name, set(given) - answers)
             assert set(messages) <= tests, (name, set(messages) - tests)
         assert set(self.alternatives) <= answers
@@ -813,7 +923,8 @@ class AssignmentChecks:
         assert run_in_process(source.notebook()) == {gid: None for gid in source.points()}
 
     def test_each_typical_mistake_fails_exactly_its_test_cells_with_a_diagnosis(
-            self, notebook_mistake):
+        self, notebook_mistake
+    ):
         answers, messages = self.graded()[notebook_mistake]
         results = run_in_process(self.source().notebook(), answers)
         failed = {cell for cell, error in results.items() if error is not None}
@@ -841,14 +952,14 @@ class AssignmentChecks:
         def stub(*args):
             raise NotImplementedError()
 
-        for cell, (check, _) in self.checkers().items():
+        for _cell, (check, _) in self.checkers().items():
             with pytest.raises(GradingError, match="not implemented yet: replace `raise Not"):
                 check(stub)
 
     def test_other_correct_implementations_pass_on_many_seeds(self, alternative):
         gid, index = alternative.rsplit("-", 1)
         ns = self.defined({gid: self.alternatives[gid][int(index)]})
-        for cell, (check, function) in self.checkers().items():
+        for _cell, (check, function) in self.checkers().items():
             if function == gid:
                 for seed, hidden in self.alternative_seeds:
                     check(ns[gid], seed=seed, hidden=hidden)
@@ -856,8 +967,7 @@ class AssignmentChecks:
     def test_wrong_functions_get_their_diagnosis_on_many_seeds(self, wrong_function):
         from course_lib.grading import GradingError
 
-        answers, verdicts = (self.wrong.get(wrong_function)
-                             or self.graded()[wrong_function])
+        answers, verdicts = self.wrong.get(wrong_function) or self.graded()[wrong_function]
         ns = self.defined(answers)
         checkers = self.checkers()
         for cell, message in verdicts.items():
@@ -876,7 +986,7 @@ class AssignmentChecks:
         answers = self.any_answers(hidden_probe)
         ns = self.defined(answers)
         messages = []
-        for cell, (check, function) in self.checkers().items():
+        for _cell, (check, function) in self.checkers().items():
             if function in answers:
                 try:
                     check(ns[function], seed=12345, hidden=True)
@@ -903,7 +1013,7 @@ class AssignmentChecks:
             np.log(np.zeros(1))  # a numpy RuntimeWarning
             return reference(*args)
 
-        for cell, (check, function) in self.checkers().items():
+        for _cell, (check, function) in self.checkers().items():
             if function == self.quiet_function:
                 check(noisy)
         captured = capsys.readouterr()

@@ -25,11 +25,11 @@ H_BETA = list(zip(RNG.uniform(-0.5, 4.5, 40), RNG.uniform(0.0, 0.999, 40)))
 @pytest.mark.parametrize("lr, beta", [(0.02, 0.9), (0.15, 0.5), (0.3, 0.0)])
 def test_matrix_reproduces_a_lecture_momentum_run_on_every_eigen_direction(lr, beta):
     lambdas = np.array([0.5, 3.0, 9.0])
-    bowl = Quadratic(np.diag(lambdas))        # eigen-directions = coordinate axes, minimum 0
+    bowl = Quadratic(np.diag(lambdas))  # eigen-directions = coordinate axes, minimum 0
     x0 = np.array([1.0, -0.7, 0.4])
     opt = LectureMomentum(lr=lr, momentum=beta)
     state, x = opt.init(x0), x0
-    predicted = [np.array([x0[i], 0.0]) for i in range(3)]      # (error, velocity)
+    predicted = [np.array([x0[i], 0.0]) for i in range(3)]  # (error, velocity)
     for _ in range(25):
         x, state = opt.step(x, bowl.grad(x), state)
         for i, lam in enumerate(lambdas):
@@ -50,8 +50,11 @@ def test_matrix_powers_match_pytorch_form_iterates():
 def test_roots_are_the_matrix_eigenvalues_largest_first(h, beta):
     roots = momentum_roots(h, beta)
     eig = np.linalg.eigvals(momentum_matrix(h, beta))
-    np.testing.assert_allclose(sorted(roots, key=lambda z: (z.real, z.imag)),
-                               sorted(eig, key=lambda z: (z.real, z.imag)), atol=1e-9)
+    np.testing.assert_allclose(
+        sorted(roots, key=lambda z: (z.real, z.imag)),
+        sorted(eig, key=lambda z: (z.real, z.imag)),
+        atol=1e-9,
+    )
     assert abs(roots[0]) >= abs(roots[1])
     assert momentum_rate(h, beta) == pytest.approx(max(abs(eig)), abs=1e-9)
 
@@ -64,7 +67,7 @@ def test_rate_is_vectorised_and_broadcast():
     for i, b in enumerate(beta[:, 0]):
         for j, hj in enumerate(h):
             assert rates[i, j] == pytest.approx(momentum_rate(float(hj), float(b)))
-    np.testing.assert_allclose(rates[0], gd_rate(h))     # beta = 0 is gradient descent
+    np.testing.assert_allclose(rates[0], gd_rate(h))  # beta = 0 is gradient descent
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.3, 0.9, 0.99])
@@ -80,7 +83,7 @@ def test_stable_exactly_when_h_is_between_0_and_2_plus_2_beta(beta):
 
 @pytest.mark.parametrize("beta", [0.5, 0.9])
 def test_a_run_just_inside_the_edge_converges_and_just_outside_diverges(beta):
-    lam = 2.0                                             # Parabola(a=1): curvature 2
+    lam = 2.0  # Parabola(a=1): curvature 2
     edge_lr = (2 + 2 * beta) / lam
     inside = run(SGD(lr=0.97 * edge_lr, momentum=beta), Parabola(a=1.0), x0=1.0, steps=2000)
     outside = run(SGD(lr=1.03 * edge_lr, momentum=beta), Parabola(a=1.0), x0=1.0, steps=2000)
@@ -89,17 +92,17 @@ def test_a_run_just_inside_the_edge_converges_and_just_outside_diverges(beta):
 
 
 def test_regimes_and_the_modulus_of_complex_roots():
-    beta = 0.64                                           # sqrt(beta) = 0.8
-    low, high = (1 - 0.8) ** 2, (1 + 0.8) ** 2            # 0.04 and 3.24
+    beta = 0.64  # sqrt(beta) = 0.8
+    low, high = (1 - 0.8) ** 2, (1 + 0.8) ** 2  # 0.04 and 3.24
     assert momentum_regime(0.02, beta) == "overdamped"
     assert momentum_regime(low, beta) == "critically damped"
     assert momentum_regime(high, beta) == "critically damped"
-    assert momentum_regime(3.26, beta) == "overdamped"    # real roots, both negative
+    assert momentum_regime(3.26, beta) == "overdamped"  # real roots, both negative
     for h in [0.05, 1.0, 3.2]:
         assert momentum_regime(h, beta) == "underdamped"
         assert momentum_rate(h, beta) == pytest.approx(0.8)
         assert abs(momentum_roots(h, beta)[0].imag) > 0
-    assert momentum_rate(0.02, beta) > 0.8                # overdamped: slower than sqrt(beta)
+    assert momentum_rate(0.02, beta) > 0.8  # overdamped: slower than sqrt(beta)
 
 
 def test_an_underdamped_direction_overshoots_and_an_overdamped_one_does_not():
@@ -112,8 +115,9 @@ def test_an_underdamped_direction_overshoots_and_an_overdamped_one_does_not():
         assert (min(errors) < 0) == crosses_zero
 
 
-@pytest.mark.parametrize("lambda_min, lambda_max", [(1.0, 1.0), (1.0, 10.0), (0.5, 50.0),
-                                                    (2.0, 2000.0)])
+@pytest.mark.parametrize(
+    "lambda_min, lambda_max", [(1.0, 1.0), (1.0, 10.0), (0.5, 50.0), (2.0, 2000.0)]
+)
 def test_best_momentum_is_polyaks_formula_and_no_neighbour_is_better(lambda_min, lambda_max):
     best = best_momentum(lambda_min, lambda_max)
     kappa = lambda_max / lambda_min
@@ -140,7 +144,7 @@ def test_best_gd_balances_the_two_extreme_directions(lambda_min, lambda_max):
     assert best.momentum == 0
     rates = gd_rate(best.lr * np.array([lambda_min, lambda_max]))
     np.testing.assert_allclose(rates, best.rate)
-    assert best.rate > best_momentum(lambda_min, lambda_max).rate   # momentum is faster
+    assert best.rate > best_momentum(lambda_min, lambda_max).rate  # momentum is faster
 
 
 def test_measured_steps_follow_the_predicted_rates():
@@ -149,7 +153,8 @@ def test_measured_steps_follow_the_predicted_rates():
     gd, hb = best_gd(lam_min, lam_max), best_momentum(lam_min, lam_max)
     n_gd = steps_to_tolerance(run(SGD(lr=gd.lr), bowl, [1.0, 1.0], 1000).path, bowl.minimizer)
     n_hb = steps_to_tolerance(
-        run(SGD(lr=hb.lr, momentum=hb.momentum), bowl, [1.0, 1.0], 1000).path, bowl.minimizer)
+        run(SGD(lr=hb.lr, momentum=hb.momentum), bowl, [1.0, 1.0], 1000).path, bowl.minimizer
+    )
     assert n_gd == pytest.approx(np.log(1e6) / -np.log(gd.rate), rel=0.05)
     # at the critically damped ends the error decays like t * rate^t: a few more steps
     assert np.log(1e6) / -np.log(hb.rate) <= n_hb <= 1.5 * np.log(1e6) / -np.log(hb.rate)
@@ -157,25 +162,28 @@ def test_measured_steps_follow_the_predicted_rates():
 
 
 def test_steps_to_tolerance_on_a_parabola_and_when_never_reached():
-    traj = run(SGD(lr=0.25), Parabola(a=1.0), x0=2.0, steps=40)   # factor 0.5 per step
-    assert steps_to_tolerance(traj.path, 0.0, tol=1e-3) == 10      # 0.5^10 < 1e-3 < 0.5^9
+    traj = run(SGD(lr=0.25), Parabola(a=1.0), x0=2.0, steps=40)  # factor 0.5 per step
+    assert steps_to_tolerance(traj.path, 0.0, tol=1e-3) == 10  # 0.5^10 < 1e-3 < 0.5^9
     assert steps_to_tolerance(traj.path, 0.0, tol=1e-20) is None
     assert steps_to_tolerance(traj.path, 0.0, tol=1.0) == 0
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: momentum_rate(1.0, 1.0), "beta"),
-    (lambda: momentum_rate(1.0, -0.1), "beta"),
-    (lambda: momentum_rate(np.nan, 0.5), "h"),
-    (lambda: momentum_roots("1", 0.5), "h"),
-    (lambda: momentum_matrix(1.0, 1.5), "beta"),
-    (lambda: momentum_regime(np.inf, 0.5), "h"),
-    (lambda: gd_rate([1.0, np.inf]), "h"),
-    (lambda: best_momentum(0.0, 10.0), "lambda_min"),
-    (lambda: best_gd(2.0, 1.0), "lambda_max"),
-    (lambda: steps_to_tolerance([1.0, 0.5], 0.0, tol=0.0), "tol"),
-    (lambda: steps_to_tolerance(np.zeros((3, 2)), [0.0, 0.0, 0.0]), "minimizer"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: momentum_rate(1.0, 1.0), "beta"),
+        (lambda: momentum_rate(1.0, -0.1), "beta"),
+        (lambda: momentum_rate(np.nan, 0.5), "h"),
+        (lambda: momentum_roots("1", 0.5), "h"),
+        (lambda: momentum_matrix(1.0, 1.5), "beta"),
+        (lambda: momentum_regime(np.inf, 0.5), "h"),
+        (lambda: gd_rate([1.0, np.inf]), "h"),
+        (lambda: best_momentum(0.0, 10.0), "lambda_min"),
+        (lambda: best_gd(2.0, 1.0), "lambda_max"),
+        (lambda: steps_to_tolerance([1.0, 0.5], 0.0, tol=0.0), "tol"),
+        (lambda: steps_to_tolerance(np.zeros((3, 2)), [0.0, 0.0, 0.0]), "minimizer"),
+    ],
+)
 def test_bad_arguments_are_named(call, name):
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         call()

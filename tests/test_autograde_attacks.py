@@ -21,35 +21,34 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from nbgrader_course import Course, nbgrader_meta, secret_lines, strip_solution_markers
+from nbgrader_course import Course, nbgrader_meta, secret_lines
 from test_autograde_infra import summary_rows
 
 A = "ps02"
 MARKER = "zq-attack-marker-7731"
 TEST_RE = "test_relative_error"
 
-WRONG = '''
+WRONG = """
 def relative_error(a, n):
     a = np.asarray(a, dtype=float)
     n = np.asarray(n, dtype=float)
     scale = np.abs(a)
     safe = np.where(scale > 0, scale, 1.0)
     return np.where(scale > 0, np.abs(a - n) / safe, 0.0)
-'''
+"""
 
 # attack name -> code run in the answer cell after the wrong function (COURSE is replaced by
 # the course's absolute path: the attacker is assumed to know where everything is)
 ATTACKS = {
-    "patch_numpy": '''
+    "patch_numpy": """
 import math
 np.allclose = lambda *a, **k: True
 np.isclose = lambda *a, **k: np.True_
 np.array_equal = lambda *a, **k: True
 np.testing.assert_allclose = lambda *a, **k: None
 math.isclose = lambda *a, **k: True
-''',
-    "patch_checker": '''
+""",
+    "patch_checker": """
 import course_lib.grading._core as core
 import course_lib.grading.gradients as gradients
 core.close = lambda *a, **k: True
@@ -58,16 +57,16 @@ core.check_against_reference = lambda *a, **k: None
 for name in dir(gradients):
     if name.startswith("check_"):
         setattr(gradients, name, lambda *a, **k: None)
-''',
-    "fake_modules": '''
+""",
+    "fake_modules": """
 import sys, types
 class _Anything(types.ModuleType):
     def __getattr__(self, name):
         return lambda *a, **k: None
 for name in ["course_lib.grading", "course_lib.grading.gradients", "course_lib.grading._core"]:
     sys.modules[name] = _Anything(name)
-''',
-    "import_hook": '''
+""",
+    "import_hook": """
 import sys, builtins, types, importlib.abc, importlib.util
 class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, name, path, target=None):
@@ -88,20 +87,20 @@ def _import(name, *args, **kwargs):
     module = _real_import(name, *args, **kwargs)
     return module
 builtins.__import__ = _import
-''',
-    "patch_builtins": '''
+""",
+    "patch_builtins": """
 import builtins
 builtins.isinstance = lambda *a: True
 builtins.AssertionError = type("AssertionError", (Exception,), {})
 builtins.abs = lambda x: 0 * x
-''',
-    "swallow_errors": '''
+""",
+    "swallow_errors": """
 ip = get_ipython()
 ip.set_custom_exc((BaseException,), lambda *a, **k: None)
 ip.showtraceback = lambda *a, **k: None
 ip._showtraceback = lambda *a, **k: None
-''',
-    "rigged_objects": '''
+""",
+    "rigged_objects": """
 class _Liar(np.ndarray):
     def __eq__(self, other): return np.ones(np.shape(other), dtype=bool)
     def __ne__(self, other): return np.zeros(np.shape(other), dtype=bool)
@@ -117,8 +116,8 @@ _wrong = relative_error
 def relative_error(a, n):
     out = np.asarray(_wrong(a, n))
     return _Always(out) if out.ndim == 0 else out.view(_Liar)
-''',
-    "print_and_exit": '''
+""",
+    "print_and_exit": """
 print("All tests passed!")
 print("Score: 10.0 / 10.0")
 import sys
@@ -126,12 +125,12 @@ try:
     sys.exit(0)
 except SystemExit:
     pass
-''',
-    "kill_own_kernel": '''
+""",
+    "kill_own_kernel": """
 import os
 os._exit(0)
-''',
-    "tamper_gradebook": '''
+""",
+    "tamper_gradebook": """
 import glob, os, sqlite3
 found = []
 for path in ["COURSE/gradebook.db", "../gradebook.db", "../../gradebook.db", "/gradebook.db"]:
@@ -148,8 +147,8 @@ for path in found:
     except Exception as exc:
         pass
 print("gradebooks found:", found)
-''',
-    "read_secrets": '''
+""",
+    "read_secrets": """
 import glob, os
 leaks = []
 for pattern in ["COURSE/solutions/*/*.ipynb", "COURSE/submitted/*/*/*.ipynb",
@@ -163,16 +162,16 @@ for pattern in ["COURSE/solutions/*/*.ipynb", "COURSE/submitted/*/*/*.ipynb",
 leaks.append(repr(dict(os.environ)))
 text = "\\n".join(leaks)
 print(text)
-''',
-    "overwrite_classmate": '''
+""",
+    "overwrite_classmate": """
 import glob
 for path in glob.glob("COURSE/submitted/*/ps02/ps02.ipynb") + glob.glob("COURSE/solutions/*/*"):
     try:
         open(path, "w").write("{}")
     except Exception:
         pass
-''',
-    "leave_processes": '''
+""",
+    "leave_processes": """
 import os, signal, subprocess, time
 children = [subprocess.Popen(["sleep", "1000", "MARKER"]) for _ in range(20)]
 if os.fork() == 0:
@@ -182,14 +181,14 @@ if os.fork() == 0:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         os.execvp("sleep", ["sleep", "1000", "MARKER-daemon"])
     os._exit(0)
-''',
-    "huge_output": '''
+""",
+    "huge_output": """
 import sys
 line = "x" * 999 + "\\n"
 for _ in range(60000):
     sys.stdout.write(line)
-''',
-    "memory_bomb": '''
+""",
+    "memory_bomb": """
 hoard = []
 try:
     while True:
@@ -197,8 +196,8 @@ try:
 except MemoryError:
     del hoard
     raise
-''',
-    "fork_bomb": '''
+""",
+    "fork_bomb": """
 import os, time
 for _ in range(500):
     try:
@@ -207,19 +206,19 @@ for _ in range(500):
         break
     if pid == 0:
         os.execvp("sleep", ["sleep", "1000", "MARKER-fork"])
-''',
-    "ignore_the_alarm": '''
+""",
+    "ignore_the_alarm": """
 import signal
 signal.signal(signal.SIGALRM, signal.SIG_IGN)
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 while True:
     pass
-''',
+""",
 }
 
 # an attack on the proxy objects the checker gives the student's function: numerical_gradient
 # receives the test objective; it tries to reach the grader's objects through it
-PROXY_ESCAPE = '''
+PROXY_ESCAPE = """
 ESCAPES = []
 def numerical_gradient(f, x, h=1e-5):
     found = []
@@ -242,10 +241,10 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
-'''
+"""
 
 # a function the checker calls that never returns and swallows every interruption
-NEVER_STOPS = '''
+NEVER_STOPS = """
 def relative_error(a, n):
     import time
     while True:
@@ -253,12 +252,15 @@ def relative_error(a, n):
             time.sleep(0.05)
         except BaseException:
             pass
-'''
+"""
 
 
 def _file_hashes(root: Path) -> dict:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _processes_with(text: str) -> list:
@@ -284,16 +286,28 @@ def batch(tmp_path_factory):
     submit("wrong", course.submission(A, {"relative_error": wrong_cell}))
     for name, code in ATTACKS.items():
         code = code.replace("COURSE", str(root)).replace("MARKER", MARKER)
-        submit(f"attack_{name}", course.submission(
-            A, {"relative_error": wrong_cell + "\n" + textwrap.dedent(code)}))
-    submit("attack_proxy_escape", course.submission(
-        A, {"relative_error": wrong_cell + "\nprint('escapes', ESCAPES)",
-            "numerical_gradient": PROXY_ESCAPE}))
+        submit(
+            f"attack_{name}",
+            course.submission(A, {"relative_error": wrong_cell + "\n" + textwrap.dedent(code)}),
+        )
+    submit(
+        "attack_proxy_escape",
+        course.submission(
+            A,
+            {
+                "relative_error": wrong_cell + "\nprint('escapes', ESCAPES)",
+                "numerical_gradient": PROXY_ESCAPE,
+            },
+        ),
+    )
     submit("attack_never_stops", course.submission(A, {"relative_error": NEVER_STOPS}))
     # files that are not notebooks, or notebooks nbgrader would choke on
-    folder = lambda name: (root / "submitted" / name / A)  # noqa: E731
-    for name, content in [("broken_empty", b""), ("broken_binary", os.urandom(5000)),
-                          ("broken_json", b'{"cells": [{"cell_type": "code", "sour')]:
+    folder = lambda name: root / "submitted" / name / A  # noqa: E731
+    for name, content in [
+        ("broken_empty", b""),
+        ("broken_binary", os.urandom(5000)),
+        ("broken_json", b'{"cells": [{"cell_type": "code", "sour'),
+    ]:
         folder(name).mkdir(parents=True)
         (folder(name) / f"{A}.ipynb").write_bytes(content)
     honest = course.submission(A)
@@ -316,17 +330,27 @@ def batch(tmp_path_factory):
     folder("old_format").mkdir(parents=True)
     nbformat.write(nbformat.convert(honest, 3), folder("old_format") / f"{A}.ipynb", version=3)
     (folder("symlink_to_gradebook")).mkdir(parents=True)
-    nbformat.write(course.submission(A, {"relative_error": wrong_cell}),
-                   folder("symlink_to_gradebook") / f"{A}.ipynb")
+    nbformat.write(
+        course.submission(A, {"relative_error": wrong_cell}),
+        folder("symlink_to_gradebook") / f"{A}.ipynb",
+    )
     os.symlink(root / "gradebook.db", folder("symlink_to_gradebook") / "data.db")
     submit("z_honest", course.submission(A))
 
-    protected = {"solutions": _file_hashes(root / "solutions"),
-                 "honest": _file_hashes(root / "submitted" / "z_honest")}
-    proc = course.isolated_autograde(A, "--cell-timeout", "8", "--wall-time", "90",
-                                     "--memory", "1024",
-                                     env={"COURSE_GRADING_TIME_LIMIT": "2",
-                                          "SECRET_INSTRUCTOR_TOKEN": "do-not-leak"})
+    protected = {
+        "solutions": _file_hashes(root / "solutions"),
+        "honest": _file_hashes(root / "submitted" / "z_honest"),
+    }
+    proc = course.isolated_autograde(
+        A,
+        "--cell-timeout",
+        "8",
+        "--wall-time",
+        "90",
+        "--memory",
+        "1024",
+        env={"COURSE_GRADING_TIME_LIMIT": "2", "SECRET_INSTRUCTOR_TOKEN": "do-not-leak"},
+    )
     rows = summary_rows(proc.stdout)
     return course, proc, rows, protected
 
@@ -355,8 +379,7 @@ def test_the_wrong_baseline_loses_exactly_the_relative_error_tests(batch):
     assert TEST_RE in lost and lost <= {TEST_RE, "test_gradient_check_error"}
 
 
-@pytest.mark.parametrize("attack", sorted([*ATTACKS, "proxy_escape", "never_stops",
-                                          "edit_tests"]))
+@pytest.mark.parametrize("attack", sorted([*ATTACKS, "proxy_escape", "never_stops", "edit_tests"]))
 def test_no_attack_earns_more_than_the_same_wrong_code(batch, attack):
     course, _, rows, _ = batch
     wrong = course.scores(A, "wrong")
@@ -368,11 +391,18 @@ def test_no_attack_earns_more_than_the_same_wrong_code(batch, attack):
 
 def test_statuses_name_what_happened(batch):
     _, _, rows, _ = batch
-    expected = {"attack_memory_bomb": "memory limit", "attack_ignore_the_alarm": "timed out",
-                "attack_never_stops": "timed out", "attack_kill_own_kernel": "crashed",
-                "broken_empty": "malformed", "broken_binary": "malformed",
-                "broken_json": "malformed", "a_honest": "graded", "attack_patch_numpy": "graded",
-                "stripped_metadata_wrong_kernel": "malformed"}
+    expected = {
+        "attack_memory_bomb": "memory limit",
+        "attack_ignore_the_alarm": "timed out",
+        "attack_never_stops": "timed out",
+        "attack_kill_own_kernel": "crashed",
+        "broken_empty": "malformed",
+        "broken_binary": "malformed",
+        "broken_json": "malformed",
+        "a_honest": "graded",
+        "attack_patch_numpy": "graded",
+        "stripped_metadata_wrong_kernel": "malformed",
+    }
     for name, status in expected.items():
         assert f" {status} " in rows[name] + " ", rows[name]
 
@@ -416,8 +446,12 @@ def test_no_secret_reaches_an_attackers_outputs(batch):
 def test_the_proxy_gives_nothing_of_the_grader_away(batch):
     course, _, _, _ = batch
     nb = course.autograded_notebook(A, "attack_proxy_escape")
-    text = " ".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
-                    if "escapes" in o.get("text", ""))
+    text = " ".join(
+        o.get("text", "")
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "escapes" in o.get("text", "")
+    )
     assert "AttributeError" in text  # the attack ran, with the grader's objective
     assert "__builtins__" not in text and "<module" not in text and "<function" not in text
 
@@ -437,5 +471,9 @@ def test_output_is_capped(batch):
 def test_symlinks_in_a_submission_are_not_followed(batch):
     course, _, _, _ = batch
     copied = course.root / "autograded" / "symlink_to_gradebook" / A / "data.db"
-    assert not copied.exists() or copied.is_symlink() or copied.stat().st_size == 0 or \
-        copied.read_bytes()[:16] != b"SQLite format 3\x00"
+    assert (
+        not copied.exists()
+        or copied.is_symlink()
+        or copied.stat().st_size == 0
+        or copied.read_bytes()[:16] != b"SQLite format 3\x00"
+    )

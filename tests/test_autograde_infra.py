@@ -15,7 +15,6 @@ import sys
 import textwrap
 
 import pytest
-
 from nbgrader_course import Course
 
 A = "ps03"
@@ -122,11 +121,18 @@ def test_the_preflight_names_course_lib_missing_in_the_sandbox_and_the_fix():
     from course_lib.autograde.batch import preflight_message
 
     # the stderr of a real interpreter that cannot import course_lib
-    failed = subprocess.run([sys.executable, "-I", "-S", "-m", "course_lib.autograde.kernel",
-                             "0", "1"], cwd="/", capture_output=True, text=True)
+    failed = subprocess.run(
+        [sys.executable, "-I", "-S", "-m", "course_lib.autograde.kernel", "0", "1"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+    )
     assert failed.returncode != 0
-    result = {"status": "grader error", "kernel_stderr": failed.stderr,
-              "reason": "the sandboxed kernel did not start (the other side closed the channel)"}
+    result = {
+        "status": "grader error",
+        "kernel_stderr": failed.stderr,
+        "reason": "the sandboxed kernel did not start (the other side closed the channel)",
+    }
     message = preflight_message(result, "autograded/autograde-ps03.log")
     assert "course_lib cannot be imported inside the sandbox" in message
     assert "make venv" in message and "autograded/autograde-ps03.log" in message
@@ -183,8 +189,11 @@ def test_the_sandbox_imports_the_course_lib_that_grades_not_the_installed_one(co
     import course_lib
 
     other = tmp_path / "other-checkout"
-    shutil.copytree(Path(course_lib.__file__).parent, other / "course_lib",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(course_lib.__file__).parent,
+        other / "course_lib",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     proc = course.isolated_autograde(A, "--student", "steady", env={"PYTHONPATH": str(other)})
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert "graded" in summary_rows(proc.stdout)["steady"]

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from course_lib.autograde import wire
-from course_lib.autograde.batch import read_notebook
+from course_lib.autograde.batch import Outcome, read_notebook
 from course_lib.autograde.cli import format_table, parser
-from course_lib.autograde.batch import Outcome
 from course_lib.search import SearchResult
 
 
@@ -24,16 +23,33 @@ def roundtrip(value, named=None):
     return wire.decode(data, lambda tag: ("handle", tag["__handle__"]), named), kept
 
 
-@pytest.mark.parametrize("value", [
-    None, True, 3, -2.5, float("inf"), "text", [1, 2.5, "x"], (1, (2, 3)), {"a": 1, 2: [3]},
-    1 + 2j])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        3,
+        -2.5,
+        float("inf"),
+        "text",
+        [1, 2.5, "x"],
+        (1, (2, 3)),
+        {"a": 1, 2: [3]},
+        1 + 2j,
+    ],
+)
 def test_plain_values_survive_the_channel(value):
     assert roundtrip(value)[0] == value
 
 
 def test_arrays_keep_dtype_shape_and_values_and_scalars_stay_scalars():
-    for arr in (np.arange(12, dtype=np.int32).reshape(3, 4), np.array([[0.5, np.nan]]),
-                np.zeros((0, 3)), np.array([True, False]), np.float64(0.25)):
+    for arr in (
+        np.arange(12, dtype=np.int32).reshape(3, 4),
+        np.array([[0.5, np.nan]]),
+        np.zeros((0, 3)),
+        np.array([True, False]),
+        np.float64(0.25),
+    ):
         back = roundtrip(arr)[0]
         assert type(back) is type(arr) and np.asarray(back).dtype == np.asarray(arr).dtype
         assert np.asarray(back).shape == np.asarray(arr).shape
@@ -52,6 +68,7 @@ def test_named_tuples_are_rebuilt_as_the_trusted_class_only_if_the_fields_match(
     back = roundtrip(result, {"SearchResult": SearchResult})[0]
     assert type(back) is SearchResult and back.best_value == 0.0
     from collections import namedtuple
+
     fake = namedtuple("SearchResult", ["best_x", "extra"])(1, 2)
     back = roundtrip(fake, {"SearchResult": SearchResult})[0]
     assert type(back) is not SearchResult and back.extra == 2
@@ -70,15 +87,18 @@ def test_objects_that_are_not_data_become_handles_not_copies():
     assert type(back[1]) is float and back[1] == 1.5 and back[1] != 2.0  # the rigging is gone
 
 
-@pytest.mark.parametrize("data, problem", [
-    ({"__nd__": ["|O", [1], "AAAAAAAAAAA=", False]}, "not data"),
-    ({"__nd__": ["<f8", [2], "AAAAAAAA4D8=", False]}, "does not match"),
-    ({"__nd__": ["<f8", [-1], "", False]}, "shape"),
-    ({"__weird__": 1}, "unknown tag"),
-    ({"__nt__": ["X", ["__class__"], [1]]}, "named tuple"),
-    ({"__rng__": "Evil", "state": {}}, "bit generator"),
-    (object(), "not a valid value"),
-])
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        ({"__nd__": ["|O", [1], "AAAAAAAAAAA=", False]}, "not data"),
+        ({"__nd__": ["<f8", [2], "AAAAAAAA4D8=", False]}, "does not match"),
+        ({"__nd__": ["<f8", [-1], "", False]}, "shape"),
+        ({"__weird__": 1}, "unknown tag"),
+        ({"__nt__": ["X", ["__class__"], [1]]}, "named tuple"),
+        ({"__rng__": "Evil", "state": {}}, "bit generator"),
+        (object(), "not a valid value"),
+    ],
+)
 def test_the_decoder_refuses_what_is_not_data(data, problem):
     with pytest.raises(ValueError, match=problem):
         wire.decode(data, lambda tag: None)
@@ -123,20 +143,28 @@ def write(tmp_path, content: bytes):
 def good_notebook():
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x = 1")
-    cell.metadata["nbgrader"] = {"grade_id": "answer", "solution": True, "grade": False,
-                                 "locked": False, "schema_version": 3}
+    cell.metadata["nbgrader"] = {
+        "grade_id": "answer",
+        "solution": True,
+        "grade": False,
+        "locked": False,
+        "schema_version": 3,
+    }
     nb.cells = [cell, nbformat.v4.new_markdown_cell("text")]
     return nb
 
 
-@pytest.mark.parametrize("content, problem", [
-    (b"", "empty"),
-    (b"   \n", "empty"),
-    (bytes(range(256)) * 4, "binary"),
-    (b'{"cells": [', "invalid JSON"),
-    (b"[1, 2, 3]", "not an object"),
-    (b"[" * 100000 + b"]" * 100000, "not a notebook"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (bytes(range(256)) * 4, "binary"),
+        (b'{"cells": [', "invalid JSON"),
+        (b"[1, 2, 3]", "not an object"),
+        (b"[" * 100000 + b"]" * 100000, "not a notebook"),
+    ],
+)
 def test_unreadable_files_become_empty_notebooks_with_the_reason(tmp_path, content, problem):
     nb, found = read_notebook(write(tmp_path, content))
     assert problem in found and nb.cells == [] and nb.nbformat == 4
@@ -148,17 +176,33 @@ def test_a_good_notebook_is_read_without_a_problem(tmp_path):
 
 
 def test_an_nbformat_3_notebook_is_converted_and_noted(tmp_path):
-    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
-        {"cell_type": "code", "input": "y = 2", "language": "python", "outputs": [],
-         "metadata": {}}], "metadata": {}}]}
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {},
+        "worksheets": [
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "input": "y = 2",
+                        "language": "python",
+                        "outputs": [],
+                        "metadata": {},
+                    }
+                ],
+                "metadata": {},
+            }
+        ],
+    }
     nb, problem = read_notebook(write(tmp_path, json.dumps(v3).encode()))
     assert "nbformat 3" in problem and nb.cells[0].source == "y = 2"
 
 
 def test_a_notebook_with_a_broken_structure_keeps_its_good_cells(tmp_path):
     data = json.loads(nbformat.writes(good_notebook()))
-    data["cells"].append({"cell_type": "code", "source": 42})       # a bad cell
-    data["cells"].append({"cell_type": "alien", "source": "?"})     # an unknown kind
+    data["cells"].append({"cell_type": "code", "source": 42})  # a bad cell
+    data["cells"].append({"cell_type": "alien", "source": "?"})  # an unknown kind
     del data["metadata"]
     nb, problem = read_notebook(write(tmp_path, json.dumps(data).encode()))
     assert "structure is invalid" in problem and "2 cells were recovered" in problem
@@ -169,11 +213,14 @@ def test_a_notebook_with_a_broken_structure_keeps_its_good_cells(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("args, message", [
-    (["ps01", "--jobs", "0"], "positive integer"),
-    (["ps01", "--memory", "lots"], "positive integer"),
-    (["ps01", "--wall-time", "-1"], "positive number"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ps01", "--jobs", "0"], "positive integer"),
+        (["ps01", "--memory", "lots"], "positive integer"),
+        (["ps01", "--wall-time", "-1"], "positive number"),
+    ],
+)
 def test_bad_options_are_named(capsys, args, message):
     with pytest.raises(SystemExit):
         parser().parse_args(args)
@@ -181,9 +228,13 @@ def test_bad_options_are_named(capsys, args, message):
 
 
 def test_the_summary_table_has_one_row_per_student():
-    text = format_table([Outcome("alice", "graded", 9.0, 10.0),
-                         Outcome("bob", "malformed", 0.0, 10.0, ["ps01.ipynb: empty"]),
-                         Outcome("carol", "crashed")])
+    text = format_table(
+        [
+            Outcome("alice", "graded", 9.0, 10.0),
+            Outcome("bob", "malformed", 0.0, 10.0, ["ps01.ipynb: empty"]),
+            Outcome("carol", "crashed"),
+        ]
+    )
     lines = text.splitlines()
     assert lines[0].split() == ["student", "score", "status", "notes"]
     assert "9 / 10" in lines[2] and "malformed" in lines[3] and "empty" in lines[3]
@@ -191,10 +242,14 @@ def test_the_summary_table_has_one_row_per_student():
 
 
 def test_long_notes_wrap_under_the_notes_column_instead_of_widening_the_table():
-    notes = ["ps03.ipynb: the notebook's structure is invalid (" + "x" * 250 + ")",
-             "your code did not stop after 10 s"]
-    text = format_table([Outcome("alice", "graded", 9.0, 10.0),
-                         Outcome("bob", "malformed", 0.0, 10.0, notes)], width=80)
+    notes = [
+        "ps03.ipynb: the notebook's structure is invalid (" + "x" * 250 + ")",
+        "your code did not stop after 10 s",
+    ]
+    text = format_table(
+        [Outcome("alice", "graded", 9.0, 10.0), Outcome("bob", "malformed", 0.0, 10.0, notes)],
+        width=80,
+    )
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80
     column = lines[0].index("notes")
@@ -209,13 +264,20 @@ def test_a_test_cell_without_a_result_fails_instead_of_passing():
 
     nb = good_notebook()
     test = nbformat.v4.new_code_cell("check(answer)")
-    test.metadata["nbgrader"] = {"grade_id": "test", "grade": True, "solution": False,
-                                 "locked": True, "points": 1, "schema_version": 3}
+    test.metadata["nbgrader"] = {
+        "grade_id": "test",
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "points": 1,
+        "schema_version": 3,
+    }
     nb.cells.append(test)
     resources = {"nbgrader": {"student": "s", "notebook": "nb"}}
-    InjectOutputs.results[("s", "nb")] = {"outputs": {0: [{"output_type": "stream",
-                                                           "name": "stdout", "text": "hi"}]},
-                                          "reason": "the worker failed"}
+    InjectOutputs.results[("s", "nb")] = {
+        "outputs": {0: [{"output_type": "stream", "name": "stdout", "text": "hi"}]},
+        "reason": "the worker failed",
+    }
     try:
         nb, _ = InjectOutputs().preprocess(nb, resources)
     finally:
@@ -265,8 +327,10 @@ def test_a_message_cut_off_at_the_deadline_breaks_the_channel_for_good(monkeypat
         channel.receive(deadline=time.monotonic() + 0.05)
     os.write(w, body[3:])  # the rest arrives late: it must not be read as a new message
     wire.send(w, {"op": "next"})
-    for use in (lambda: channel.receive(deadline=time.monotonic() + 1),
-                lambda: channel.send({"op": "bye"})):
+    for use in (
+        lambda: channel.receive(deadline=time.monotonic() + 1),
+        lambda: channel.send({"op": "bye"}),
+    ):
         with pytest.raises(wire.ChannelBroken, match="abandoned: a message was cut off"):
             use()
 
@@ -312,12 +376,12 @@ def _read_stream(fd: int, count: int, tight: float) -> tuple:
 
 
 @pytest.mark.parametrize("grace", [None, 0.001])
-def test_many_channels_under_tight_deadlines_deliver_whole_messages_or_break(monkeypatch,
-                                                                             grace):
+def test_many_channels_under_tight_deadlines_deliver_whole_messages_or_break(monkeypatch, grace):
     # 8 channels at once, each written by its own process, read in threads with deadlines
     # of 1 ms: every message read is the next one, whole; a channel whose message is cut
     # off (only with a tiny grace) is abandoned, never read out of step
     import multiprocessing
+
     if grace is not None:
         monkeypatch.setattr(wire, "MESSAGE_GRACE", grace)
     context = multiprocessing.get_context("fork")
@@ -351,12 +415,19 @@ def test_many_channels_under_tight_deadlines_deliver_whole_messages_or_break(mon
 # --------------------------------------------------------------------------------------------
 # Names
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("files, meant", [
-    (["ps03 (1).ipynb"], "ps03 (1).ipynb"), (["PS03-2.ipynb"], "PS03-2.ipynb"),
-    (["doejane_123_456_ps03.ipynb"], "doejane_123_456_ps03.ipynb"),
-    (["Copy of ps03.ipynb", "notes.ipynb"], "Copy of ps03.ipynb"),
-    (["homework.ipynb"], "homework.ipynb"), (["a.ipynb", "b.ipynb"], None),
-    (["ps03 (1).ipynb", "ps03 (2).ipynb"], None), (["data.csv"], None)])
+@pytest.mark.parametrize(
+    "files, meant",
+    [
+        (["ps03 (1).ipynb"], "ps03 (1).ipynb"),
+        (["PS03-2.ipynb"], "PS03-2.ipynb"),
+        (["doejane_123_456_ps03.ipynb"], "doejane_123_456_ps03.ipynb"),
+        (["Copy of ps03.ipynb", "notes.ipynb"], "Copy of ps03.ipynb"),
+        (["homework.ipynb"], "homework.ipynb"),
+        (["a.ipynb", "b.ipynb"], None),
+        (["ps03 (1).ipynb", "ps03 (2).ipynb"], None),
+        (["data.csv"], None),
+    ],
+)
 def test_a_misnamed_notebook_is_found_unless_it_is_ambiguous(tmp_path, files, meant):
     from course_lib.autograde.batch import misnamed_notebook
 

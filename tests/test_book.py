@@ -62,7 +62,9 @@ def executed():
         if name not in cache:
             nb = jupytext.read(ROOT / f"{name}.md")
             client = NotebookClient(
-                nb, timeout=120, kernel_name="python3",
+                nb,
+                timeout=120,
+                kernel_name="python3",
                 resources={"metadata": {"path": str(ROOT / "book")}},
             )
             start = time.perf_counter()
@@ -136,8 +138,10 @@ def test_every_figure_has_a_caption_a_name_and_alt_text(executed, name):
         # or the repr of a last expression such as ax.legend()) repeats the figure's name
         rich = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
         if len(rich) > 1:
-            problems.append(f"{first_line!r}: {len(rich)} rich outputs; a figure cell must show "
-                            "only its image (end it with `;` or plt.show())")
+            problems.append(
+                f"{first_line!r}: {len(rich)} rich outputs; a figure cell must show "
+                "only its image (end it with `;` or plt.show())"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -160,16 +164,21 @@ def test_no_progress_bar_on_the_page_and_stderr_holds_nothing_else(executed, nam
     stderr_removed = _stderr_is_removed()
     for out in _outputs(nb):
         if out.output_type == "stream" and out.name == "stderr" and stderr_removed:
-            other = [line for line in re.split(r"[\r\n]+", out.text)
-                     if line.strip() and not PROGRESS_TEXT.search(line)]
+            other = [
+                line
+                for line in re.split(r"[\r\n]+", out.text)
+                if line.strip() and not PROGRESS_TEXT.search(line)
+            ]
             assert not other, f"stderr, hidden on the page, carries more than progress: {other}"
             continue
         text = out.get("text", "") + "".join(
-            str(v) for k, v in out.get("data", {}).items() if k.startswith("text/"))
+            str(v) for k, v in out.get("data", {}).items() if k.startswith("text/")
+        )
         assert not PROGRESS_TEXT.search(text), f"a progress bar on the page: {text[:200]!r}"
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
     models = {m["model_name"] for m in state.get("state", {}).values()}
     assert not models & PROGRESS_WIDGETS, "a progress-bar widget is saved with the page"
+
 
 # ---- the chapter template ------------------------------------------------------------------
 
@@ -194,13 +203,21 @@ def _prose_lines(text: str, keep_directives: bool = True):
         m = FENCE.match(line)
         if fence is None and m:
             info = m.group(2).strip()
-            prose = keep_directives and info.startswith("{") and not info.startswith(
-                ("{math}", "{bibliography}", "{code"))
+            prose = (
+                keep_directives
+                and info.startswith("{")
+                and not info.startswith(("{math}", "{bibliography}", "{code"))
+            )
             fence = (m.group(1)[0], len(m.group(1)), prose)
             yield line, True
             continue
-        if fence is not None and m and m.group(1)[0] == fence[0] and len(m.group(1)) >= fence[1] \
-                and not m.group(2).strip():
+        if (
+            fence is not None
+            and m
+            and m.group(1)[0] == fence[0]
+            and len(m.group(1)) >= fence[1]
+            and not m.group(2).strip()
+        ):
             fence = None
             yield line, True
             continue
@@ -232,13 +249,15 @@ def template_problems(text: str, docname: str) -> list[str]:
     if not label:
         problems.append("the title needs a label line `(subject)=` right above it")
     elif chapter_role.CHAPTERS.get(label.group(1), (None,))[0] != docname:
-        problems.append(f"the title label {label.group(1)!r} is not this chapter's slug in "
-                        "book/_ext/chapters.py CHAPTERS")
+        problems.append(
+            f"the title label {label.group(1)!r} is not this chapter's slug in "
+            "book/_ext/chapters.py CHAPTERS"
+        )
     sections = [(lvl, txt, n) for lvl, txt, n in heads if lvl == 2]
     names = [txt for _, txt, _ in sections]
     if not sections:
         return problems + ["no `##` sections"]
-    opening = [line for line in lines[at + 1:sections[0][2]] if line.strip()]
+    opening = [line for line in lines[at + 1 : sections[0][2]] if line.strip()]
     if not opening:
         problems.append("an opening paragraph must come between the title and the objectives")
     if names[0] != "Learning objectives":
@@ -252,23 +271,35 @@ def template_problems(text: str, docname: str) -> list[str]:
         problems.append("the widget belongs in one `## Try it yourself` (or `###`) section")
     objectives = next((n for _, txt, n in sections if txt == "Learning objectives"), None)
     summary = next((n for _, txt, n in sections if txt == "Summary"), None)
-    if tries and objectives is not None and summary is not None \
-            and not objectives < tries[0][1] < summary:
+    if (
+        tries
+        and objectives is not None
+        and summary is not None
+        and not objectives < tries[0][1] < summary
+    ):
         problems.append("Try it yourself must come after the objectives and before the summary")
     for _, txt, _ in heads[1:]:
         if re.match(r"(explore|practice|exercises)\b", txt, re.I):
-            problems.append(f"section {txt!r}: widgets go under 'Try it yourself', exercises after "
-                            "the section they practise")
+            problems.append(
+                f"section {txt!r}: widgets go under 'Try it yourself', exercises after "
+                "the section they practise"
+            )
     # exercises follow the section they practise: no section may open with one (a collection)
     bounds = [n for _, _, n in heads[1:]] + [len(lines)]
-    for (lvl, txt, start), end in zip(heads[1:], bounds[1:]):
-        body = [line for line in lines[start + 1:end] if line.strip()]
+    for (_lvl, txt, start), end in zip(heads[1:], bounds[1:]):
+        body = [line for line in lines[start + 1 : end] if line.strip()]
         if body and body[0].startswith("```{exercise}"):
-            problems.append(f"section {txt!r} opens with an exercise: put each exercise right "
-                            "after the section it practises")
+            problems.append(
+                f"section {txt!r} opens with an exercise: put each exercise right "
+                "after the section it practises"
+            )
     exercise_lines = [n for n, line in enumerate(lines) if line.startswith("```{exercise}")]
-    if exercise_lines and objectives is not None and summary is not None \
-            and not all(objectives < n < summary for n in exercise_lines):
+    if (
+        exercise_lines
+        and objectives is not None
+        and summary is not None
+        and not all(objectives < n < summary for n in exercise_lines)
+    ):
         problems.append("exercises belong between the objectives and the summary")
     return problems
 
@@ -286,13 +317,21 @@ def label_problems(name: str) -> list[str]:
     labels += [x for x in re.findall(r"^\((\S+)\)=", text, re.M) if x != slug]
     nb = jupytext.read(ROOT / f"{name}.md")
     figures = [c.metadata.get("mystnb", {}).get("figure", {}).get("name") for c in nb.cells]
-    problems = [f"label {x!r} must start with {prefix!r}" for x in labels if not x.startswith(prefix)]
-    problems += [f"figure name {x!r} must start with 'fig-{prefix}'" for x in figures
-                 if x and not x.startswith(f"fig-{prefix}")]
+    problems = [
+        f"label {x!r} must start with {prefix!r}" for x in labels if not x.startswith(prefix)
+    ]
+    problems += [
+        f"figure name {x!r} must start with 'fig-{prefix}'"
+        for x in figures
+        if x and not x.startswith(f"fig-{prefix}")
+    ]
     cited = re.findall(r"\{cite:?[pt]?\}`([^`]+)`", text)
     keys = [k.strip() for group in cited for k in group.split(",")]
-    problems += [f"citation {k!r} must use the key prefix {prefix!r}" for k in keys
-                 if not k.startswith(prefix)]
+    problems += [
+        f"citation {k!r} must use the key prefix {prefix!r}"
+        for k in keys
+        if not k.startswith(prefix)
+    ]
     return problems
 
 
@@ -376,20 +415,32 @@ def test_template_check_accepts_a_chapter_that_follows_it():
     assert template_problems(GOOD_CHAPTER, "book/03_gradient_descent") == []
 
 
-@pytest.mark.parametrize("broken, problem", [
-    (GOOD_CHAPTER.replace("# Gradient descent", "# 3. Gradient descent"), "carries a number"),
-    (GOOD_CHAPTER.replace("(gradient-descent)=\n", ""), "label line"),
-    (GOOD_CHAPTER.replace("(gradient-descent)=", "(ch3)="), "not this chapter's slug"),
-    (GOOD_CHAPTER.replace("Opening.\n", ""), "opening paragraph"),
-    (GOOD_CHAPTER.replace("## Learning objectives\n\n- one\n\n", ""), "Learning objectives"),
-    (GOOD_CHAPTER.replace("## Summary\n\n## References\n", "## References\n\n## Summary\n"),
-     "Summary and References"),
-    (GOOD_CHAPTER.replace("## Try it yourself", "## Explore: a widget"), "Try it yourself"),
-    (GOOD_CHAPTER.replace("Text.\n\n```{exercise}", "Text.\n\n## Practice\n\n```{exercise}"),
-     "Practice"),
-    (GOOD_CHAPTER.replace("Widget.\n\n## Summary", "Widget.\n\n## Summary\n\n```{exercise}\n"
-                          ":label: gd-late\nQ\n```"), "between the objectives and the summary"),
-])
+@pytest.mark.parametrize(
+    "broken, problem",
+    [
+        (GOOD_CHAPTER.replace("# Gradient descent", "# 3. Gradient descent"), "carries a number"),
+        (GOOD_CHAPTER.replace("(gradient-descent)=\n", ""), "label line"),
+        (GOOD_CHAPTER.replace("(gradient-descent)=", "(ch3)="), "not this chapter's slug"),
+        (GOOD_CHAPTER.replace("Opening.\n", ""), "opening paragraph"),
+        (GOOD_CHAPTER.replace("## Learning objectives\n\n- one\n\n", ""), "Learning objectives"),
+        (
+            GOOD_CHAPTER.replace("## Summary\n\n## References\n", "## References\n\n## Summary\n"),
+            "Summary and References",
+        ),
+        (GOOD_CHAPTER.replace("## Try it yourself", "## Explore: a widget"), "Try it yourself"),
+        (
+            GOOD_CHAPTER.replace("Text.\n\n```{exercise}", "Text.\n\n## Practice\n\n```{exercise}"),
+            "Practice",
+        ),
+        (
+            GOOD_CHAPTER.replace(
+                "Widget.\n\n## Summary",
+                "Widget.\n\n## Summary\n\n```{exercise}\n:label: gd-late\nQ\n```",
+            ),
+            "between the objectives and the summary",
+        ),
+    ],
+)
 def test_template_check_rejects_a_chapter_that_breaks_it(broken, problem):
     problems = template_problems(broken, "book/03_gradient_descent")
     assert any(problem in p for p in problems), problems
@@ -412,6 +463,7 @@ def test_a_list_marker_inside_inline_math_is_found():
 
 # ---- the {chapter} role --------------------------------------------------------------------
 
+
 def test_every_written_chapter_is_in_the_table_with_its_title():
     for name in CHAPTERS:
         text = markdown_text(name)
@@ -430,7 +482,10 @@ def test_the_introduction_announces_every_chapter_with_the_role():
 
 def test_explicit_text_and_slug_are_split():
     assert chapter_role.split_title_and_slug("momentum") == (None, "momentum")
-    assert chapter_role.split_title_and_slug("the next part <momentum>") == ("the next part", "momentum")
+    assert chapter_role.split_title_and_slug("the next part <momentum>") == (
+        "the next part",
+        "momentum",
+    )
 
 
 def _sphinx_project(tmp_path: Path, index_body: str) -> Path:
@@ -438,13 +493,16 @@ def _sphinx_project(tmp_path: Path, index_body: str) -> Path:
     (src / "book").mkdir(parents=True)
     (src / "conf.py").write_text(
         f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
-        "extensions = ['chapters']\nproject = 'test'\n")
+        "extensions = ['chapters']\nproject = 'test'\n"
+    )
     (src / "index.rst").write_text(
         "Book\n====\n\n.. toctree::\n   :numbered:\n\n   book/01_optimization_as_search\n"
-        "   book/03_gradient_descent\n\n" + index_body + "\n")
+        "   book/03_gradient_descent\n\n" + index_body + "\n"
+    )
     (src / "book" / "01_optimization_as_search.rst").write_text("Search\n======\n\nText.\n")
     (src / "book" / "03_gradient_descent.rst").write_text(
-        "Gradient descent\n================\n\nBack to :chapter:`optimization-as-search`.\n")
+        "Gradient descent\n================\n\nBack to :chapter:`optimization-as-search`.\n"
+    )
     return src
 
 
@@ -454,19 +512,32 @@ def _build(src: Path):
     from sphinx.application import Sphinx
 
     warnings = StringIO()
-    app = Sphinx(str(src), str(src), str(src / "_out"), str(src / "_doctrees"), "html",
-                 status=None, warning=warnings, freshenv=True)
+    app = Sphinx(
+        str(src),
+        str(src),
+        str(src / "_out"),
+        str(src / "_doctrees"),
+        "html",
+        status=None,
+        warning=warnings,
+        freshenv=True,
+    )
     app.build()
     return warnings.getvalue(), (src / "_out" / "index.html").read_text()
 
 
 def test_role_links_a_chapter_in_the_toc_with_its_number_and_title(tmp_path):
-    src = _sphinx_project(tmp_path, "See :chapter:`gradient-descent` and "
-                                    ":chapter:`that chapter <optimization-as-search>`.")
+    src = _sphinx_project(
+        tmp_path,
+        "See :chapter:`gradient-descent` and :chapter:`that chapter <optimization-as-search>`.",
+    )
     warnings, html = _build(src)
     assert "unknown chapter" not in warnings
-    assert re.search(r'<a class="[^"]*chapter-link[^"]*" href="book/03_gradient_descent.html">'
-                     r"Chapter 2: Gradient descent</a>", html), html
+    assert re.search(
+        r'<a class="[^"]*chapter-link[^"]*" href="book/03_gradient_descent.html">'
+        r"Chapter 2: Gradient descent</a>",
+        html,
+    ), html
     assert re.search(r'href="book/01_optimization_as_search.html">that chapter</a>', html)
     page = (src / "_out" / "book" / "03_gradient_descent.html").read_text()
     assert re.search(r'href="01_optimization_as_search.html">Chapter 1: Search</a>', page)
@@ -484,17 +555,36 @@ def test_role_rejects_an_unknown_chapter(tmp_path):
     src = _sphinx_project(tmp_path, "Broken: :chapter:`mommentum`.")
     warnings, _ = _build(src)
     assert "unknown chapter 'mommentum'" in warnings and "momentum" in warnings
-    strict = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src),
-                             str(tmp_path / "strict")], capture_output=True, text=True)
+    strict = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "-q",
+            "-b",
+            "html",
+            str(src),
+            str(tmp_path / "strict"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert strict.returncode != 0 and "mommentum" in strict.stderr
 
 
 def _clean_copy(dest: Path) -> None:
     """The files of a fresh clone: tracked plus untracked-but-not-ignored, nothing else."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         src = ROOT / rel
         if src.is_file():
@@ -507,7 +597,9 @@ def test_book_builds_with_warnings_as_errors_from_a_clean_copy(tmp_path):
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
         [str(jupyter_book), "build", ".", "--warningiserror", "--nitpick", "--keep-going"],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     html = tmp_path / "_build" / "html"

@@ -33,7 +33,6 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
-
 from test_book import _clean_copy, toc_files
 
 pytestmark = pytest.mark.browser
@@ -41,11 +40,18 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "book" / "_vendor" / "node_modules" / "axe-core" / "axe.min.js"
 # what a page is built from: a change to any of these makes _build/html stale
-SOURCES = ["_config.yml", "_toc.yml", "references.bib", "book/*.md", "book/_ext/*.py",
-           "book/_static/*", "book/_vendor/package-lock.json", "book/logo.svg"]
+SOURCES = [
+    "_config.yml",
+    "_toc.yml",
+    "references.bib",
+    "book/*.md",
+    "book/_ext/*.py",
+    "book/_static/*",
+    "book/_vendor/package-lock.json",
+    "book/logo.svg",
+]
 PAGES = [f"{name}.html" for name in toc_files()] + ["genindex.html", "search.html"]
-CHECKS = ["console", "requests", "math", "images", "links", "focus", "solutions", "widgets",
-          "axe"]
+CHECKS = ["console", "requests", "math", "images", "links", "focus", "solutions", "widgets", "axe"]
 SERIOUS = {"serious", "critical"}
 WIDGET_WAIT_S = 20.0
 # an alt text that is a file name or path ("../_images/3fa9...e1.png") says nothing
@@ -81,8 +87,12 @@ def site(tmp_path_factory) -> Path:
     if (ROOT / "_build" / ".jupyter_cache").is_dir():
         shutil.copytree(ROOT / "_build" / ".jupyter_cache", copy / "_build" / ".jupyter_cache")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
-                            cwd=copy, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return copy / "_build" / "html"
 
@@ -95,7 +105,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server(site):
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site))
+    )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
@@ -117,8 +128,15 @@ def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=executable,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         yield chromium
         chromium.close()
 
@@ -171,9 +189,12 @@ function widgetCells() {
 }
 """
 
-PAGE_REPORT_JS = """
+PAGE_REPORT_JS = (
+    """
 () => {
-""" + WIDGET_CELLS_JS + """
+"""
+    + WIDGET_CELLS_JS
+    + """
   const raw = /\\\\\\(|\\\\\\[|\\$\\$|(^|[^\\\\])\\$[^$\\s][^$]*\\$/;
   const skip = "pre, code, script, style, mjx-container, .highlight, textarea";
   const texts = [];
@@ -212,12 +233,14 @@ PAGE_REPORT_JS = """
   };
 }
 """
+)
 
 # Every control a keyboard reaches, focused as after a Tab press: the focused element must show
 # an outline or a box shadow (WCAG 2.4.7 Focus Visible).
 NO_FOCUS_RING_JS = """
 () => {
-  const controls = 'a[href], button, summary, input, select, textarea, [tabindex]:not([tabindex="-1"])';
+  const controls =
+    'a[href], button, summary, input, select, textarea, [tabindex]:not([tabindex="-1"])';
   const missing = [];
   for (const el of document.querySelectorAll(controls)) {
     const box = el.getBoundingClientRect();
@@ -241,7 +264,8 @@ NO_FOCUS_RING_JS = """
 WIDGETS_SETTLED_JS = """
 () => Array.from(document.querySelectorAll(
     'script[type="application/vnd.jupyter.widget-view+json"]')).every((script) =>
-  script.previousElementSibling && script.previousElementSibling.classList.contains("widget-subarea")
+  script.previousElementSibling
+    && script.previousElementSibling.classList.contains("widget-subarea")
   && script.previousElementSibling.querySelector(".jupyter-widgets"))
 """
 
@@ -255,7 +279,9 @@ def _open(browser, url: str, report: dict, block: str | None = None):
         request_url = route.request.url
         if block and block in request_url:
             route.abort("blockedbyclient")
-        elif urlsplit(request_url).hostname == "127.0.0.1" or request_url.startswith(("data:", "blob:")):
+        elif urlsplit(request_url).hostname == "127.0.0.1" or request_url.startswith(
+            ("data:", "blob:")
+        ):
             route.continue_()
         else:
             report["external"].append(request_url)
@@ -263,13 +289,28 @@ def _open(browser, url: str, report: dict, block: str | None = None):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda m: m.type == "error" and report["console"].append(
-        f"{m.text} ({m.location.get('url', '')}:{m.location.get('lineNumber', '')})"))
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and report["console"].append(
+                f"{m.text} ({m.location.get('url', '')}:{m.location.get('lineNumber', '')})"
+            )
+        ),
+    )
     page.on("pageerror", lambda e: report["console"].append(f"uncaught: {e}"))
-    page.on("requestfailed", lambda r: urlsplit(r.url).hostname == "127.0.0.1"
-            and not (block and block in r.url) and report["failed"].append(f"{r.url} ({r.failure})"))
-    page.on("response", lambda r: r.status >= 400 and report["failed"].append(
-        f"{r.url} (HTTP {r.status})"))
+    page.on(
+        "requestfailed",
+        lambda r: (
+            urlsplit(r.url).hostname == "127.0.0.1"
+            and not (block and block in r.url)
+            and report["failed"].append(f"{r.url} ({r.failure})")
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and report["failed"].append(f"{r.url} (HTTP {r.status})"),
+    )
     page.goto(url, wait_until="load")
     page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
     return context, page
@@ -280,7 +321,10 @@ def _visit(browser, base: str, page_name: str) -> dict:
     report: dict = {"page": page_name, "console": [], "failed": [], "external": []}
     start = time.perf_counter()
     context, page = _open(browser, base + page_name, report)
-    if page.evaluate("() => !!document.querySelector('script[type=\"application/vnd.jupyter.widget-view+json\"]')"):
+    if page.evaluate(
+        "() => !!document.querySelector("
+        "'script[type=\"application/vnd.jupyter.widget-view+json\"]')"
+    ):
         try:
             page.wait_for_function(WIDGETS_SETTLED_JS, timeout=WIDGET_WAIT_S * 1000)
         except Exception:  # noqa: BLE001 - a widget that never renders is reported below
@@ -295,9 +339,14 @@ def _visit(browser, base: str, page_name: str) -> dict:
     report["broken_links"] = _broken_links(base, page_name, report.pop("links"))
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    report["axe"] = {v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"]),
-                               "targets": [n["target"] for n in v["nodes"][:8]]}
-                     for v in result["violations"]}
+    report["axe"] = {
+        v["id"]: {
+            "impact": v["impact"],
+            "nodes": len(v["nodes"]),
+            "targets": [n["target"] for n in v["nodes"][:8]],
+        }
+        for v in result["violations"]
+    }
     context.close()
     if report["widgets"]:
         report["static_widgets"] = _static_widgets(browser, base + page_name)
@@ -310,11 +359,15 @@ def _static_widgets(browser, url: str) -> list[dict]:
     ignored: dict = {"console": [], "failed": [], "external": []}
     context, page = _open(browser, url, ignored, block="embed-amd.js")
     page.wait_for_load_state("networkidle")
-    widgets = page.evaluate("() => {" + WIDGET_CELLS_JS + """
+    widgets = page.evaluate(
+        "() => {"
+        + WIDGET_CELLS_JS
+        + """
       return widgetCells().map(({ cell, figure }) => ({ figure, shown: Array.from(
           cell.querySelectorAll("img.jupyter-widget")).some((img) => img.complete &&
           img.naturalWidth > 0 && img.getBoundingClientRect().width > 0) }));
-    }""")
+    }"""
+    )
     context.close()
     return widgets
 
@@ -383,7 +436,9 @@ def _summary(cache: dict, total: float) -> list[str]:
         axe = ", ".join(f"{rule} ({v['impact']}, {v['nodes']})" for rule, v in r["axe"].items())
         images = r["images"]
         figures = sum(w["figure"] for w in r["widgets"])
-        no_alt = sum(1 for i in images if not (i["alt"] or "").strip() or FILE_NAME.search(i["alt"]))
+        no_alt = sum(
+            1 for i in images if not (i["alt"] or "").strip() or FILE_NAME.search(i["alt"])
+        )
         lines.append(
             f"  {name} ({r['seconds']} s): console errors {len(r['console'])}, failed requests "
             f"{len(r['failed'])}, external {len(r['external'])}; math {r['typeset']}/{r['math']} "
@@ -395,14 +450,18 @@ def _summary(cache: dict, total: float) -> list[str]:
             f"({sum(w['rendered'] for w in r['widgets'])} rendered live), figures shown live "
             f"{sum(w['shown'] for w in r['widgets'] if w['figure'])}/{figures}, static "
             f"{sum(w['shown'] for w in r.get('static_widgets', []) if w['figure'])}/{figures}; "
-            f"axe: {axe or 'none'}")
+            f"axe: {axe or 'none'}"
+        )
     return lines
 
 
 # -- the checks -----------------------------------------------------------------------------------
 def test_every_built_page_is_checked(site):
-    built = {str(p.relative_to(site)) for p in site.rglob("*.html")
-             if not p.relative_to(site).parts[0].startswith("_")}
+    built = {
+        str(p.relative_to(site))
+        for p in site.rglob("*.html")
+        if not p.relative_to(site).parts[0].startswith("_")
+    }
     # index.html is Jupyter Book's redirect to the root page, nothing to check but its target
     redirect = re.search(r'url=([^"]+)"', (site / "index.html").read_text())
     assert redirect and redirect.group(1) in PAGES
@@ -419,21 +478,27 @@ def test_page(visits, page_name, check):
         assert not r["external"], "requests that leave the site:\n" + "\n".join(r["external"])
         assert not r["failed"], "failed requests:\n" + "\n".join(r["failed"])
     elif check == "math":
-        assert r["typeset"] == r["math"], f"{r['math'] - r['typeset']} of {r['math']} math " \
+        assert r["typeset"] == r["math"], (
+            f"{r['math'] - r['typeset']} of {r['math']} math "
             f"nodes not typeset, e.g. {r['untypeset'][:3]}"
+        )
         assert r["mjx"] >= r["math"]
         assert not r["raw"], f"raw LaTeX left in the text: {r['raw'][:5]}"
     elif check == "images":
         not_loaded = [i["src"][:80] for i in r["images"] if not i["loaded"]]
         assert not not_loaded, f"images not loaded: {not_loaded}"
-        bad_alt = [f"{i['src'][:60]} alt={i['alt']!r}" for i in r["images"]
-                   if not (i["alt"] or "").strip() or FILE_NAME.search(i["alt"].strip())]
+        bad_alt = [
+            f"{i['src'][:60]} alt={i['alt']!r}"
+            for i in r["images"]
+            if not (i["alt"] or "").strip() or FILE_NAME.search(i["alt"].strip())
+        ]
         assert not bad_alt, f"{len(bad_alt)} images without a real alt text:\n" + "\n".join(bad_alt)
     elif check == "links":
         assert not r["broken_links"], "broken links:\n" + "\n".join(r["broken_links"])
     elif check == "focus":
-        assert not r["no_focus_ring"], "controls without a visible focus indicator:\n" + \
-            "\n".join(r["no_focus_ring"])
+        assert not r["no_focus_ring"], "controls without a visible focus indicator:\n" + "\n".join(
+            r["no_focus_ring"]
+        )
     elif check == "solutions":
         assert not r["solutions"]["failures"], "\n".join(r["solutions"]["failures"])
         assert r["solutions"]["opened"] == r["solutions"]["count"]
@@ -442,10 +507,15 @@ def test_page(visits, page_name, check):
         assert not live, f"widget outputs {live} of {len(r['widgets'])} show no figure"
         doubled = [i for i, w in enumerate(r["widgets"], 1) if w["doubled"]]
         assert not doubled, f"widget outputs {doubled} show the static figure beside the live one"
-        static = [i for i, w in enumerate(r.get("static_widgets", []), 1)
-                  if w["figure"] and not w["shown"]]
-        assert not static, f"widget outputs {static} show no figure when the widget manager " \
+        static = [
+            i
+            for i, w in enumerate(r.get("static_widgets", []), 1)
+            if w["figure"] and not w["shown"]
+        ]
+        assert not static, (
+            f"widget outputs {static} show no figure when the widget manager "
             "cannot run (the static image is missing)"
+        )
     elif check == "axe":
         serious = {rule: v for rule, v in r["axe"].items() if v["impact"] in SERIOUS}
         assert not serious, "axe-core violations: " + json.dumps(serious, indent=1)

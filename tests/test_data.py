@@ -20,8 +20,10 @@ from course_lib.data import (
 
 
 def test_importing_course_lib_does_not_import_scikit_learn():
-    code = ("import sys, course_lib.data, course_lib.models, course_lib.search, course_lib.train;"
-            "print('sklearn' in sys.modules, 'scipy' in sys.modules)")
+    code = (
+        "import sys, course_lib.data, course_lib.models, course_lib.search, course_lib.train;"
+        "print('sklearn' in sys.modules, 'scipy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.split() == ["False", "False"]
 

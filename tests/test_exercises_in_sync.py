@@ -18,8 +18,11 @@ def assignments(folder: Path) -> list[str]:
 
 
 def files(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*")
-            if p.is_file() and not IGNORED & set(p.relative_to(folder).parts)}
+    return {
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and not IGNORED & set(p.relative_to(folder).parts)
+    }
 
 
 def essence(path: Path) -> dict:
@@ -28,10 +31,16 @@ def essence(path: Path) -> dict:
     nb = nbformat.read(path, as_version=4)
     return {
         "kernel": nb.metadata.get("kernelspec", {}).get("name"),
-        "cells": [{"type": c.cell_type, "source": c.source,
-                   "nbgrader": c.metadata.get("nbgrader"),
-                   "outputs": c.get("outputs"), "attachments": c.get("attachments")}
-                  for c in nb.cells],
+        "cells": [
+            {
+                "type": c.cell_type,
+                "source": c.source,
+                "nbgrader": c.metadata.get("nbgrader"),
+                "outputs": c.get("outputs"),
+                "attachments": c.get("attachments"),
+            }
+            for c in nb.cells
+        ],
     }
 
 
@@ -44,8 +53,10 @@ def test_exercises_match_a_fresh_generation(tmp_path):
     course = Course.create(tmp_path, names)
     for name in names:
         fresh, committed = tmp_path / "exercises" / name, REPO / "exercises" / name
-        hint = (f"exercises/{name} is out of date: regenerate it from the repository root with "
-                f"`nbgrader generate_assignment {name} --force`")
+        hint = (
+            f"exercises/{name} is out of date: regenerate it from the repository root with "
+            f"`nbgrader generate_assignment {name} --force`"
+        )
         assert files(fresh) == files(committed), hint
         for rel in sorted(files(fresh)):
             if rel.endswith(".ipynb"):

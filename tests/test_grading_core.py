@@ -45,8 +45,7 @@ def test_another_exception_becomes_a_runtime_error_named_after_it():
     assert info["builtin"] is False
     back = decode_exception(info)
     assert type(back) is RuntimeError and str(back) == "ShapeMismatch: 3 != 4"
-    plain = decode_exception(encode_exception(ShapeMismatch("3 != 4"), frame=False),
-                             qualify=False)
+    plain = decode_exception(encode_exception(ShapeMismatch("3 != 4"), frame=False), qualify=False)
     assert type(plain) is RuntimeError and str(plain) == "3 != 4"
     assert not hasattr(plain, "student_frame")  # no frame sent: the local one is used
 

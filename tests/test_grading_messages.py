@@ -22,8 +22,9 @@ def test_the_golden_file_covers_every_submission_of_the_tables():
         assert set(GOLDEN[assignment]) == set(submissions(assignment)), assignment
 
 
-@pytest.mark.parametrize("assignment,name", [(a, n) for a in ASSIGNMENTS
-                                             for n in sorted(GOLDEN[a])])
+@pytest.mark.parametrize(
+    "assignment,name", [(a, n) for a in ASSIGNMENTS for n in sorted(GOLDEN[a])]
+)
 def test_messages_are_unchanged(assignment, name):
     recorded = GOLDEN[assignment][name]
     now = messages_of(assignment, submissions(assignment)[name])

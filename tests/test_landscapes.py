@@ -240,14 +240,14 @@ def test_repr_shows_the_arguments():
 
 
 def test_bumpy_has_local_minima_only_where_its_docstring_says():
-    f = Bumpy(a=0.5, b=0.3, omega=4.0)                 # bumps can cancel the slope for |x| < 1.2
+    f = Bumpy(a=0.5, b=0.3, omega=4.0)  # bumps can cancel the slope for |x| < 1.2
     x = np.linspace(-4, 4, 80001)
     g = f.grad(x)
-    minima = x[1:][(g[:-1] < 0) & (g[1:] >= 0)]         # f' changes sign from - to +
+    minima = x[1:][(g[:-1] < 0) & (g[1:] >= 0)]  # f' changes sign from - to +
     assert np.all(np.abs(minima) < 0.3 * 4.0 / (2 * 0.5))
     assert len(minima) > 1 and np.any(np.abs(minima - 1.2) < 0.05)
     assert f.value(minima).min() == pytest.approx(0.0, abs=1e-8)
-    g = Bumpy(a=1.0, b=0.1, omega=2.0).grad(x)         # b omega^2 = 0.4 < 2a: convex
+    g = Bumpy(a=1.0, b=0.1, omega=2.0).grad(x)  # b omega^2 = 0.4 < 2a: convex
     assert np.count_nonzero((g[:-1] < 0) & (g[1:] >= 0)) == 1
 
 

@@ -161,8 +161,9 @@ def test_numerical_gradient_restores_x_even_if_f_raises_and_accepts_tuples():
 
 
 def test_relative_error():
-    np.testing.assert_allclose(relative_error([1.0, 0.0, -2.0, 0.0], [1.0, 0.0, 2.0, 1e-3]),
-                               [0.0, 0.0, 2.0, 1.0])
+    np.testing.assert_allclose(
+        relative_error([1.0, 0.0, -2.0, 0.0], [1.0, 0.0, 2.0, 1e-3]), [0.0, 0.0, 2.0, 1.0]
+    )
     assert relative_error(1.0, 1.0 + 1e-7) == pytest.approx(1e-7, rel=1e-6)
     assert relative_error(3.0, 2.0) == relative_error(2.0, 3.0) == pytest.approx(1 / 3)
 
@@ -191,8 +192,10 @@ def test_gradient_check_samples_distinct_seeded_coordinates():
     assert "fine" in repr(r1) and "max relative error" in repr(r1)
 
 
-@pytest.mark.parametrize("factor, verdict", [(1 + 3e-6, "borderline"), (1 + 1e-3, "suspicious"),
-                                             (1.05, "wrong"), (-1.0, "wrong")])
+@pytest.mark.parametrize(
+    "factor, verdict",
+    [(1 + 3e-6, "borderline"), (1 + 1e-3, "suspicious"), (1.05, "wrong"), (-1.0, "wrong")],
+)
 def test_gradient_check_verdicts_follow_the_rules_of_thumb(factor, verdict):
     x = np.linspace(0.5, 2.0, 6)
     res = gradient_check(lambda v: np.sum(v**3), factor * 3 * x**2, x)

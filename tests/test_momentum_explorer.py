@@ -30,8 +30,9 @@ def test_defaults_draw_the_three_runs_of_train_run(explorer):
         traj = run(opt, bowl, x0=[-1.6, 0.3], steps=100)
         np.testing.assert_allclose(explorer.results[label].path, traj.path, atol=1e-12)
     for i in range(3):
-        np.testing.assert_allclose(explorer.paths2[i].get_xydata(),
-                                   explorer.results[explorer.labels[i]].path)
+        np.testing.assert_allclose(
+            explorer.paths2[i].get_xydata(), explorer.results[explorer.labels[i]].path
+        )
 
 
 def test_between_the_two_stability_limits_only_gradient_descent_diverges(explorer):
@@ -48,8 +49,7 @@ def test_predicted_rates_are_the_analysis_rates_and_appear_in_the_info_line(expl
     explorer.update(lr_scaled=0.7, beta=0.5, kappa=100.0)
     h = 0.7 / 100.0 * np.array([1.0, 100.0])
     assert explorer.predicted["gradient descent"] == pytest.approx(max(analysis.gd_rate(h)))
-    assert explorer.predicted["momentum"] == pytest.approx(
-        max(analysis.momentum_rate(h, 0.5)))
+    assert explorer.predicted["momentum"] == pytest.approx(max(analysis.momentum_rate(h, 0.5)))
     assert f"{explorer.predicted['momentum']:.4f}" in explorer.info.value
 
 

@@ -36,7 +36,14 @@ def test_golden_file_covers_every_optimizer_and_option():
     seen = {(c["optimizer"], k) for c in GOLDEN["cases"] for k in c["kwargs"]}
     expected = {
         "SGD": ["lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize"],
-        "Adagrad": ["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"],
+        "Adagrad": [
+            "lr",
+            "lr_decay",
+            "weight_decay",
+            "initial_accumulator_value",
+            "eps",
+            "maximize",
+        ],
         "RMSprop": ["lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"],
         "Adadelta": ["lr", "rho", "eps", "weight_decay", "maximize"],
         "Adam": ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
@@ -183,7 +190,9 @@ def test_lecture_momentum_equals_pytorch_momentum_at_constant_lr(mu):
     torch_form, torch_state = _run(optim.SGD(lr=0.05, momentum=mu), x0, 60)
     np.testing.assert_allclose(lecture, torch_form, rtol=1e-12, atol=1e-15)
     if mu:  # the two buffers are the same quantity in different units: v = -lr * b
-        np.testing.assert_allclose(lecture_state.velocity, -0.05 * torch_state.momentum_buffer, rtol=1e-12)
+        np.testing.assert_allclose(
+            lecture_state.velocity, -0.05 * torch_state.momentum_buffer, rtol=1e-12
+        )
 
 
 def test_lecture_and_pytorch_momentum_differ_when_lr_changes():
@@ -228,7 +237,10 @@ def test_parameter_trees_update_like_each_array_alone(opt):
     grads = {"W": rng.normal(size=(3, 2)), "b": [rng.normal(size=2), np.float64(-1.0)]}
     new, state = opt.step(params, grads, opt.init(params))
     assert set(new) == {"W", "b"} and isinstance(new["b"], list)
-    for p, g, got in [(params["W"], grads["W"], new["W"]), (params["b"][0], grads["b"][0], new["b"][0])]:
+    for p, g, got in [
+        (params["W"], grads["W"], new["W"]),
+        (params["b"][0], grads["b"][0], new["b"][0]),
+    ]:
         alone, _ = opt.step(p, g, opt.init(p))
         np.testing.assert_array_equal(got, alone)
     assert state.step == 1
@@ -275,7 +287,11 @@ def test_state_is_readable():
     _, state = opt.step(np.zeros(2), np.ones(2), opt.init(np.zeros(2)))
     assert state.step == 1
     assert "exp_avg=" in repr(state) and "exp_avg_sq=" in repr(state)
-    assert repr(opt) == "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, maximize=False)"
+    assert (
+        repr(opt)
+        == "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, "
+        "maximize=False)"
+    )
 
 
 def test_defaults_are_pytorchs():
@@ -283,7 +299,11 @@ def test_defaults_are_pytorchs():
     assert (optim.Adagrad().lr, optim.Adagrad().eps) == (1e-2, 1e-10)
     assert (optim.RMSprop().lr, optim.RMSprop().alpha, optim.RMSprop().eps) == (1e-2, 0.99, 1e-8)
     assert (optim.Adadelta().lr, optim.Adadelta().rho, optim.Adadelta().eps) == (1.0, 0.9, 1e-6)
-    assert (optim.Adam().betas, optim.Adam().eps, optim.Adam().weight_decay) == ((0.9, 0.999), 1e-8, 0.0)
+    assert (optim.Adam().betas, optim.Adam().eps, optim.Adam().weight_decay) == (
+        (0.9, 0.999),
+        1e-8,
+        0.0,
+    )
     assert optim.AdamW().weight_decay == 1e-2
 
 
@@ -331,7 +351,9 @@ def test_bad_hyperparameters_raise_value_error_naming_them(cls, kwargs, message)
 def test_grads_of_another_shape_are_rejected():
     opt = optim.Adam()
     state = opt.init(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"grads has shape \(3, 2\) but the parameters have shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"grads has shape \(3, 2\) but the parameters have shape \(2, 3\)"
+    ):
         opt.step(np.zeros((2, 3)), np.zeros((3, 2)), state)
 
 

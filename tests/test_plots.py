@@ -15,8 +15,15 @@ from matplotlib.figure import Figure
 
 from course_lib import landscapes
 from course_lib.optim import SGD
-from course_lib.plots import (contour_levels, mark_minima, plot_1d, plot_contours,
-                              plot_loss_curve, plot_path, plot_surface)
+from course_lib.plots import (
+    contour_levels,
+    mark_minima,
+    plot_1d,
+    plot_contours,
+    plot_loss_curve,
+    plot_path,
+    plot_surface,
+)
 from course_lib.train import run
 
 
@@ -35,9 +42,17 @@ def render(ax):
     ax.figure.canvas.draw()  # Figure() comes with an Agg canvas
 
 
-@pytest.mark.parametrize("f", [landscapes.Quadratic.bowl(20.0), landscapes.Rosenbrock(),
-                               landscapes.Himmelblau(), landscapes.Saddle(), landscapes.Beale()],
-                         ids=lambda f: f.name)
+@pytest.mark.parametrize(
+    "f",
+    [
+        landscapes.Quadratic.bowl(20.0),
+        landscapes.Rosenbrock(),
+        landscapes.Himmelblau(),
+        landscapes.Saddle(),
+        landscapes.Beale(),
+    ],
+    ids=lambda f: f.name,
+)
 @pytest.mark.parametrize("log", [True, False])
 def test_plot_contours_draws_levels_inside_the_landscape_window(f, log):
     ax = fresh_axes()
@@ -71,8 +86,9 @@ def test_contour_levels_are_geometric_above_the_minimum():
 def test_plot_contours_accepts_explicit_levels_filled_and_bounds():
     f = landscapes.Himmelblau()
     ax = fresh_axes()
-    contours = plot_contours(ax, f, bounds=((0, 4), (0, 3)), levels=[1, 10, 100], filled=True,
-                             minima=False)
+    contours = plot_contours(
+        ax, f, bounds=((0, 4), (0, 3)), levels=[1, 10, 100], filled=True, minima=False
+    )
     assert contours.filled and list(contours.levels) == [1, 10, 100]
     assert ax.get_xlim() == (0, 4) and ax.get_ylim() == (0, 3)
     assert not [line for line in ax.get_lines() if line.get_marker() == "*"]
@@ -154,12 +170,20 @@ def test_mark_minima_adds_no_legend_entry_without_minima():
 
 # The book's figure style: a colour-blind-safe palette, and curves that differ in more than colour.
 
-OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
-             "#CC79A7"}  # Okabe & Ito (2008), https://jfly.uni-koeln.de/color/
+OKABE_ITO = {
+    "#000000",
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+}  # Okabe & Ito (2008), https://jfly.uni-koeln.de/color/
 
 
 def test_use_style_sets_the_okabe_ito_colour_cycle_and_readable_text():
-    from matplotlib import colors, rcParams, rc_context
+    from matplotlib import colors, rc_context, rcParams
 
     from course_lib.plots import PALETTE, use_style
 

@@ -34,39 +34,82 @@ PS = "ps01"
 # the test cells that must lose their points).
 MISTAKES = {
     "local_accepts_worse": (
-        "local_random_search", "        if fy < fx:\n            x, fx = y, fy",
-        "        x, fx = y, fy", "you move to every proposal", {"test_local_search_moves"}),
+        "local_random_search",
+        "        if fy < fx:\n            x, fx = y, fy",
+        "        x, fx = y, fy",
+        "you move to every proposal",
+        {"test_local_search_moves"},
+    ),
     "local_wrong_way_round": (
-        "local_random_search", "if fy < fx:", "if fy > fx:", "the comparison is the wrong way",
-        {"test_local_search_moves"}),
+        "local_random_search",
+        "if fy < fx:",
+        "if fy > fx:",
+        "the comparison is the wrong way",
+        {"test_local_search_moves"},
+    ),
     "local_off_by_one": (
-        "local_random_search", "range(n_evals - 1)", "range(n_evals)",
-        "x0 counts as the first of the n_evals evaluations", {"test_local_search_result"}),
+        "local_random_search",
+        "range(n_evals - 1)",
+        "range(n_evals)",
+        "x0 counts as the first of the n_evals evaluations",
+        {"test_local_search_result"},
+    ),
     "local_returns_last_point": (
-        "local_random_search", "best_x=xs[best].copy()", "best_x=xs[-1]",
-        "best_x is the last point evaluated", {"test_local_search_result"}),
+        "local_random_search",
+        "best_x=xs[best].copy()",
+        "best_x=xs[-1]",
+        "best_x is the last point evaluated",
+        {"test_local_search_result"},
+    ),
     "local_uses_np_random": (
-        "local_random_search", "rng.standard_normal(x.size)", "np.random.standard_normal(x.size)",
-        "draw every random number from the rng argument", {"test_local_search_moves"}),
+        "local_random_search",
+        "rng.standard_normal(x.size)",
+        "np.random.standard_normal(x.size)",
+        "draw every random number from the rng argument",
+        {"test_local_search_moves"},
+    ),
     "global_best_so_far_is_values": (
-        "global_random_search", "best_so_far=np.minimum.accumulate(values)",
-        "best_so_far=values", "best_so_far is just the list of values",
-        {"test_global_search_result"}),
+        "global_random_search",
+        "best_so_far=np.minimum.accumulate(values)",
+        "best_so_far=values",
+        "best_so_far is just the list of values",
+        {"test_global_search_result"},
+    ),
     "global_uses_np_random": (
-        "global_random_search", "rng.uniform(low, high", "np.random.uniform(low, high",
-        "identically seeded rng gave different points", {"test_global_search_sampling"}),
+        "global_random_search",
+        "rng.uniform(low, high",
+        "np.random.uniform(low, high",
+        "identically seeded rng gave different points",
+        {"test_global_search_sampling"},
+    ),
     "global_ignores_bounds": (
-        "global_random_search", "rng.uniform(low, high, size=", "rng.uniform(size=",
-        "your points lie in [0, 1)", {"test_global_search_sampling"}),
+        "global_random_search",
+        "rng.uniform(low, high, size=",
+        "rng.uniform(size=",
+        "your points lie in [0, 1)",
+        {"test_global_search_sampling"},
+    ),
     "e2t_zero_based": (
-        "evaluations_to_target", "int(reached[0]) + 1", "int(reached[0])",
-        "the number of evaluations is that index + 1", {"test_evaluations_to_target"}),
+        "evaluations_to_target",
+        "int(reached[0]) + 1",
+        "int(reached[0])",
+        "the number of evaluations is that index + 1",
+        {"test_evaluations_to_target"},
+    ),
     "e2t_strict": (
-        "evaluations_to_target", "<= target", "< target", "compare with <=, not <",
-        {"test_evaluations_to_target"}),
+        "evaluations_to_target",
+        "<= target",
+        "< target",
+        "compare with <=, not <",
+        {"test_evaluations_to_target"},
+    ),
     "experiment_step_over_d": (  # passes the visible test, fails the hidden one
-        "experiment", "STEP_LENGTH / math.sqrt(d)", "STEP_LENGTH / d",
-        "far from what this experiment gives", {"test_experiment_result"}),
+        "experiment",
+        "STEP_LENGTH / math.sqrt(d)",
+        "STEP_LENGTH / d",
+        "far from what this experiment gives",
+        {"test_experiment_result"},
+    ),
 }
 
 
@@ -89,8 +132,13 @@ class TestChecks(AssignmentChecks):
 
     assignment = PS
     mistakes = MISTAKES
-    hidden_probes = ["local_accepts_worse", "global_best_so_far_is_values", "e2t_zero_based",
-                     "global_ignores_bounds", "local_off_by_one"]
+    hidden_probes = [
+        "local_accepts_worse",
+        "global_best_so_far_is_values",
+        "e2t_zero_based",
+        "global_ignores_bounds",
+        "local_off_by_one",
+    ]
     hidden_leak = r"test case|expected|got:|\d\.\d\d"
     quiet_function = "global_random_search"
 
@@ -168,15 +216,31 @@ def test_core_check_against_reference_diagnoses_a_variant_and_hides_details():
     def loss(w):
         return float(np.sum(np.sin(w) * w**2))
 
-    cases = [Case({"f": loss, "x": np.array([0.3, -1.2, 2.0]), "h": 1e-4}, "x of shape (3,)"),
-             Case({"f": loss, "x": np.arange(6.0).reshape(2, 3) / 4, "h": 1e-4}, "x (2, 3)")]
-    mistakes = [Mistake("forward", "you used a forward difference, error O(h); use the centred "
-                        "difference (f(x + h) - f(x - h)) / (2h)", variant=forward)]
+    cases = [
+        Case({"f": loss, "x": np.array([0.3, -1.2, 2.0]), "h": 1e-4}, "x of shape (3,)"),
+        Case({"f": loss, "x": np.arange(6.0).reshape(2, 3) / 4, "h": 1e-4}, "x (2, 3)"),
+    ]
+    mistakes = [
+        Mistake(
+            "forward",
+            "you used a forward difference, error O(h); use the centred "
+            "difference (f(x + h) - f(x - h)) / (2h)",
+            variant=forward,
+        )
+    ]
 
     def check(student, hidden=False):
-        check_against_reference(student, reference, cases, name="numerical_gradient",
-                                what="the gradient", rtol=1e-8, atol=1e-10, mistakes=mistakes,
-                                hidden=hidden)
+        check_against_reference(
+            student,
+            reference,
+            cases,
+            name="numerical_gradient",
+            what="the gradient",
+            rtol=1e-8,
+            atol=1e-10,
+            mistakes=mistakes,
+            hidden=hidden,
+        )
 
     check(reference)
     with pytest.raises(GradingError, match="forward difference") as info:
@@ -201,11 +265,18 @@ def test_core_check_against_reference_diagnoses_a_variant_and_hides_details():
     def pair(f, x, h):
         return f(x), reference(f, x, h)
 
-    check_against_reference(pair, pair, cases, name="value_and_grad", what="the gradient",
-                            extract=lambda out: out[1])
+    check_against_reference(
+        pair, pair, cases, name="value_and_grad", what="the gradient", extract=lambda out: out[1]
+    )
     with pytest.raises(GradingError, match="the gradient could not be read from what it ret"):
-        check_against_reference(lambda f, x, h: f(x), pair, cases, name="value_and_grad",
-                                what="the gradient", extract=lambda out: out[1])
+        check_against_reference(
+            lambda f, x, h: f(x),
+            pair,
+            cases,
+            name="value_and_grad",
+            what="the gradient",
+            extract=lambda out: out[1],
+        )
 
 
 def test_grading_error_displays_as_its_message_alone():
@@ -233,8 +304,11 @@ def test_config_layout_timeout_and_feedback_preprocessors():
     assert cfg.Execute.timeout == 60
     assert cfg.OverwriteCells.add_missing_cells is True
     pre = cfg.GenerateFeedback.preprocessors
-    assert [p.__name__ for p in pre] == ["GetGrades", "SanitizeFeedback",
-                                         "CSSHTMLHeaderPreprocessor"]
+    assert [p.__name__ for p in pre] == [
+        "GetGrades",
+        "SanitizeFeedback",
+        "CSSHTMLHeaderPreprocessor",
+    ]
     assert pre[0] is GetGrades and pre[2] is CSSHTMLHeaderPreprocessor
     ignored = (REPO / ".gitignore").read_text().split()
     assert {"submitted/", "autograded/", "feedback/", "gradebook.db"} <= set(ignored)
@@ -245,19 +319,42 @@ def test_feedback_sanitizer_removes_hidden_tests_their_output_and_mark_schemes()
     new = nbformat.v4
     hidden = new.new_code_cell(
         "check(f)\n### BEGIN HIDDEN TESTS\nassert f(3) == 9, f(3)\n### END HIDDEN TESTS",
-        metadata={"nbgrader": {"grade": True, "solution": False, "locked": True,
-                               "grade_id": "t", "points": 1, "schema_version": 3}})
+        metadata={
+            "nbgrader": {
+                "grade": True,
+                "solution": False,
+                "locked": True,
+                "grade_id": "t",
+                "points": 1,
+                "schema_version": 3,
+            }
+        },
+    )
     hidden.outputs = [
         new.new_output("stream", name="stdout", text="expected 9\n"),
-        new.new_output("error", ename="AssertionError", evalue="8",
-                       traceback=["Cell In[3], line 3", "----> 3 assert f(3) == 9, f(3)",
-                                  "AssertionError: 8"])]
+        new.new_output(
+            "error",
+            ename="AssertionError",
+            evalue="8",
+            traceback=["Cell In[3], line 3", "----> 3 assert f(3) == 9, f(3)", "AssertionError: 8"],
+        ),
+    ]
     visible = new.new_code_cell("check(f)")
     visible.outputs = [new.new_output("stream", name="stdout", text="hello\n")]
     task = new.new_markdown_cell(
         "Explain.\n=== BEGIN MARK SCHEME ===\n1 point for the cone\n=== END MARK SCHEME ===",
-        metadata={"nbgrader": {"task": True, "grade": False, "solution": False, "locked": True,
-                               "grade_id": "w", "points": 1, "schema_version": 3}})
+        metadata={
+            "nbgrader": {
+                "task": True,
+                "grade": False,
+                "solution": False,
+                "locked": True,
+                "grade_id": "w",
+                "points": 1,
+                "schema_version": 3,
+            }
+        },
+    )
     nb, _ = sanitize.preprocess(new.new_notebook(cells=[hidden, visible, task]), {})
     assert nb.cells[0].source == "check(f)"
     assert [o.output_type for o in nb.cells[0].outputs] == ["error"]
@@ -269,7 +366,7 @@ def test_feedback_sanitizer_removes_hidden_tests_their_output_and_mark_schemes()
 # --------------------------------------------------------------------------------------------
 # The real pipeline
 # --------------------------------------------------------------------------------------------
-LOOP_IN_FUNCTION = '''
+LOOP_IN_FUNCTION = """
 def local_random_search(f, x0, step_size, n_evals, rng):
     x = np.array(x0, dtype=float)
     fx = f(x)
@@ -279,9 +376,9 @@ def local_random_search(f, x0, step_size, n_evals, rng):
         fy = f(y)
         if fy < fx:
             x, fx = y, fy
-'''
+"""
 
-LOOP_AT_TOP_LEVEL = '''
+LOOP_AT_TOP_LEVEL = """
 evals = []
 d = 1
 while d <= 32:  # d is never doubled
@@ -289,7 +386,7 @@ while d <= 32:  # d is never doubled
     res = reference_local_search(sphere, x0, STEP_LENGTH / math.sqrt(d), N_EVALS,
                                  rng=np.random.default_rng(0))
     evals.append(evaluations_to_target(res.best_so_far, TARGET))
-'''
+"""
 
 
 class TestPipeline(AssignmentPipeline):
@@ -299,40 +396,61 @@ class TestPipeline(AssignmentPipeline):
     students = {
         "solution": Student(lms_file="solution_LATE_1001_2002_ps01-1.ipynb"),
         "released": Student(released=True, lost=set(points())),
-        "accepts_worse": Student(with_mistakes("local_accepts_worse"),
-                                 lost={"test_local_search_moves"},
-                                 lms_file="accepts_worse_1003_2004_ps01.ipynb"),
-        "best_so_far_is_values": Student(with_mistakes("global_best_so_far_is_values"),
-                                         lost={"test_global_search_result"}),
-        "uses_np_random": Student(with_mistakes("global_uses_np_random"),
-                                  lost={"test_global_search_sampling"}),
+        "accepts_worse": Student(
+            with_mistakes("local_accepts_worse"),
+            lost={"test_local_search_moves"},
+            lms_file="accepts_worse_1003_2004_ps01.ipynb",
+        ),
+        "best_so_far_is_values": Student(
+            with_mistakes("global_best_so_far_is_values"), lost={"test_global_search_result"}
+        ),
+        "uses_np_random": Student(
+            with_mistakes("global_uses_np_random"), lost={"test_global_search_sampling"}
+        ),
         "several_mistakes": Student(
             with_mistakes("local_off_by_one", "e2t_zero_based", "global_ignores_bounds"),
-            lost={"test_local_search_result", "test_evaluations_to_target",
-                  "test_global_search_sampling"}),
-        "step_over_d": Student(with_mistakes("experiment_step_over_d"),
-                               lost={"test_experiment_result"}),
+            lost={
+                "test_local_search_result",
+                "test_evaluations_to_target",
+                "test_global_search_sampling",
+            },
+        ),
+        "step_over_d": Student(
+            with_mistakes("experiment_step_over_d"), lost={"test_experiment_result"}
+        ),
         "raises_at_import": Student(
-            {"global_random_search": "import seaborn as sns\n"
-             + solutions()["global_random_search"]},
-            lost={"test_global_search_result", "test_global_search_sampling"}),
-        "loops_in_function": Student({"local_random_search": LOOP_IN_FUNCTION},
-                                     lost={"test_local_search_result", "test_local_search_moves"}),
-        "loops_at_top_level": Student({"experiment": LOOP_AT_TOP_LEVEL},
-                                      lost={"test_experiment_result"}),
+            {
+                "global_random_search": "import seaborn as sns\n"
+                + solutions()["global_random_search"]
+            },
+            lost={"test_global_search_result", "test_global_search_sampling"},
+        ),
+        "loops_in_function": Student(
+            {"local_random_search": LOOP_IN_FUNCTION},
+            lost={"test_local_search_result", "test_local_search_moves"},
+        ),
+        "loops_at_top_level": Student(
+            {"experiment": LOOP_AT_TOP_LEVEL}, lost={"test_experiment_result"}
+        ),
         "deleted_test_cell": Student(delete=["test_local_search_moves"]),
-        "edited_test_cell": Student(with_mistakes("local_accepts_worse"),
-                                    replace={"test_local_search_moves": "# I am sure\npass"},
-                                    lost={"test_local_search_moves"}),
+        "edited_test_cell": Student(
+            with_mistakes("local_accepts_worse"),
+            replace={"test_local_search_moves": "# I am sure\npass"},
+            lost={"test_local_search_moves"},
+        ),
     }
     feedback_messages = [
-        (student, MISTAKES[mistake][3]) for student, mistake in [
+        (student, MISTAKES[mistake][3])
+        for student, mistake in [
             ("accepts_worse", "local_accepts_worse"),
             ("best_so_far_is_values", "global_best_so_far_is_values"),
             ("uses_np_random", "global_uses_np_random"),
             ("step_over_d", "experiment_step_over_d"),
-            ("several_mistakes", "local_off_by_one"), ("several_mistakes", "e2t_zero_based"),
-            ("several_mistakes", "global_ignores_bounds")]] + [
+            ("several_mistakes", "local_off_by_one"),
+            ("several_mistakes", "e2t_zero_based"),
+            ("several_mistakes", "global_ignores_bounds"),
+        ]
+    ] + [
         ("loops_in_function", "did not return within 2 s"),
         ("raises_at_import", "ModuleNotFoundError"),
     ]

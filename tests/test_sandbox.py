@@ -22,9 +22,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from course_lib.autograde.sandbox import (BASE_ENV, KILLED, SETUP_FAILED, Limits, Sandbox,
-                                          SandboxUnavailable, check_available)
-
+from course_lib.autograde.sandbox import (
+    BASE_ENV,
+    KILLED,
+    SETUP_FAILED,
+    Limits,
+    Sandbox,
+    SandboxUnavailable,
+    check_available,
+)
 
 
 def user_namespaces_work() -> bool:
@@ -39,8 +45,9 @@ def user_namespaces_work() -> bool:
 
 
 # Skip only when the machine cannot have sandboxes; a broken sandbox must fail the tests.
-needs_sandbox = pytest.mark.skipif(not user_namespaces_work(),
-                                   reason="user namespaces are not available here")
+needs_sandbox = pytest.mark.skipif(
+    not user_namespaces_work(), reason="user namespaces are not available here"
+)
 IS_ROOT = os.geteuid() == 0
 FAST = Limits(wall_time=20)
 
@@ -48,9 +55,12 @@ FAST = Limits(wall_time=20)
 def run(workdir, code: str, limits: Limits = FAST, args=(), **options) -> SimpleNamespace:
     """Run ``python -c code *args`` in a sandbox; its status, stdout and stderr."""
     with Sandbox(str(workdir), limits, **options) as box:
-        proc = box.popen([sys.executable, "-c", textwrap.dedent(code), *args],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+        proc = box.popen(
+            [sys.executable, "-c", textwrap.dedent(code), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         out, err = proc.communicate(timeout=30)
         return SimpleNamespace(status=box.wait(), out=out.decode(), err=err.decode())
 
@@ -101,8 +111,9 @@ def course(tmp_path):
 
 
 def test_limits_are_validated():
-    with pytest.raises(ValueError, match="memory must be a positive integer number of bytes, "
-                                         "got -1"):
+    with pytest.raises(
+        ValueError, match="memory must be a positive integer number of bytes, got -1"
+    ):
         Limits(memory=-1)
     with pytest.raises(ValueError, match="cpu_time must be a positive integer"):
         Limits(cpu_time=True)
@@ -135,7 +146,9 @@ def test_unavailable_is_a_runtime_error():
 @needs_sandbox
 def test_own_files_are_readable_and_writable(course):
     scratch = f"/tmp/scratch-{course.token}.txt"
-    result = run(course.workdir, f"""
+    result = run(
+        course.workdir,
+        f"""
         import os
         from answer import ANSWER
         with open("answer.py", "a") as handle:
@@ -145,7 +158,8 @@ def test_own_files_are_readable_and_writable(course):
         with open("{scratch}", "w") as handle:
             handle.write("the sandbox's /tmp is its own")
         print(os.getcwd(), os.environ["HOME"])
-    """)
+    """,
+    )
     assert result.status == 0, result.err
     assert result.out.split() == ["/home/student", "/home/student"]
     assert (course.workdir / "new.txt").read_text() == "42"
@@ -156,13 +170,23 @@ def test_own_files_are_readable_and_writable(course):
 @needs_sandbox
 def test_course_files_are_unreachable(course):
     host_paths = [str(p) for p in course.secrets.values()]
-    relative = ["../../bob/ps01/" + course.secrets["bob"].name,
-                "../../../" + course.secrets["gradebook"].name,
-                "/home/student/../../../" + course.secrets["gradebook"].name]
-    tries = host_paths + relative + [prefix + p for p in host_paths
-                                     for prefix in ("/proc/1/root", "/proc/self/root",
-                                                    "/proc/1/cwd/../..")]
-    result = run(course.workdir, """
+    relative = [
+        "../../bob/ps01/" + course.secrets["bob"].name,
+        "../../../" + course.secrets["gradebook"].name,
+        "/home/student/../../../" + course.secrets["gradebook"].name,
+    ]
+    tries = (
+        host_paths
+        + relative
+        + [
+            prefix + p
+            for p in host_paths
+            for prefix in ("/proc/1/root", "/proc/self/root", "/proc/1/cwd/../..")
+        ]
+    )
+    result = run(
+        course.workdir,
+        """
         import json, os, sys
         token, tries = sys.argv[1], json.loads(sys.argv[2])
         opened = []
@@ -179,16 +203,30 @@ def test_course_files_are_unreachable(course):
                  if line.split()[4] == "/"]
         print(json.dumps({"opened": opened, "seen": seen, "root": sorted(os.listdir("/")),
                           "roots": roots}))
-    """, args=[course.token, json.dumps(tries)])
+    """,
+        args=[course.token, json.dumps(tries)],
+    )
     assert result.status == 0, result.err
     report = json.loads(result.out)
     assert report["opened"] == []
     assert report["seen"] == []
     (mount,) = report["roots"]  # one mount at "/": the host's root is detached, not stacked
     assert mount[mount.index("-") + 1] == "tmpfs"
-    assert set(report["root"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64",
-                                   "libx32", "proc", "sbin", "tmp", "usr", *(
-                                       p.split("/")[1] for p in (sys.prefix, sys.base_prefix))}
+    assert set(report["root"]) <= {
+        "bin",
+        "dev",
+        "etc",
+        "home",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "proc",
+        "sbin",
+        "tmp",
+        "usr",
+        *(p.split("/")[1] for p in (sys.prefix, sys.base_prefix)),
+    }
 
 
 @needs_sandbox
@@ -199,13 +237,17 @@ def test_root_only_file_is_unreadable_even_when_shown(course, tmp_path):
     (shown / "public.txt").write_text("public")
     (shown / "private.txt").write_text("private")
     (shown / "private.txt").chmod(0o600)
-    result = run(course.workdir, f"""
+    result = run(
+        course.workdir,
+        f"""
         print(open("{shown}/public.txt").read())
         try:
             open("{shown}/private.txt").read()
         except PermissionError:
             print("denied")
-    """, readonly_paths=[str(shown)])
+    """,
+        readonly_paths=[str(shown)],
+    )
     assert result.out.split() == ["public", "denied"], result.err
 
 
@@ -216,11 +258,21 @@ def test_system_python_and_shown_paths_are_read_only(course, tmp_path):
     (shown / "module.py").write_text("X = 1\n")
     (shown / "module.py").chmod(0o666)  # only the read-only mount protects these two
     shown.chmod(0o777)
-    targets = [str(shown / "new.py"), "/usr/evil.txt", os.path.join(sys.prefix, "evil.txt"),
-               os.path.join(sys.prefix, "pyvenv.cfg") if sys.prefix != sys.base_prefix
-               else os.path.join(sys.base_prefix, "evil2.txt"),
-               str(shown / "module.py"), "/etc/passwd", "/evil.txt", "/bin/evil"]
-    result = run(course.workdir, """
+    targets = [
+        str(shown / "new.py"),
+        "/usr/evil.txt",
+        os.path.join(sys.prefix, "evil.txt"),
+        os.path.join(sys.prefix, "pyvenv.cfg")
+        if sys.prefix != sys.base_prefix
+        else os.path.join(sys.base_prefix, "evil2.txt"),
+        str(shown / "module.py"),
+        "/etc/passwd",
+        "/evil.txt",
+        "/bin/evil",
+    ]
+    result = run(
+        course.workdir,
+        """
         import json, os, sys
         written = []
         for path in json.loads(sys.argv[1]):
@@ -236,7 +288,10 @@ def test_system_python_and_shown_paths_are_read_only(course, tmp_path):
             except OSError:
                 pass
         print(json.dumps(written))
-    """, args=[json.dumps(targets)], readonly_paths=[str(shown)])
+    """,
+        args=[json.dumps(targets)],
+        readonly_paths=[str(shown)],
+    )
     assert result.status == 0, result.err
     assert json.loads(result.out) == []
     assert not os.path.exists("/usr/evil.txt")
@@ -249,7 +304,9 @@ def test_system_python_and_shown_paths_are_read_only(course, tmp_path):
 
 @needs_sandbox
 def test_student_has_no_privileges_and_cannot_remount(course):
-    result = run(course.workdir, """
+    result = run(
+        course.workdir,
+        """
         import ctypes, json, os
         libc = ctypes.CDLL(None, use_errno=True)
         MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
@@ -264,7 +321,8 @@ def test_student_has_no_privileges_and_cannot_remount(course):
         }
         print(json.dumps({"ids": [os.getuid(), os.geteuid(), os.getgid(), os.getegid()],
                           "groups": os.getgroups(), "status": status, "attempts": attempts}))
-    """)
+    """,
+    )
     assert result.status == 0, result.err
     report = json.loads(result.out)
     assert report["ids"] == [1000, 1000, 1000, 1000]
@@ -279,8 +337,9 @@ def test_student_has_no_privileges_and_cannot_remount(course):
 @needs_sandbox
 def test_environment_is_scrubbed(course, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET_TOKEN", course.token)
-    result = run(course.workdir, "import json, os; print(json.dumps(dict(os.environ)))",
-                 env={"EXTRA": "yes"})
+    result = run(
+        course.workdir, "import json, os; print(json.dumps(dict(os.environ)))", env={"EXTRA": "yes"}
+    )
     env = json.loads(result.out)
     assert course.token not in result.out
     assert env == {**BASE_ENV, "EXTRA": "yes"}
@@ -292,7 +351,9 @@ def test_no_network(course):
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        result = run(course.workdir, """
+        result = run(
+            course.workdir,
+            """
             import socket, sys
             for address in [("127.0.0.1", int(sys.argv[1])), ("1.1.1.1", 53), ("::1", 22)]:
                 try:
@@ -301,7 +362,9 @@ def test_no_network(course):
                 except OSError:
                     pass
             print([name for _, name in socket.if_nameindex()])
-        """, args=[str(port)])
+        """,
+            args=[str(port)],
+        )
     assert result.status == 0, result.err
     assert result.out.split() == ["['lo']"]
 
@@ -311,9 +374,17 @@ def test_passed_fds_are_a_private_channel(course):
     to_box_r, to_box_w = os.pipe()
     from_box_r, from_box_w = os.pipe()
     with Sandbox(str(course.workdir), FAST) as box:
-        box.popen([sys.executable, "-c", "import os, sys; r, w = map(int, sys.argv[1:]); "
-                   "os.write(w, os.read(r, 100).upper())", str(to_box_r), str(from_box_w)],
-                  pass_fds=[to_box_r, from_box_w])
+        box.popen(
+            [
+                sys.executable,
+                "-c",
+                "import os, sys; r, w = map(int, sys.argv[1:]); "
+                "os.write(w, os.read(r, 100).upper())",
+                str(to_box_r),
+                str(from_box_w),
+            ],
+            pass_fds=[to_box_r, from_box_w],
+        )
         os.close(to_box_r)
         os.close(from_box_w)
         os.write(to_box_w, b"ping")
@@ -329,13 +400,17 @@ def test_passed_fds_are_a_private_channel(course):
 @needs_sandbox
 def test_memory_limit_raises_memory_error(course):
     limit = 512 * 1024**2
-    result = run(course.workdir, f"""
+    result = run(
+        course.workdir,
+        f"""
         try:
             block = bytearray({3 * limit})
             print("allocated")
         except MemoryError:
             print("MemoryError")
-    """, limits=Limits(wall_time=20, memory=limit))
+    """,
+        limits=Limits(wall_time=20, memory=limit),
+    )
     assert result.status == 0, result.err
     assert result.out.strip() == "MemoryError"
 
@@ -349,7 +424,9 @@ def test_cpu_limit_kills_a_busy_loop(course):
 @needs_sandbox
 def test_process_limit_stops_a_fork_bomb(course):
     marker = "fork-bomb-" + secrets.token_hex(8)
-    result = run(course.workdir, """
+    result = run(
+        course.workdir,
+        """
         import os, time
         started = 0
         for _ in range(100):
@@ -362,7 +439,10 @@ def test_process_limit_stops_a_fork_bomb(course):
                 print("refused", exc.errno)
                 break
         print("started", started)
-    """, limits=Limits(wall_time=20, processes=8), args=[marker])
+    """,
+        limits=Limits(wall_time=20, processes=8),
+        args=[marker],
+    )
     lines = result.out.splitlines()
     assert lines[0] == f"refused {errno.EAGAIN}", result.err
     started = int(lines[1].split()[1])
@@ -372,13 +452,17 @@ def test_process_limit_stops_a_fork_bomb(course):
 
 @needs_sandbox
 def test_file_size_limit(course):
-    result = run(course.workdir, """
+    result = run(
+        course.workdir,
+        """
         try:
             with open("big.bin", "wb") as handle:
                 handle.write(bytes(2 * 1024**2))
         except OSError as exc:
             print("refused", exc.errno)
-    """, limits=Limits(wall_time=20, file_size=1024**2))
+    """,
+        limits=Limits(wall_time=20, file_size=1024**2),
+    )
     assert result.out.strip() == f"refused {errno.EFBIG}", result.err
     assert (course.workdir / "big.bin").stat().st_size <= 1024**2
 
@@ -415,8 +499,12 @@ DAEMON = """
 def start_daemon(box: Sandbox, marker: str, then: str) -> subprocess.Popen:
     """Start a double-forked daemon tagged ``marker``; wait until it runs."""
     code = textwrap.dedent(DAEMON) + then
-    proc = box.popen([sys.executable, "-c", code, marker], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = box.popen(
+        [sys.executable, "-c", code, marker],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout.readline() == b"daemon up\n", proc.stderr.read()
     return proc
 
@@ -481,8 +569,11 @@ def test_vanished_readonly_path_is_a_setup_failure(course, tmp_path):
     marker = "never-" + secrets.token_hex(8)
     with Sandbox(str(course.workdir), FAST, readonly_paths=[str(shown)]) as box:
         shown.rmdir()
-        proc = box.popen([sys.executable, "-c", "print('ran')", marker],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = box.popen(
+            [sys.executable, "-c", "print('ran')", marker],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         out, err = proc.communicate(timeout=20)
         assert box.wait() == SETUP_FAILED
     assert out == b""

@@ -53,25 +53,42 @@ def by_name(name):
 # Golden values from torch.optim.lr_scheduler (tests/golden/make_schedules_golden.py)
 # --------------------------------------------------------------------------------------------
 def test_golden_file_covers_every_schedule_and_option():
-    for name in ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
-                 "OneCycleLR", "InverseTimeDecay", "SequentialLR", "warmup", "ReduceLROnPlateau"]:
+    for name in [
+        "StepLR",
+        "MultiStepLR",
+        "ExponentialLR",
+        "CosineAnnealingLR",
+        "LinearLR",
+        "OneCycleLR",
+        "InverseTimeDecay",
+        "SequentialLR",
+        "warmup",
+        "ReduceLROnPlateau",
+    ]:
         cases = by_name(name)
         assert cases, name
         options = set(inspect.signature(getattr(S, name)).parameters)
         assert options <= {k for c in cases for k in c["kwargs"]}, name
         assert all(len(c["lrs"]) >= 11 for c in cases), name
     one_cycle = by_name("OneCycleLR")
-    variants = {(c["kwargs"].get("anneal_strategy", "cos"), c["kwargs"].get("three_phase", False))
-                for c in one_cycle}
+    variants = {
+        (c["kwargs"].get("anneal_strategy", "cos"), c["kwargs"].get("three_phase", False))
+        for c in one_cycle
+    }
     assert variants == {(a, p) for a in ["cos", "linear"] for p in [False, True]}
     assert {c["optimizer"] for c in one_cycle if "momentums" in c} == {"SGD", "Adam"}
     plateau = [c["kwargs"] for c in by_name("ReduceLROnPlateau")]
     assert {(k.get("mode", "min"), k.get("threshold_mode", "rel")) for k in plateau} == {
-        ("min", "rel"), ("min", "abs"), ("max", "rel"), ("max", "abs")}
+        ("min", "rel"),
+        ("min", "abs"),
+        ("max", "rel"),
+        ("max", "abs"),
+    }
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["schedule"] != "ReduceLROnPlateau"],
-                         ids=case_id)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c["schedule"] != "ReduceLROnPlateau"], ids=case_id
+)
 def test_matches_pytorch(case):
     schedule = build(case["schedule"], case["kwargs"])
     t = np.arange(len(case["lrs"]))
@@ -165,8 +182,18 @@ def test_warmup_formula():
 def test_sequential_switches_at_milestones():
     a, b, c = ExponentialLR(0.1, 0.5), StepLR(0.3, 2), LinearLR(0.2, total_iters=3)
     sched = SequentialLR([a, b, c], milestones=[3, 3 + 4])
-    assert [sched(t) for t in range(10)] == [a(0), a(1), a(2), b(0), b(1), b(2), b(3), c(0),
-                                             c(1), c(2)]
+    assert [sched(t) for t in range(10)] == [
+        a(0),
+        a(1),
+        a(2),
+        b(0),
+        b(1),
+        b(2),
+        b(3),
+        c(0),
+        c(1),
+        c(2),
+    ]
 
 
 def test_reduce_on_plateau_reset_and_eps():
@@ -175,18 +202,30 @@ def test_reduce_on_plateau_reset_and_eps():
     assert lrs == [1.0, 0.5, 0.3, 0.3]  # floor at min_lr
     plateau.reset()
     assert (plateau.lr, plateau.best, plateau.num_bad_epochs, plateau.cooldown_counter) == (
-        1.0, math.inf, 0, 0)
+        1.0,
+        math.inf,
+        0,
+        0,
+    )
     ignored = ReduceLROnPlateau(1e-8, patience=0)  # the cut (9e-9) is below eps = 1e-8
     assert [ignored.step(1.0), ignored.step(2.0)] == [1e-8, 1e-8]
 
 
-@pytest.mark.parametrize("schedule", [
-    StepLR(0.1, 3), MultiStepLR(0.1, [2, 5], gamma=0.5), ExponentialLR(0.1, 0.9),
-    CosineAnnealingLR(0.1, 10, eta_min=0.001), LinearLR(0.1, 0.5, 0.25, 7),
-    OneCycleLR(0.1, 100, anneal_strategy="linear", three_phase=True),
-    InverseTimeDecay(0.1, 10, 0.5, staircase=True), ReduceLROnPlateau(0.1, mode="max"),
-    SequentialLR([LinearLR(0.1), StepLR(0.1, 3)], [5]),
-], ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        StepLR(0.1, 3),
+        MultiStepLR(0.1, [2, 5], gamma=0.5),
+        ExponentialLR(0.1, 0.9),
+        CosineAnnealingLR(0.1, 10, eta_min=0.001),
+        LinearLR(0.1, 0.5, 0.25, 7),
+        OneCycleLR(0.1, 100, anneal_strategy="linear", three_phase=True),
+        InverseTimeDecay(0.1, 10, 0.5, staircase=True),
+        ReduceLROnPlateau(0.1, mode="max"),
+        SequentialLR([LinearLR(0.1), StepLR(0.1, 3)], [5]),
+    ],
+    ids=lambda s: type(s).__name__,
+)
 def test_repr_shows_hyperparameters_and_round_trips(schedule):
     text = repr(schedule)
     assert text.startswith(type(schedule).__name__ + "(")
@@ -224,8 +263,13 @@ def test_cosine_stays_between_eta_min_and_lr(lr, T_max, frac):
 
 
 @FAST
-@given(st.floats(1e-3, 1.0), st.integers(2, 300), st.floats(0.05, 0.45), st.booleans(),
-       st.sampled_from(["cos", "linear"]))
+@given(
+    st.floats(1e-3, 1.0),
+    st.integers(2, 300),
+    st.floats(0.05, 0.45),
+    st.booleans(),
+    st.sampled_from(["cos", "linear"]),
+)
 def test_one_cycle_stays_in_range(max_lr, total_steps, pct_start, three_phase, strategy):
     try:
         sched = OneCycleLR(max_lr, total_steps, pct_start, strategy, three_phase=three_phase)
@@ -242,11 +286,20 @@ def test_one_cycle_stays_in_range(max_lr, total_steps, pct_start, three_phase, s
 @FAST
 @given(st.integers(0, 60), st.data())
 def test_array_call_equals_scalar_loop(n, data):
-    schedule = data.draw(st.sampled_from([
-        StepLR(0.1, 4, 0.7), MultiStepLR(0.1, [3, 3, 9]), ExponentialLR(0.1, 1.02),
-        CosineAnnealingLR(0.1, 9, 0.01), LinearLR(0.1, 1.0, 0.0, 12), OneCycleLR(0.1, 60),
-        InverseTimeDecay(0.1, 3, 0.5, True), warmup(CosineAnnealingLR(0.1, 20), 6),
-    ]))
+    schedule = data.draw(
+        st.sampled_from(
+            [
+                StepLR(0.1, 4, 0.7),
+                MultiStepLR(0.1, [3, 3, 9]),
+                ExponentialLR(0.1, 1.02),
+                CosineAnnealingLR(0.1, 9, 0.01),
+                LinearLR(0.1, 1.0, 0.0, 12),
+                OneCycleLR(0.1, 60),
+                InverseTimeDecay(0.1, 3, 0.5, True),
+                warmup(CosineAnnealingLR(0.1, 20), 6),
+            ]
+        )
+    )
     t = np.array(data.draw(st.lists(st.integers(0, 60), max_size=n)), dtype=np.int64)
     values = schedule(t)
     assert values.tolist() == [schedule(int(k)) for k in t]
@@ -254,12 +307,19 @@ def test_array_call_equals_scalar_loop(n, data):
 
 
 @FAST
-@given(st.lists(st.floats(-10, 10), min_size=1, max_size=60), st.integers(0, 4),
-       st.integers(0, 3), st.sampled_from(["min", "max"]), st.sampled_from(["rel", "abs"]))
-def test_reduce_on_plateau_never_increases_and_respects_min_lr(metrics, patience, cooldown,
-                                                                mode, threshold_mode):
-    plateau = ReduceLROnPlateau(0.1, mode, 0.5, patience, 1e-3, threshold_mode, cooldown,
-                                min_lr=0.01)
+@given(
+    st.lists(st.floats(-10, 10), min_size=1, max_size=60),
+    st.integers(0, 4),
+    st.integers(0, 3),
+    st.sampled_from(["min", "max"]),
+    st.sampled_from(["rel", "abs"]),
+)
+def test_reduce_on_plateau_never_increases_and_respects_min_lr(
+    metrics, patience, cooldown, mode, threshold_mode
+):
+    plateau = ReduceLROnPlateau(
+        0.1, mode, 0.5, patience, 1e-3, threshold_mode, cooldown, min_lr=0.01
+    )
     lrs = [plateau.step(m) for m in metrics]
     assert all(b <= a for a, b in zip([0.1] + lrs, lrs)) and min(lrs) >= 0.01
     first = list(lrs)
@@ -293,8 +353,10 @@ BAD = [
     (lambda: OneCycleLR(-1.0, 100), r"max_lr must be in \[0, inf\)"),
     (lambda: OneCycleLR(0.1, 0), r"total_steps must be an int >= 1"),
     (lambda: OneCycleLR(0.1, 100, pct_start=1.2), r"pct_start must be in \[0, 1\]"),
-    (lambda: OneCycleLR(0.1, 100, pct_start=0.6, three_phase=True),
-     r"pct_start \(with three_phase=True\) must be in \[0, 0.5\]"),
+    (
+        lambda: OneCycleLR(0.1, 100, pct_start=0.6, three_phase=True),
+        r"pct_start \(with three_phase=True\) must be in \[0, 0.5\]",
+    ),
     (lambda: OneCycleLR(0.1, 10, pct_start=0.1), r"pct_start=0.1 with total_steps=10 .*zero"),
     (lambda: OneCycleLR(0.1, 100, pct_start=1.0), r"pct_start=1.0 with total_steps=100 .*zero"),
     (lambda: OneCycleLR(0.1, 100, anneal_strategy="cosine"), r"anneal_strategy must be 'cos'"),
@@ -309,10 +371,14 @@ BAD = [
     (lambda: InverseTimeDecay(0.1, 10, 0.5, staircase=None), r"staircase must be True or"),
     (lambda: SequentialLR([], []), r"schedules must be a non-empty list"),
     (lambda: SequentialLR([StepLR(0.1, 2)], [3]), r"milestones must be of length"),
-    (lambda: SequentialLR([StepLR(0.1, 2), ReduceLROnPlateau(0.1)], [3]),
-     r"schedules\[1\] must be a Schedule"),
-    (lambda: SequentialLR([StepLR(0.1, 2), StepLR(0.1, 2)], [-1]),
-     r"milestones\[0\] must be an int >= 0"),
+    (
+        lambda: SequentialLR([StepLR(0.1, 2), ReduceLROnPlateau(0.1)], [3]),
+        r"schedules\[1\] must be a Schedule",
+    ),
+    (
+        lambda: SequentialLR([StepLR(0.1, 2), StepLR(0.1, 2)], [-1]),
+        r"milestones\[0\] must be an int >= 0",
+    ),
     (lambda: warmup(StepLR(0.1, 2), 0), r"warmup_steps must be an int >= 1"),
     (lambda: warmup(StepLR(0.1, 2), 5, start_factor=0), r"start_factor must be in \(0, 1\]"),
     (lambda: warmup(OneCycleLR(0.1, 20), 5), r"schedule must be a Schedule with a base"),
@@ -324,8 +390,10 @@ BAD = [
     (lambda: ReduceLROnPlateau(0.1, patience=1.5), r"patience must be an int >= 0"),
     (lambda: ReduceLROnPlateau(0.1, threshold=-1e-4), r"threshold must be in \[0, 1\)"),
     (lambda: ReduceLROnPlateau(0.1, threshold=1.0), r"threshold must be in \[0, 1\)"),
-    (lambda: ReduceLROnPlateau(0.1, threshold=-1, threshold_mode="abs"),
-     r"threshold must be in \[0, inf\)"),
+    (
+        lambda: ReduceLROnPlateau(0.1, threshold=-1, threshold_mode="abs"),
+        r"threshold must be in \[0, inf\)",
+    ),
     (lambda: ReduceLROnPlateau(0.1, threshold_mode="relative"), r"threshold_mode must be 'rel'"),
     (lambda: ReduceLROnPlateau(0.1, cooldown=-1), r"cooldown must be an int >= 0"),
     (lambda: ReduceLROnPlateau(0.1, min_lr=-1e-3), r"min_lr must be in \[0, inf\)"),

@@ -83,8 +83,9 @@ def test_local_search_sphere_steps_have_exact_length_and_bounds_are_respected():
     lengths = np.linalg.norm(res.xs[1:] - res.path[:-1], axis=1)
     np.testing.assert_allclose(lengths, 0.2, rtol=1e-12)
     box = [(-1.0, 1.0), (0.5, 1.0)]
-    res = local_random_search(sphere, [0.9, 0.9], 0.5, 300, rng=0, distribution="uniform",
-                              bounds=box)
+    res = local_random_search(
+        sphere, [0.9, 0.9], 0.5, 300, rng=0, distribution="uniform", bounds=box
+    )
     assert np.all(res.xs[:, 1] >= 0.5) and np.all(np.abs(res.xs) <= 1.0)
     assert res.best_x[1] == pytest.approx(0.5, abs=0.05)  # pressed against the bound
 
@@ -166,8 +167,9 @@ def test_gradient_step_count_matches_running_gradient_descent(dim, kappa, lr):
     traj = run(SGD(lr=step), Quadratic(np.diag(lam)), np.full(dim, dim**-0.5), steps=3000)
     target = 1e-4
     expected = int(np.argmax(traj.losses <= target))
-    got = evaluations_to_target("gradient", dim, target, condition_number=kappa, lr=lr,
-                                gradient_cost=1)
+    got = evaluations_to_target(
+        "gradient", dim, target, condition_number=kappa, lr=lr, gradient_cost=1
+    )
     assert got == expected > 0
 
 
@@ -181,16 +183,19 @@ def test_local_count_matches_local_random_search():
     dim, target, max_evals = 5, 0.02, 3000
     got = evaluations_to_target("local", dim, target, rng=0, max_evals=max_evals, step_size=0.1)
     f = lambda x: 0.5 * np.sum(x**2)
-    res = local_random_search(f, np.full(dim, dim**-0.5), 0.1, max_evals, rng=0,
-                              distribution="sphere")
+    res = local_random_search(
+        f, np.full(dim, dim**-0.5), 0.1, max_evals, rng=0, distribution="sphere"
+    )
     assert got == int(np.argmax(res.values <= target)) + 1
 
 
 def test_random_search_costs_grow_with_dimension_and_gradient_costs_do_not():
     glob = [evaluations_to_target("global", d, 0.05, rng=0, max_evals=20_000) for d in (1, 2, 8)]
     assert glob[0] < glob[1] and glob[2] == math.inf
-    loc = [np.median([evaluations_to_target("local", d, 0.02, rng=s) for s in range(5)])
-           for d in (2, 8, 32)]
+    loc = [
+        np.median([evaluations_to_target("local", d, 0.02, rng=s) for s in range(5)])
+        for d in (2, 8, 32)
+    ]
     assert loc[0] < loc[1] < loc[2] < math.inf
     grad = [evaluations_to_target("gradient", d, 1e-3, condition_number=10) for d in (2, 8, 128)]
     # lr = 1/lambda_max shrinks every coordinate by at least (1 - 1/kappa) per step and
@@ -218,8 +223,10 @@ def test_bad_arguments_raise_value_errors_naming_them():
         ("max_evals", lambda: evaluations_to_target("global", 2, 0.1, max_evals=0)),
         ("gradient_cost", lambda: evaluations_to_target("gradient", 2, 0.1, gradient_cost="free")),
         ("gradient_cost", lambda: evaluations_to_target("gradient", 2, 0.1, gradient_cost=0)),
-        ("condition_number", lambda: evaluations_to_target("gradient", 2, 0.1,
-                                                           condition_number=0.5)),
+        (
+            "condition_number",
+            lambda: evaluations_to_target("gradient", 2, 0.1, condition_number=0.5),
+        ),
     ]
     for name, call in cases:
         with pytest.raises(ValueError, match=rf"^{re.escape(name)} must be"):

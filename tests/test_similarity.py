@@ -34,9 +34,22 @@ from course_lib.autograde import similarity as sim
 PS = "ps01"
 LOCAL = "course_lib.search.local_random_search"
 
-RENAMES = {"xs": "points", "values": "losses", "best": "i_best", "fx": "f_here",
-           "fy": "f_there", "x": "here", "y": "there", "low": "lo", "high": "hi",
-           "reached": "hits", "counts": "needed", "res": "run", "seed": "s", "d": "dim"}
+RENAMES = {
+    "xs": "points",
+    "values": "losses",
+    "best": "i_best",
+    "fx": "f_here",
+    "fy": "f_there",
+    "x": "here",
+    "y": "there",
+    "low": "lo",
+    "high": "hi",
+    "reached": "hits",
+    "counts": "needed",
+    "res": "run",
+    "seed": "s",
+    "d": "dim",
+}
 
 CAROL = """\
 def local_random_search(f, x0, step_size, n_evals, rng):
@@ -97,7 +110,7 @@ def library_body(function) -> str:
     source = textwrap.dedent(inspect.getsource(function))
     body = ast.parse(source).body[0].body[1:]
     lines = source.splitlines()
-    return textwrap.dedent("\n".join(lines[body[0].lineno - 1:body[-1].end_lineno]))
+    return textwrap.dedent("\n".join(lines[body[0].lineno - 1 : body[-1].end_lineno]))
 
 
 @pytest.fixture(scope="module")
@@ -107,15 +120,25 @@ def course(tmp_path_factory):
     shutil.copy(REPO / "exercises" / PS / f"{PS}.ipynb", course.root / "exercises" / PS)
     solutions = course.cells(PS, "solutions")
     local_source = course.source_notebook(PS).cells
-    local_source = next(c.source for c in local_source
-                        if c.metadata.get("nbgrader", {}).get("grade_id") == "local_random_search")
+    local_source = next(
+        c.source
+        for c in local_source
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "local_random_search"
+    )
     students = {
         "alice": course.submission(PS),
         "bob": course.submission(PS, {g: renamed(code) for g, code in solutions.items()}),
         "carol": course.submission(PS, {"local_random_search": CAROL}, fill_solutions=False),
         "dave": course.submission(PS, {"local_random_search": DAVE}, fill_solutions=False),
-        "erin": course.submission(PS, {"local_random_search": replace_solution(
-            local_source, library_body(search.local_random_search))}, fill_solutions=False),
+        "erin": course.submission(
+            PS,
+            {
+                "local_random_search": replace_solution(
+                    local_source, library_body(search.local_random_search)
+                )
+            },
+            fill_solutions=False,
+        ),
         "frank": course.submission(PS, fill_solutions=False),
     }
     for name, nb in students.items():
@@ -134,8 +157,7 @@ def matches(course):
 
 def score(matches, student, other):
     """The score of a pair (in either order), 0 if the report does not list it."""
-    return max((m.score for m in matches
-                if {m.student, m.other} == {student, other}), default=0.0)
+    return max((m.score for m in matches if {m.student, m.other} == {student, other}), default=0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,18 +176,28 @@ def test_fingerprints_differ_for_different_code():
 
 
 def test_code_that_does_not_tokenize_still_gets_fingerprints():
-    code = ("%matplotlib inline\n!pip install nothing\ndef f(a):\n        b = a\n"
-            "    return b\n" + "x = [1, 2, 3]\ny = sum(x) + len(x) * 2\n" * 3 + "z = (1,\n")
+    code = (
+        "%matplotlib inline\n!pip install nothing\ndef f(a):\n        b = a\n"
+        "    return b\n" + "x = [1, 2, 3]\ny = sum(x) + len(x) * 2\n" * 3 + "z = (1,\n"
+    )
     assert sim.fingerprints(code)  # the lines after the bad dedent count
 
 
 def test_fingerprints_are_the_same_in_every_process():
     code = inspect.getsource(search.local_random_search)
-    script = ("from course_lib.autograde.similarity import fingerprints; import sys; "
-              "print(sorted(fingerprints(sys.stdin.read())))")
+    script = (
+        "from course_lib.autograde.similarity import fingerprints; import sys; "
+        "print(sorted(fingerprints(sys.stdin.read())))"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-c", script], input=code, env=env,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        input=code,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip() == str(sorted(sim.fingerprints(code)))
 
 
@@ -197,8 +229,10 @@ def test_independent_implementations_score_low(matches):
 def test_starter_code_is_subtracted(course, matches):
     # Without the subtraction, frank's untouched stubs are all in carol's notebook (she left
     # three of the four stubs as they were), so he would look like a copy of her.
-    frank, carol = (sim.answer_code(nbformat.read(course.root / "submitted" / s / PS /
-                                                  f"{PS}.ipynb", 4)) for s in ("frank", "carol"))
+    frank, carol = (
+        sim.answer_code(nbformat.read(course.root / "submitted" / s / PS / f"{PS}.ipynb", 4))
+        for s in ("frank", "carol")
+    )
     assert sim.similarity(sim.fingerprints(frank), sim.fingerprints(carol)) > 0.5
     # With it, the untouched released notebook shares nothing with anyone or anything.
     assert not [m for m in matches if "frank" in (m.student, m.other)]
@@ -207,8 +241,9 @@ def test_starter_code_is_subtracted(course, matches):
 def test_pasted_library_code_is_reported_against_the_reference_function(matches):
     erin = [m for m in matches if m.student == "erin" and m.kind == "reference"]
     assert erin[0].other == LOCAL and erin[0].score >= 0.7
-    assert all(m.score < 0.2 for m in matches if m.kind == "student" and "erin" in
-               (m.student, m.other))
+    assert all(
+        m.score < 0.2 for m in matches if m.kind == "student" and "erin" in (m.student, m.other)
+    )
 
 
 def test_solution_code_is_reported_against_the_instructor_notebook(matches):
@@ -228,8 +263,7 @@ def test_matches_are_sorted_and_filtered_by_the_threshold(course, matches):
     scored = [m.score for m in matches if m.kind != "unreadable"]
     assert scored == sorted(scored, reverse=True)
     high = sim.report(PS, course.root, threshold=0.5)
-    assert [m for m in high if m.kind != "unreadable"] == [m for m in matches
-                                                           if m.score >= 0.5]
+    assert [m for m in high if m.kind != "unreadable"] == [m for m in matches if m.score >= 0.5]
     assert all(m.kind in ("student", "reference", "unreadable") for m in matches)
 
 
@@ -244,8 +278,21 @@ def test_references_are_library_functions_without_grading_and_widgets():
 # --------------------------------------------------------------------------------------------
 def test_command_prints_the_pairs_and_writes_the_csv(course):
     out = subprocess.run(
-        [sys.executable, "-m", "course_lib.autograde.similarity", PS, "--threshold", "0.8",
-         "--csv", "pairs.csv"], cwd=course.root, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "course_lib.autograde.similarity",
+            PS,
+            "--threshold",
+            "0.8",
+            "--csv",
+            "pairs.csv",
+        ],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert re.search(r"alice\s+student\s+bob", out.stdout)
     assert re.search(rf"erin\s+reference\s+{re.escape(LOCAL)}", out.stdout)
@@ -274,8 +321,7 @@ def test_common_code_can_be_ignored_between_students(course, matches):
     assert score(pairs, "alice", "dave") == 0 and score(pairs, "alice", "bob") >= 0.95
 
 
-def test_code_the_solution_shares_with_a_correct_alternative_is_ignored(course, matches,
-                                                                        tmp_path):
+def test_code_the_solution_shares_with_a_correct_alternative_is_ignored(course, matches, tmp_path):
     # carol's independent correct version as the instructor's alternative: what it shares with
     # the solution is natural code and no longer counts against her (or anyone), while the
     # copies of the solution still score as high as before
@@ -300,56 +346,62 @@ def test_alternatives_in_the_solutions_folder_are_used_by_default(course, matche
         shutil.rmtree(folder)
 
 
-
 # --------------------------------------------------------------------------------------------
 # Calibration on ps03: six honest students, three kinds of copying
 # --------------------------------------------------------------------------------------------
 PS03_HONEST = {  # grade_id -> six independently written correct bodies
-"gradient_descent": [
-"x = np.asarray(x0, dtype=float).copy()\ntraj = np.empty((steps + 1, x.size))\ntraj[0] = x\nfor t in range(1, steps + 1):\n    x = x - lr * np.asarray(grad(x))\n    traj[t] = x\nreturn traj",
-"points = [np.array(x0, dtype=np.float64)]\nwhile len(points) <= steps:\n    cur = points[-1]\n    points.append(cur - lr * grad(cur))\nreturn np.stack(points)",
-"x = np.array(x0, float)\nout = np.zeros((steps + 1, len(x)))\nout[0] = x\nfor i in range(steps):\n    g = grad(out[i])\n    out[i + 1] = out[i] - lr * g\nreturn out",
-"x = np.array(x0, dtype=float)\nhist = [x.copy()]\nfor k in range(steps):\n    step = lr * grad(x)\n    x = x - step\n    hist.append(x.copy())\nreturn np.array(hist)",
-"cur = np.asarray(x0).astype(float)\nrows = [cur]\nfor _ in range(steps):\n    cur = cur - grad(cur) * lr\n    rows += [cur]\nreturn np.vstack(rows)",
-"x = np.array(x0, dtype=float)\nres = np.zeros((steps + 1,) + x.shape)\nres[0] = x\nfor s in range(steps):\n    x = x - lr * grad(x)\n    res[s + 1] = x\nreturn res",
-],
-"max_stable_lr": [
-"eig = np.linalg.eigvalsh(np.array(H, dtype=float))\nreturn 2.0 / float(np.max(eig))",
-"H = np.asarray(H, dtype=float)\nL = max(np.linalg.eigvals(H).real)\nreturn float(2 / L)",
-"vals = np.linalg.eigh(np.asarray(H, float))[0]\nreturn float(2.0 / vals.max())",
-"lmax = np.linalg.norm(np.asarray(H, dtype=float), 2)\nreturn 2.0 / float(lmax)",
-"e = sorted(np.linalg.eigvalsh(np.array(H, dtype=np.float64)))\nreturn float(2 / e[-1])",
-"w = np.linalg.eigvalsh(np.asarray(H) * 1.0)\nbiggest = w[-1]\nreturn float(2.0 / biggest)",
-],
-"best_fixed_lr": [
-"eig = np.linalg.eigvalsh(np.array(H, dtype=float))\nmu, L = eig.min(), eig.max()\nlr = 2.0 / (mu + L)\nrate = (L - mu) / (L + mu)\nreturn float(lr), float(rate)",
-"H = np.asarray(H, dtype=float)\nw = np.linalg.eigvals(H).real\nsmall, big = min(w), max(w)\nk = big / small\nreturn float(2 / (small + big)), float((k - 1) / (k + 1))",
-"vals = np.linalg.eigh(np.asarray(H, float))[0]\nlo, hi = vals[0], vals[-1]\nreturn float(2.0 / (lo + hi)), float((hi / lo - 1) / (hi / lo + 1))",
-"e = np.sort(np.linalg.eigvalsh(np.array(H, dtype=np.float64)))\ncond = e[-1] / e[0]\nstep = 2 / (e[0] + e[-1])\nreturn float(step), float((cond - 1) / (cond + 1))",
-"w = np.linalg.eigvalsh(np.asarray(H) * 1.0)\na, b = float(w[0]), float(w[-1])\nreturn 2.0 / (a + b), (b - a) / (b + a)",
-"lams = np.linalg.eigvalsh(np.asarray(H, dtype=float))\nkappa = lams.max() / lams.min()\nreturn float(2 / (lams.max() + lams.min())), float((kappa - 1) / (kappa + 1))",
-],
-"steps_to_tolerance": [
-"P = np.asarray(path, dtype=float)\nxs = np.asarray(x_star, dtype=float)\nd0 = np.linalg.norm(P[0] - xs)\nfor t, p in enumerate(P):\n    if np.linalg.norm(p - xs) <= tol * d0:\n        return t\nreturn math.inf",
-"pts = np.array(path, float)\nerr = np.sqrt(((pts - np.array(x_star, float)) ** 2).sum(axis=1))\nok = np.nonzero(err <= tol * err[0])[0]\nif len(ok) == 0:\n    return math.inf\nreturn int(ok[0])",
-"path = np.asarray(path, dtype=float)\ntarget = np.asarray(x_star, dtype=float)\nstart = np.linalg.norm(path[0] - target)\nt = 0\nwhile t < len(path):\n    if np.linalg.norm(path[t] - target) <= tol * start:\n        return t\n    t += 1\nreturn math.inf",
-"d = [float(np.linalg.norm(np.asarray(p, float) - np.asarray(x_star, float))) for p in path]\nhits = [i for i, v in enumerate(d) if v <= tol * d[0]]\nreturn hits[0] if hits else math.inf",
-"arr = np.asarray(path, dtype=float)\ngap = np.linalg.norm(arr - x_star, axis=1)\nmask = gap <= tol * gap[0]\nreturn int(np.argmax(mask)) if mask.any() else math.inf",
-"dist = np.linalg.norm(np.asarray(path, float) - np.asarray(x_star, float), axis=-1)\nfor i in range(len(dist)):\n    if dist[i] <= tol * dist[0]:\n        return i\nreturn math.inf",
-],
-"experiment": [
-"steps_best = []\nsteps_safe = []\nfor kappa in KAPPAS:\n    bowl = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    lo, hi = bowl.eigenvalues[0], bowl.eigenvalues[-1]\n    p1 = run(SGD(lr=2 / (lo + hi)), bowl, X0, max_steps(kappa)).path\n    steps_best.append(steps_to_tolerance(p1, bowl.minimizer, TOL))\n    p2 = run(SGD(lr=1 / hi), bowl, X0, max_steps(kappa)).path\n    steps_safe.append(steps_to_tolerance(p2, bowl.minimizer, TOL))\nsteps_best = np.array(steps_best)\nsteps_safe = np.array(steps_safe)",
-"def count(kappa, which):\n    q = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    ev = q.eigenvalues\n    lr = 2 / (ev[0] + ev[-1]) if which == 'best' else 1 / ev[-1]\n    return steps_to_tolerance(run(SGD(lr=lr), q, X0, max_steps(kappa)).path, q.minimizer, TOL)\n\nsteps_best = np.array([count(k, 'best') for k in KAPPAS])\nsteps_safe = np.array([count(k, 'safe') for k in KAPPAS])",
-"steps_best = np.zeros(len(KAPPAS))\nsteps_safe = np.zeros(len(KAPPAS))\nfor i, kappa in enumerate(KAPPAS):\n    bowl = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    lam = bowl.eigenvalues\n    n = max_steps(kappa)\n    run_best = run(SGD(lr=2.0 / (lam[0] + lam[-1])), bowl, X0, n)\n    run_safe = run(SGD(lr=1.0 / lam[-1]), bowl, X0, n)\n    steps_best[i] = steps_to_tolerance(run_best.path, bowl.minimizer, TOL)\n    steps_safe[i] = steps_to_tolerance(run_safe.path, bowl.minimizer, TOL)",
-"results = {'best': [], 'safe': []}\nfor kappa in KAPPAS:\n    f = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    rates = {'best': 2 / (f.eigenvalues.min() + f.eigenvalues.max()), 'safe': 1 / f.eigenvalues.max()}\n    for name, lr in rates.items():\n        traj = run(SGD(lr=lr), f, X0, max_steps(kappa)).path\n        results[name].append(steps_to_tolerance(traj, f.minimizer, TOL))\nsteps_best, steps_safe = np.array(results['best']), np.array(results['safe'])",
-"steps_best, steps_safe = [], []\nfor kappa in KAPPAS:\n    bowl = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    lr_best, _ = best_fixed_lr(bowl.hessian(X0))\n    lr_safe = 1 / bowl.eigenvalues[-1]\n    steps_best.append(steps_to_tolerance(run(SGD(lr=lr_best), bowl, X0, max_steps(kappa)).path, bowl.minimizer, TOL))\n    steps_safe.append(steps_to_tolerance(run(SGD(lr=lr_safe), bowl, X0, max_steps(kappa)).path, bowl.minimizer, TOL))\nsteps_best = np.asarray(steps_best)\nsteps_safe = np.asarray(steps_safe)",
-"out = []\nfor kappa in KAPPAS:\n    bowl = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    mn, mx = bowl.eigenvalues[0], bowl.eigenvalues[-1]\n    row = []\n    for lr in (2 / (mn + mx), 1 / mx):\n        row.append(steps_to_tolerance(run(SGD(lr=lr), bowl, X0, max_steps(kappa)).path, bowl.minimizer, TOL))\n    out.append(row)\nsteps_best, steps_safe = np.array(out).T",
-],
+    "gradient_descent": [
+        "x = np.asarray(x0, dtype=float).copy()\ntraj = np.empty((steps + 1, x.size))\ntraj[0] = x\nfor t in range(1, steps + 1):\n    x = x - lr * np.asarray(grad(x))\n    traj[t] = x\nreturn traj",
+        "points = [np.array(x0, dtype=np.float64)]\nwhile len(points) <= steps:\n    cur = points[-1]\n    points.append(cur - lr * grad(cur))\nreturn np.stack(points)",
+        "x = np.array(x0, float)\nout = np.zeros((steps + 1, len(x)))\nout[0] = x\nfor i in range(steps):\n    g = grad(out[i])\n    out[i + 1] = out[i] - lr * g\nreturn out",
+        "x = np.array(x0, dtype=float)\nhist = [x.copy()]\nfor k in range(steps):\n    step = lr * grad(x)\n    x = x - step\n    hist.append(x.copy())\nreturn np.array(hist)",
+        "cur = np.asarray(x0).astype(float)\nrows = [cur]\nfor _ in range(steps):\n    cur = cur - grad(cur) * lr\n    rows += [cur]\nreturn np.vstack(rows)",
+        "x = np.array(x0, dtype=float)\nres = np.zeros((steps + 1,) + x.shape)\nres[0] = x\nfor s in range(steps):\n    x = x - lr * grad(x)\n    res[s + 1] = x\nreturn res",
+    ],
+    "max_stable_lr": [
+        "eig = np.linalg.eigvalsh(np.array(H, dtype=float))\nreturn 2.0 / float(np.max(eig))",
+        "H = np.asarray(H, dtype=float)\nL = max(np.linalg.eigvals(H).real)\nreturn float(2 / L)",
+        "vals = np.linalg.eigh(np.asarray(H, float))[0]\nreturn float(2.0 / vals.max())",
+        "lmax = np.linalg.norm(np.asarray(H, dtype=float), 2)\nreturn 2.0 / float(lmax)",
+        "e = sorted(np.linalg.eigvalsh(np.array(H, dtype=np.float64)))\nreturn float(2 / e[-1])",
+        "w = np.linalg.eigvalsh(np.asarray(H) * 1.0)\nbiggest = w[-1]\nreturn float(2.0 / biggest)",
+    ],
+    "best_fixed_lr": [
+        "eig = np.linalg.eigvalsh(np.array(H, dtype=float))\nmu, L = eig.min(), eig.max()\nlr = 2.0 / (mu + L)\nrate = (L - mu) / (L + mu)\nreturn float(lr), float(rate)",
+        "H = np.asarray(H, dtype=float)\nw = np.linalg.eigvals(H).real\nsmall, big = min(w), max(w)\nk = big / small\nreturn float(2 / (small + big)), float((k - 1) / (k + 1))",
+        "vals = np.linalg.eigh(np.asarray(H, float))[0]\nlo, hi = vals[0], vals[-1]\nreturn float(2.0 / (lo + hi)), float((hi / lo - 1) / (hi / lo + 1))",
+        "e = np.sort(np.linalg.eigvalsh(np.array(H, dtype=np.float64)))\ncond = e[-1] / e[0]\nstep = 2 / (e[0] + e[-1])\nreturn float(step), float((cond - 1) / (cond + 1))",
+        "w = np.linalg.eigvalsh(np.asarray(H) * 1.0)\na, b = float(w[0]), float(w[-1])\nreturn 2.0 / (a + b), (b - a) / (b + a)",
+        "lams = np.linalg.eigvalsh(np.asarray(H, dtype=float))\nkappa = lams.max() / lams.min()\nreturn float(2 / (lams.max() + lams.min())), float((kappa - 1) / (kappa + 1))",
+    ],
+    "steps_to_tolerance": [
+        "P = np.asarray(path, dtype=float)\nxs = np.asarray(x_star, dtype=float)\nd0 = np.linalg.norm(P[0] - xs)\nfor t, p in enumerate(P):\n    if np.linalg.norm(p - xs) <= tol * d0:\n        return t\nreturn math.inf",
+        "pts = np.array(path, float)\nerr = np.sqrt(((pts - np.array(x_star, float)) ** 2).sum(axis=1))\nok = np.nonzero(err <= tol * err[0])[0]\nif len(ok) == 0:\n    return math.inf\nreturn int(ok[0])",
+        "path = np.asarray(path, dtype=float)\ntarget = np.asarray(x_star, dtype=float)\nstart = np.linalg.norm(path[0] - target)\nt = 0\nwhile t < len(path):\n    if np.linalg.norm(path[t] - target) <= tol * start:\n        return t\n    t += 1\nreturn math.inf",
+        "d = [float(np.linalg.norm(np.asarray(p, float) - np.asarray(x_star, float))) for p in path]\nhits = [i for i, v in enumerate(d) if v <= tol * d[0]]\nreturn hits[0] if hits else math.inf",
+        "arr = np.asarray(path, dtype=float)\ngap = np.linalg.norm(arr - x_star, axis=1)\nmask = gap <= tol * gap[0]\nreturn int(np.argmax(mask)) if mask.any() else math.inf",
+        "dist = np.linalg.norm(np.asarray(path, float) - np.asarray(x_star, float), axis=-1)\nfor i in range(len(dist)):\n    if dist[i] <= tol * dist[0]:\n        return i\nreturn math.inf",
+    ],
+    "experiment": [
+        "steps_best = []\nsteps_safe = []\nfor kappa in KAPPAS:\n    bowl = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    lo, hi = bowl.eigenvalues[0], bowl.eigenvalues[-1]\n    p1 = run(SGD(lr=2 / (lo + hi)), bowl, X0, max_steps(kappa)).path\n    steps_best.append(steps_to_tolerance(p1, bowl.minimizer, TOL))\n    p2 = run(SGD(lr=1 / hi), bowl, X0, max_steps(kappa)).path\n    steps_safe.append(steps_to_tolerance(p2, bowl.minimizer, TOL))\nsteps_best = np.array(steps_best)\nsteps_safe = np.array(steps_safe)",
+        "def count(kappa, which):\n    q = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    ev = q.eigenvalues\n    lr = 2 / (ev[0] + ev[-1]) if which == 'best' else 1 / ev[-1]\n    return steps_to_tolerance(run(SGD(lr=lr), q, X0, max_steps(kappa)).path, q.minimizer, TOL)\n\nsteps_best = np.array([count(k, 'best') for k in KAPPAS])\nsteps_safe = np.array([count(k, 'safe') for k in KAPPAS])",
+        "steps_best = np.zeros(len(KAPPAS))\nsteps_safe = np.zeros(len(KAPPAS))\nfor i, kappa in enumerate(KAPPAS):\n    bowl = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    lam = bowl.eigenvalues\n    n = max_steps(kappa)\n    run_best = run(SGD(lr=2.0 / (lam[0] + lam[-1])), bowl, X0, n)\n    run_safe = run(SGD(lr=1.0 / lam[-1]), bowl, X0, n)\n    steps_best[i] = steps_to_tolerance(run_best.path, bowl.minimizer, TOL)\n    steps_safe[i] = steps_to_tolerance(run_safe.path, bowl.minimizer, TOL)",
+        "results = {'best': [], 'safe': []}\nfor kappa in KAPPAS:\n    f = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    rates = {'best': 2 / (f.eigenvalues.min() + f.eigenvalues.max()), 'safe': 1 / f.eigenvalues.max()}\n    for name, lr in rates.items():\n        traj = run(SGD(lr=lr), f, X0, max_steps(kappa)).path\n        results[name].append(steps_to_tolerance(traj, f.minimizer, TOL))\nsteps_best, steps_safe = np.array(results['best']), np.array(results['safe'])",
+        "steps_best, steps_safe = [], []\nfor kappa in KAPPAS:\n    bowl = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    lr_best, _ = best_fixed_lr(bowl.hessian(X0))\n    lr_safe = 1 / bowl.eigenvalues[-1]\n    steps_best.append(steps_to_tolerance(run(SGD(lr=lr_best), bowl, X0, max_steps(kappa)).path, bowl.minimizer, TOL))\n    steps_safe.append(steps_to_tolerance(run(SGD(lr=lr_safe), bowl, X0, max_steps(kappa)).path, bowl.minimizer, TOL))\nsteps_best = np.asarray(steps_best)\nsteps_safe = np.asarray(steps_safe)",
+        "out = []\nfor kappa in KAPPAS:\n    bowl = Quadratic.bowl(condition_number=kappa, angle=ANGLE, center=CENTER)\n    mn, mx = bowl.eigenvalues[0], bowl.eigenvalues[-1]\n    row = []\n    for lr in (2 / (mn + mx), 1 / mx):\n        row.append(steps_to_tolerance(run(SGD(lr=lr), bowl, X0, max_steps(kappa)).path, bowl.minimizer, TOL))\n    out.append(row)\nsteps_best, steps_safe = np.array(out).T",
+    ],
 }
 
-PS03_RENAMES = [("x", "pos"), ("path", "trajectory"), ("lam", "eigs"), ("kappa", "cn"),
-                ("bowl", "problem"), ("counts", "store"), ("dist", "distance"),
-                ("reached", "inside")]
+PS03_RENAMES = [
+    ("x", "pos"),
+    ("path", "trajectory"),
+    ("lam", "eigs"),
+    ("kappa", "cn"),
+    ("bowl", "problem"),
+    ("counts", "store"),
+    ("dist", "distance"),
+    ("reached", "inside"),
+]
 
 
 def _renamed_ps03(code: str) -> str:
@@ -367,15 +419,23 @@ def ps03_class(tmp_path_factory):
     course = Course.create(tmp_path_factory.mktemp("ps03"), [ps], generate=False)
     (course.root / "exercises" / ps).mkdir(parents=True)
     shutil.copy(REPO / "exercises" / ps / f"{ps}.ipynb", course.root / "exercises" / ps)
-    src = {c.metadata["nbgrader"]["grade_id"]: c.source for c in course.source_notebook(ps).cells
-           if c.metadata.get("nbgrader", {}).get("solution")}
-    versions = [{g: replace_solution(src[g], bodies[i]) for g, bodies in PS03_HONEST.items()}
-                for i in range(6)]
+    src = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in course.source_notebook(ps).cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    versions = [
+        {g: replace_solution(src[g], bodies[i]) for g, bodies in PS03_HONEST.items()}
+        for i in range(6)
+    ]
     students = {f"honest{i}": versions[i] for i in range(3)}
     students["copy_sol"] = {g: _renamed_ps03(src[g]) for g in PS03_HONEST}
     students["copy_h0"] = {g: _renamed_ps03(code) for g, code in versions[0].items()}
-    students["copy_mix"] = dict(versions[1], experiment=_renamed_ps03(src["experiment"]),
-                                steps_to_tolerance=_renamed_ps03(src["steps_to_tolerance"]))
+    students["copy_mix"] = dict(
+        versions[1],
+        experiment=_renamed_ps03(src["experiment"]),
+        steps_to_tolerance=_renamed_ps03(src["steps_to_tolerance"]),
+    )
     for name, answers in students.items():
         course.submit(name, ps, course.submission(ps, answers, fill_solutions=False))
     alternatives = []
@@ -383,9 +443,16 @@ def ps03_class(tmp_path_factory):
         path = course.root / f"alternative{i}.ipynb"
         nbformat.write(course.submission(ps, versions[i], fill_solutions=False), path)
         alternatives.append(path)
-    copied = {frozenset(p) for p in [("copy_sol", "solutions"), ("copy_h0", "honest0"),
-                                     ("copy_mix", "solutions"), ("copy_mix", "honest1"),
-                                     ("copy_mix", "copy_sol")]}
+    copied = {
+        frozenset(p)
+        for p in [
+            ("copy_sol", "solutions"),
+            ("copy_h0", "honest0"),
+            ("copy_mix", "solutions"),
+            ("copy_mix", "honest1"),
+            ("copy_mix", "copy_sol"),
+        ]
+    }
     return course.root, alternatives, copied
 
 
@@ -401,11 +468,13 @@ def _pair_scores(matches) -> dict:
 
 
 @pytest.mark.parametrize("use_alternatives", [False, True])
-def test_the_default_threshold_flags_every_copy_and_no_honest_pair_on_ps03(ps03_class,
-                                                                           use_alternatives):
+def test_the_default_threshold_flags_every_copy_and_no_honest_pair_on_ps03(
+    ps03_class, use_alternatives
+):
     root, alternatives, copied = ps03_class
-    pairs = _pair_scores(sim.report("ps03", root, threshold=0.0,
-                                    honest=alternatives if use_alternatives else []))
+    pairs = _pair_scores(
+        sim.report("ps03", root, threshold=0.0, honest=alternatives if use_alternatives else [])
+    )
     flagged = {pair for pair, s in pairs.items() if s >= sim.THRESHOLD}
     assert flagged == copied, sorted((sorted(p), round(pairs[p], 2)) for p in flagged ^ copied)
 
@@ -415,7 +484,8 @@ def test_alternatives_widen_the_gap_between_honest_and_copied_pairs_on_ps03(ps03
     gaps = []
     for honest in ([], alternatives):
         pairs = _pair_scores(sim.report("ps03", root, threshold=0.0, honest=honest))
-        gaps.append((max(s for p, s in pairs.items() if p not in copied),
-                     min(pairs[p] for p in copied)))
+        gaps.append(
+            (max(s for p, s in pairs.items() if p not in copied), min(pairs[p] for p in copied))
+        )
     (honest_before, copy_before), (honest_after, copy_after) = gaps
     assert honest_after < honest_before - 0.1 and copy_after >= copy_before - 0.05

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("site_fixes", ROOT / "book" / "_ext" / "site_fixes.py")
+_spec = importlib.util.spec_from_file_location(
+    "site_fixes", ROOT / "book" / "_ext" / "site_fixes.py"
+)
 site_fixes = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(site_fixes)
 
@@ -19,19 +21,34 @@ PNG = b"\x89PNG\r\n\x1a\nnot really an image"
 
 
 def _state(with_image=True, tooltip=None):
-    image = {"model_name": "ImageModel", "state": {"format": "png", "tooltip": tooltip},
-             "buffers": [{"path": ["value"], "encoding": "base64",
-                          "data": base64.b64encode(PNG).decode()}]}
+    image = {
+        "model_name": "ImageModel",
+        "state": {"format": "png", "tooltip": tooltip},
+        "buffers": [
+            {"path": ["value"], "encoding": "base64", "data": base64.b64encode(PNG).decode()}
+        ],
+    }
     state = {
-        "box": {"model_name": "VBoxModel",
-                "state": {"children": ["IPY_MODEL_grid", "IPY_MODEL_image"]}},
-        "grid": {"model_name": "GridBoxModel",
-                 "state": {"children": ["IPY_MODEL_lr", "IPY_MODEL_land"]}},
-        "lr": {"model_name": "FloatLogSliderModel",
-               "state": {"description": "learning rate $\\eta$", "value": 0.09}},
-        "land": {"model_name": "DropdownModel",
-                 "state": {"description": "landscape", "index": 1,
-                           "_options_labels": ["bowl", "Rosenbrock"]}},
+        "box": {
+            "model_name": "VBoxModel",
+            "state": {"children": ["IPY_MODEL_grid", "IPY_MODEL_image"]},
+        },
+        "grid": {
+            "model_name": "GridBoxModel",
+            "state": {"children": ["IPY_MODEL_lr", "IPY_MODEL_land"]},
+        },
+        "lr": {
+            "model_name": "FloatLogSliderModel",
+            "state": {"description": "learning rate $\\eta$", "value": 0.09},
+        },
+        "land": {
+            "model_name": "DropdownModel",
+            "state": {
+                "description": "landscape",
+                "index": 1,
+                "_options_labels": ["bowl", "Rosenbrock"],
+            },
+        },
         "bar": {"model_name": "FloatProgressModel", "state": {"description": "", "value": 3}},
     }
     if with_image:
@@ -42,11 +59,14 @@ def _state(with_image=True, tooltip=None):
 def _page(state, *views):
     scripts = "".join(
         f'<div class="output"><script type="application/vnd.jupyter.widget-view+json">'
-        f'{json.dumps({"model_id": v, "version_major": 2, "version_minor": 0})}</script></div>'
-        for v in views)
-    return ('<head><script type="application/vnd.jupyter.widget-state+json">'
-            f'{json.dumps({"state": state, "version_major": 2, "version_minor": 0})}</script>'
-            f"</head><body>{scripts}</body>")
+        f"{json.dumps({'model_id': v, 'version_major': 2, 'version_minor': 0})}</script></div>"
+        for v in views
+    )
+    return (
+        '<head><script type="application/vnd.jupyter.widget-state+json">'
+        f"{json.dumps({'state': state, 'version_major': 2, 'version_minor': 0})}</script>"
+        f"</head><body>{scripts}</body>"
+    )
 
 
 def test_a_widget_figure_is_written_and_shown_before_the_view(tmp_path):
@@ -62,28 +82,32 @@ def test_a_widget_figure_is_written_and_shown_before_the_view(tmp_path):
 
 
 def test_the_image_widgets_own_tooltip_is_the_alt_text(tmp_path):
-    page = site_fixes.fix_page(_page(_state(tooltip="Paths of gradient descent"), "box"),
-                               tmp_path)
+    page = site_fixes.fix_page(_page(_state(tooltip="Paths of gradient descent"), "box"), tmp_path)
     assert 'alt="Paths of gradient descent"' in page
 
 
 def test_widgets_without_a_figure_are_left_alone(tmp_path):
-    for state, view in [(_state(), "bar"), (_state(with_image=False), "box"),
-                        (_state(), "no-such-model")]:
+    for state, view in [
+        (_state(), "bar"),
+        (_state(with_image=False), "box"),
+        (_state(), "no-such-model"),
+    ]:
         original = _page(state, view)
         assert site_fixes.fix_page(original, tmp_path) == original
     assert not list(tmp_path.iterdir())
 
 
 def test_fixing_twice_changes_nothing(tmp_path):
-    page = (_page(_state(), "box", "bar")
-            + '<div role="list" class="citation-list"><div class="citation" id="id4" '
-              'role="doc-biblioentry"></div></div>'
-            + '<button class="btn search-button-field search-button__button pst-js-only" '
-              'title="Search" aria-label="Search" data-bs-placement="bottom">'
-            + '<summary aria-label="Toggle hidden content"><p>Show code cell source</p></summary>'
-            + '<i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light" title="Light"></i>'
-            + '<tr class="row-odd"><th class="head"><p></p></th><th class="head"><p>B</p></th>')
+    page = (
+        _page(_state(), "box", "bar")
+        + '<div role="list" class="citation-list"><div class="citation" id="id4" '
+        'role="doc-biblioentry"></div></div>'
+        + '<button class="btn search-button-field search-button__button pst-js-only" '
+        'title="Search" aria-label="Search" data-bs-placement="bottom">'
+        + '<summary aria-label="Toggle hidden content"><p>Show code cell source</p></summary>'
+        + '<i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light" title="Light"></i>'
+        + '<tr class="row-odd"><th class="head"><p></p></th><th class="head"><p>B</p></th>'
+    )
     once = site_fixes.fix_page(page, tmp_path)
     assert site_fixes.fix_page(once, tmp_path) == once
     assert 'role="listitem"' in once and "doc-biblioentry" not in once
@@ -93,7 +117,7 @@ def test_fixing_twice_changes_nothing(tmp_path):
     assert '<td class="head"></td><th class="head"><p>B</p></th>' in once
 
 
-@pytest.mark.parametrize("bad", ["<th class=\"head\"><p>x</p></th>", "<th>y</th>"])
+@pytest.mark.parametrize("bad", ['<th class="head"><p>x</p></th>', "<th>y</th>"])
 def test_header_cells_with_text_stay_headers(tmp_path, bad):
     assert site_fixes.fix_page(bad, tmp_path) == bad
 
@@ -106,7 +130,8 @@ def test_bibliography_labels_that_two_entries_share_get_letters_across_the_whole
     from pybtex.database import parse_string
 
     spec = importlib.util.spec_from_file_location(
-        "author_year_labels", ROOT / "book" / "_ext" / "author_year_labels.py")
+        "author_year_labels", ROOT / "book" / "_ext" / "author_year_labels.py"
+    )
     labels = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(labels)
 
@@ -116,8 +141,9 @@ def test_bibliography_labels_that_two_entries_share_get_letters_across_the_whole
     @misc{alone, author = {Kingma, Diederik and Ba, Jimmy}, title = {Adam}, year = {2015}}
     """
     (tmp_path / "refs.bib").write_text(bib)
-    labels._find_shared_labels(SimpleNamespace(srcdir=str(tmp_path),
-                                               config=SimpleNamespace(bibtex_bibfiles=["refs.bib"])))
+    labels._find_shared_labels(
+        SimpleNamespace(srcdir=str(tmp_path), config=SimpleNamespace(bibtex_bibfiles=["refs.bib"]))
+    )
     entries = parse_string(bib, "bibtex").entries
     style = labels.AuthorYearLabelStyle()
     on_page = lambda *keys: list(style.format_labels([entries[k] for k in keys]))  # noqa: E731

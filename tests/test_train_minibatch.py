@@ -29,8 +29,9 @@ def regression():
 def test_minibatch_sgd_fits_a_linear_regression(regression):
     X, y, w_true = regression
     w0 = np.zeros(4)
-    hist = train_minibatch(linear_regression_loss, w0, X, y, SGD(lr=0.05), batch_size=10,
-                           epochs=30, rng=0)
+    hist = train_minibatch(
+        linear_regression_loss, w0, X, y, SGD(lr=0.05), batch_size=10, epochs=30, rng=0
+    )
     assert isinstance(hist, History) and not hist.diverged and hist.diverged_at is None
     np.testing.assert_array_equal(w0, 0.0)  # not modified
     w_ls = np.linalg.lstsq(X, y, rcond=None)[0]
@@ -44,12 +45,27 @@ def test_minibatch_sgd_fits_a_linear_regression(regression):
 def test_records_have_consistent_shapes(regression):
     X, y, _ = regression
     n, B, E = len(X), 10, 3  # 103 examples: 10 full batches + one of 3 per epoch
-    hist = train_minibatch(linear_regression_loss, np.zeros(4), X, y, SGD(lr=0.01), B, E,
-                           rng=1, X_val=X[:20], y_val=y[:20])
+    hist = train_minibatch(
+        linear_regression_loss,
+        np.zeros(4),
+        X,
+        y,
+        SGD(lr=0.01),
+        B,
+        E,
+        rng=1,
+        X_val=X[:20],
+        y_val=y[:20],
+    )
     T = 11 * E
     assert hist.iterations == T and hist.epochs_completed == E
-    for name in ("iteration_losses", "iteration_epochs", "iteration_examples",
-                 "iteration_times", "lrs"):
+    for name in (
+        "iteration_losses",
+        "iteration_epochs",
+        "iteration_examples",
+        "iteration_times",
+        "lrs",
+    ):
         assert getattr(hist, name).shape == (T,), name
     for name in ("train_losses", "val_losses", "epoch_times"):
         assert getattr(hist, name).shape == (E + 1,), name
@@ -94,8 +110,9 @@ def test_seeded_runs_are_reproducible(regression):
 
 def test_full_batch_is_gradient_descent(regression):
     X, y, _ = regression
-    hist = train_minibatch(linear_regression_loss, np.zeros(4), X, y, SGD(lr=0.1),
-                           batch_size=len(X), epochs=5, rng=0)
+    hist = train_minibatch(
+        linear_regression_loss, np.zeros(4), X, y, SGD(lr=0.1), batch_size=len(X), epochs=5, rng=0
+    )
     w = np.zeros(4)
     losses = [linear_regression_loss(w, X, y)[0]]
     for _ in range(5):
@@ -109,11 +126,22 @@ def test_full_batch_is_gradient_descent(regression):
 def test_schedule_per_iteration_or_per_epoch(regression):
     X, y, _ = regression
     sched = StepLR(0.1, step_size=1, gamma=0.5)
-    per_it = train_minibatch(linear_regression_loss, np.zeros(4), X, y, SGD(lr=1.0), 50, 2,
-                             rng=0, schedule=sched)
+    per_it = train_minibatch(
+        linear_regression_loss, np.zeros(4), X, y, SGD(lr=1.0), 50, 2, rng=0, schedule=sched
+    )
     np.testing.assert_allclose(per_it.lrs, 0.1 * 0.5 ** np.arange(6))  # 3 batches per epoch
-    per_ep = train_minibatch(linear_regression_loss, np.zeros(4), X, y, SGD(lr=1.0), 50, 2,
-                             rng=0, schedule=sched, schedule_per="epoch")
+    per_ep = train_minibatch(
+        linear_regression_loss,
+        np.zeros(4),
+        X,
+        y,
+        SGD(lr=1.0),
+        50,
+        2,
+        rng=0,
+        schedule=sched,
+        schedule_per="epoch",
+    )
     np.testing.assert_allclose(per_ep.lrs, [0.1] * 3 + [0.05] * 3)
 
 
@@ -127,8 +155,9 @@ def test_drop_last_and_dict_parameters():
         return loss, {"W": dW[:-1], "b": dW[-1]}
 
     params = {"W": np.zeros((3, 3)), "b": np.zeros(3)}
-    hist = train_minibatch(loss_and_grad, params, X, y, SGD(lr=0.5, momentum=0.9), 16, 5,
-                           rng=0, drop_last=True)
+    hist = train_minibatch(
+        loss_and_grad, params, X, y, SGD(lr=0.5, momentum=0.9), 16, 5, rng=0, drop_last=True
+    )
     assert hist.iterations == 3 * 5 and hist.iteration_examples[-1] == 48 * 5
     assert set(hist.params) == {"W", "b"} and np.all(params["W"] == 0)
     assert hist.train_losses[-1] < hist.train_losses[0] == pytest.approx(np.log(3))
@@ -136,8 +165,7 @@ def test_drop_last_and_dict_parameters():
 
 def test_too_large_lr_diverges_cleanly(regression):
     X, y, _ = regression
-    hist = train_minibatch(linear_regression_loss, np.zeros(4), X, y, SGD(lr=5.0), 10, 200,
-                           rng=0)
+    hist = train_minibatch(linear_regression_loss, np.zeros(4), X, y, SGD(lr=5.0), 10, 200, rng=0)
     assert hist.diverged and hist.diverged_at == hist.iterations
     assert hist.epochs_completed < 200
     assert np.all(np.isfinite(hist.params)) and np.all(np.isfinite(hist.iteration_losses))
@@ -148,8 +176,9 @@ def test_too_large_lr_diverges_cleanly(regression):
 
 def test_progress_bar_and_zero_epochs(regression):
     X, y, _ = regression
-    hist = train_minibatch(linear_regression_loss, np.zeros(4), X, y, SGD(lr=0.1), 32, 2,
-                           rng=0, progress=True)
+    hist = train_minibatch(
+        linear_regression_loss, np.zeros(4), X, y, SGD(lr=0.1), 32, 2, rng=0, progress=True
+    )
     assert hist.epochs_completed == 2
     none = train_minibatch(linear_regression_loss, np.zeros(4), X, y, SGD(lr=0.1), 32, 0)
     assert none.iterations == 0 and none.train_losses.shape == (1,)

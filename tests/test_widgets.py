@@ -23,13 +23,17 @@ from PIL import Image
 from course_lib import landscapes
 from course_lib.models import linear_regression_loss
 from course_lib.search import local_random_search
-from course_lib.widgets import (FiniteDifferenceExplorer, GradientDescentExplorer,
-                                MinibatchExplorer, RandomSearchExplorer)
+from course_lib.widgets import (
+    FiniteDifferenceExplorer,
+    GradientDescentExplorer,
+    MinibatchExplorer,
+    RandomSearchExplorer,
+)
 from course_lib.widgets.finite_difference import FUNCTIONS, H_GRID, difference_errors
-from course_lib.widgets.minibatch import START, regression_problem
-from course_lib.widgets.random_search import eigenvalues
 from course_lib.widgets.limits import linear_limits, log_limits, nice_ceil, symlog_limits
+from course_lib.widgets.minibatch import START, regression_problem
 from course_lib.widgets.png import png_bytes
+from course_lib.widgets.random_search import eigenvalues
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -78,7 +82,7 @@ def slider_values(control, n_between=3):
     low, high = control.min, control.max
     between = np.linspace(low, high, n_between + 2)[1:-1]
     if isinstance(control, widgets.FloatLogSlider):
-        return [control.base ** e for e in (low, high, *between)]
+        return [control.base**e for e in (low, high, *between)]
     if isinstance(control, widgets.IntSlider):
         return [int(round(v)) for v in (low, high, *between)]
     return [float(v) for v in (low, high, *between)]
@@ -109,8 +113,9 @@ def assert_displays_itself(explorer):
     bundle = explorer._repr_mimebundle_()
     assert bundle[WIDGET_MIME]["model_id"] == explorer.box.model_id
     assert explorer.image in explorer.box.children
-    assert all(control in explorer.box.children[0].children
-               for control in explorer.controls.values())
+    assert all(
+        control in explorer.box.children[0].children for control in explorer.controls.values()
+    )
 
 
 # -- the shared machinery ------------------------------------------------------------------------
@@ -255,8 +260,9 @@ def test_rs_builds_with_defaults_and_displays_itself(rs):
     assert "best loss after 500 evaluations" in rs.info.value
 
 
-@pytest.mark.parametrize("name, value", [("method", "local"), ("dim", 10), ("n_evals", 100),
-                                         ("seed", 3)])
+@pytest.mark.parametrize(
+    "name, value", [("method", "local"), ("dim", 10), ("n_evals", 100), ("seed", 3)]
+)
 def test_rs_moving_a_control_redraws(rs, name, value):
     assert_change_redraws(rs, name, value)
 
@@ -278,8 +284,14 @@ def test_rs_curves_are_the_search_results_and_gradient_descent(rs):
     rs.update(method="local", dim=5, n_evals=300, step_size=0.2, seed=1)
     lam = eigenvalues(5)
     assert lam[0] == 1.0 and lam[1] == lam.max() == 10.0
-    expected = local_random_search(lambda x: 0.5 * (x**2 @ lam), np.full(5, 5**-0.5), 0.2, 300,
-                                   rng=np.random.default_rng(1), distribution="sphere")
+    expected = local_random_search(
+        lambda x: 0.5 * (x**2 @ lam),
+        np.full(5, 5**-0.5),
+        0.2,
+        300,
+        rng=np.random.default_rng(1),
+        distribution="sphere",
+    )
     x, y = rs.curve.get_data()
     np.testing.assert_array_equal(x, np.arange(1, 301))
     np.testing.assert_allclose(y, np.maximum(expected.best_so_far, 1e-10))
@@ -301,8 +313,9 @@ def test_fd_builds_with_defaults_and_displays_itself(fd):
     assert "Error at h = 1.0e-05" in fd.info.value
 
 
-@pytest.mark.parametrize("name, value", [("function", "sin(x)"), ("x", -0.5),
-                                         ("method", "forward"), ("h", 1e-9)])
+@pytest.mark.parametrize(
+    "name, value", [("function", "sin(x)"), ("x", -0.5), ("method", "forward"), ("h", 1e-9)]
+)
 def test_fd_moving_a_control_redraws(fd, name, value):
     assert_change_redraws(fd, name, value)
 
@@ -359,8 +372,9 @@ def test_mb_contours_are_the_models_mean_squared_error():
     np.testing.assert_allclose(loss.minimizer, np.linalg.lstsq(X, y, rcond=None)[0])
 
 
-@pytest.mark.parametrize("name, value", [("batch_size", 4), ("lr", 0.02), ("epochs", 3),
-                                         ("seed", 2)])
+@pytest.mark.parametrize(
+    "name, value", [("batch_size", 4), ("lr", 0.02), ("epochs", 3), ("seed", 2)]
+)
 def test_mb_moving_a_control_redraws(mb, name, value):
     assert_change_redraws(mb, name, value)
 
@@ -409,9 +423,11 @@ def chapter5_explorer(**values):
     return TrajectoryExplorer(
         FACTORIES,
         landscape=lambda kappa: landscapes.Quadratic.bowl(condition_number=kappa, angle=0.3),
-        controls={"lr": log_slider("learning rate", 0.05, 1e-3, 1.0),
-                  "beta": float_slider("momentum β", 0.9, 0.0, 0.99, 0.01),
-                  "kappa": log_slider("condition number κ", 20.0, 1.0, 1000.0)},
+        controls={
+            "lr": log_slider("learning rate", 0.05, 1e-3, 1.0),
+            "beta": float_slider("momentum β", 0.9, 0.0, 0.99, 0.01),
+            "kappa": log_slider("condition number κ", 20.0, 1.0, 1000.0),
+        },
         **values,
     )
 
@@ -424,8 +440,15 @@ def expected_run(explorer, optimizer, schedule=None):
     f = explorer._view().f
     start = [explorer.value("x0"), explorer.value("y0")][: f.dim]
     bound = BOUND_FACTOR * float(np.max(np.abs(f.bounds)))
-    return f, run(optimizer, f, start if f.dim == 2 else start[0], explorer.value("steps"),
-                  schedule=schedule, bound=bound, rng=0)
+    return f, run(
+        optimizer,
+        f,
+        start if f.dim == 2 else start[0],
+        explorer.value("steps"),
+        schedule=schedule,
+        bound=bound,
+        rng=0,
+    )
 
 
 def assert_drawn_paths_are_runs(explorer, optimizers, schedules=None):
@@ -443,8 +466,9 @@ def assert_drawn_paths_are_runs(explorer, optimizers, schedules=None):
         steps, losses = explorer.loss_lines[i].get_data()
         np.testing.assert_array_equal(steps, np.arange(traj.steps_taken + 1))
         if f.min_value is not None and explorer._view().preset.loss_scale == "log":
-            np.testing.assert_allclose(losses, np.maximum(traj.losses - f.min_value, 1e-30),
-                                       rtol=1e-12)
+            np.testing.assert_allclose(
+                losses, np.maximum(traj.losses - f.min_value, 1e-30), rtol=1e-12
+            )
         else:
             np.testing.assert_allclose(losses, traj.losses, rtol=1e-12)
         label = explorer.labels[i]
@@ -474,21 +498,39 @@ def test_trajectory_styles_tell_optimizers_apart_without_colour(ch5):
         assert not legend_box.overlaps(ax.get_window_extent())
 
 
-@pytest.mark.parametrize("values", [{}, {"lr": 0.01, "beta": 0.5, "steps": 37},
-                                    {"kappa": 300.0, "x0": 1.0, "y0": -0.5, "steps": 250}])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"lr": 0.01, "beta": 0.5, "steps": 37},
+        {"kappa": 300.0, "x0": 1.0, "y0": -0.5, "steps": 250},
+    ],
+)
 def test_trajectory_drawn_paths_are_train_run(ch5, values):
     ch5.update(**values)
     v = {name: c.value for name, c in ch5.controls.items()}
-    assert_drawn_paths_are_runs(ch5, [SGD(lr=v["lr"]), SGD(lr=v["lr"], momentum=v["beta"]),
-                                      SGD(lr=v["lr"], momentum=v["beta"], nesterov=True)])
+    assert_drawn_paths_are_runs(
+        ch5,
+        [
+            SGD(lr=v["lr"]),
+            SGD(lr=v["lr"], momentum=v["beta"]),
+            SGD(lr=v["lr"], momentum=v["beta"], nesterov=True),
+        ],
+    )
 
 
 def test_trajectory_steps_slice_the_cached_runs_exactly(ch5):
     ch5.update(steps=300)
     ch5.update(steps=23)  # a slice of the 300-step runs
     v = {name: c.value for name, c in ch5.controls.items()}
-    assert_drawn_paths_are_runs(ch5, [SGD(lr=v["lr"]), SGD(lr=v["lr"], momentum=v["beta"]),
-                                      SGD(lr=v["lr"], momentum=v["beta"], nesterov=True)])
+    assert_drawn_paths_are_runs(
+        ch5,
+        [
+            SGD(lr=v["lr"]),
+            SGD(lr=v["lr"], momentum=v["beta"]),
+            SGD(lr=v["lr"], momentum=v["beta"], nesterov=True),
+        ],
+    )
 
 
 def test_trajectory_one_diverges_while_another_converges(ch5):
@@ -507,9 +549,10 @@ def test_trajectory_one_diverges_while_another_converges(ch5):
     for line in ch5.loss_lines:
         assert np.all(np.isfinite(line.get_xydata()))
     assert "diverged" in ch5.image.tooltip
-    v = {name: c.value for name, c in ch5.controls.items()}
-    assert_drawn_paths_are_runs(ch5, [SGD(lr=0.12), SGD(lr=0.12, momentum=0.9),
-                                      SGD(lr=0.12, momentum=0.9, nesterov=True)])
+    {name: c.value for name, c in ch5.controls.items()}
+    assert_drawn_paths_are_runs(
+        ch5, [SGD(lr=0.12), SGD(lr=0.12, momentum=0.9), SGD(lr=0.12, momentum=0.9, nesterov=True)]
+    )
     ch5.update(lr=1.0, kappa=1000.0)  # everything blows up at once: still a figure
     assert ch5.status.get_text().count("step") == 3
     check_image(ch5)
@@ -528,9 +571,11 @@ def test_trajectory_every_control_through_its_range(ch5):
 
 
 def test_trajectory_condition_number_moves_the_start_window_with_the_bounds():
-    ex = TrajectoryExplorer([SGD(lr=0.1)],
-                            landscape=lambda c: landscapes.Quadratic.bowl(center=(c, 0.0)),
-                            controls={"c": float_slider("centre", 0.0, -3.0, 3.0, 0.5)})
+    ex = TrajectoryExplorer(
+        [SGD(lr=0.1)],
+        landscape=lambda c: landscapes.Quadratic.bowl(center=(c, 0.0)),
+        controls={"c": float_slider("centre", 0.0, -3.0, 3.0, 0.5)},
+    )
     assert (ex.controls["x0"].min, ex.controls["x0"].max) == (-2.0, 2.0)
     ex.update(x0=-1.5, c=3.0)
     assert (ex.controls["x0"].min, ex.controls["x0"].max) == (1.0, 5.0)
@@ -540,8 +585,10 @@ def test_trajectory_condition_number_moves_the_start_window_with_the_bounds():
 
 def test_trajectory_schedules_and_1d_landscapes():
     ex = TrajectoryExplorer(
-        {"constant": lambda lr: SGD(lr=lr),
-         "cosine": (lambda lr: SGD(lr=lr), lambda lr, steps: CosineAnnealingLR(lr, T_max=steps))},
+        {
+            "constant": lambda lr: SGD(lr=lr),
+            "cosine": (lambda lr: SGD(lr=lr), lambda lr, steps: CosineAnnealingLR(lr, T_max=steps)),
+        },
         landscape=["x cos(cx) (1-D)", "parabola x² (1-D)", landscapes.Cosh()],
         controls={"lr": log_slider("learning rate", 0.3, 1e-3, 3.0)},
     )
@@ -552,17 +599,20 @@ def test_trajectory_schedules_and_1d_landscapes():
         for name in ("lr", "steps", "x0"):
             drive(ex, name, n_between=1)
         ex.update(lr=0.3, steps=60)
-        assert_drawn_paths_are_runs(ex, [SGD(lr=0.3), SGD(lr=0.3)],
-                                    [None, CosineAnnealingLR(0.3, T_max=60)])
+        assert_drawn_paths_are_runs(
+            ex, [SGD(lr=0.3), SGD(lr=0.3)], [None, CosineAnnealingLR(0.3, T_max=60)]
+        )
     ex.update(landscape="parabola x² (1-D)", lr=1.2, steps=60)  # lr > 1/a diverges ...
     assert ex.status.get_text() == "diverged: constant (step 20)"
     assert "<b>cosine</b>: left the plotted window" in ex.info.value  # ... until lr decays
-    np.testing.assert_array_equal(ex.ends[0][1].get_xydata(),
-                                  ex.paths1[0].get_xydata()[-1:])  # the cross, in 1-D
+    np.testing.assert_array_equal(
+        ex.ends[0][1].get_xydata(), ex.paths1[0].get_xydata()[-1:]
+    )  # the cross, in 1-D
     # a schedule shared by every optimizer
     shared_schedule = CosineAnnealingLR(0.5, T_max=40)
-    ex = TrajectoryExplorer([SGD(lr=0.5), Adam(lr=0.5)], landscape="Himmelblau",
-                            schedule=shared_schedule, steps=40)
+    ex = TrajectoryExplorer(
+        [SGD(lr=0.5), Adam(lr=0.5)], landscape="Himmelblau", schedule=shared_schedule, steps=40
+    )
     assert ex.labels == ["SGD(lr=0.5)", "Adam(lr=0.5)"]
     assert_drawn_paths_are_runs(ex, [SGD(lr=0.5), Adam(lr=0.5)], [shared_schedule] * 2)
     np.testing.assert_allclose(ex.results["Adam(lr=0.5)"].lrs, shared_schedule(np.arange(40)))
@@ -576,8 +626,11 @@ class _NoStep:
 def test_trajectory_bad_arguments_raise_value_errors_naming_them():
     with pytest.raises(ValueError, match="optimizers must be 1 to 7 optimizers"):
         TrajectoryExplorer([])
-    with pytest.raises(ValueError, match=r"optimizers\[1\] must be a course_lib optimizer "
-                                         r"\(an object with init and step"):
+    with pytest.raises(
+        ValueError,
+        match=r"optimizers\[1\] must be a course_lib optimizer "
+        r"\(an object with init and step",
+    ):
         TrajectoryExplorer([SGD(lr=0.1), _NoStep()])
     with pytest.raises(ValueError, match=r"optimizers\['mine'\] must be"):
         TrajectoryExplorer({"mine": "SGD"})
@@ -585,10 +638,15 @@ def test_trajectory_bad_arguments_raise_value_errors_naming_them():
         TrajectoryExplorer([SGD(lr=0.1)], landscape="Ackley")
     with pytest.raises(ValueError, match="landscape must be a 1-D or 2-D landscape"):
         TrajectoryExplorer([SGD(lr=0.1)], landscape=landscapes.Quadratic(np.eye(3)))
-    with pytest.raises(ValueError, match=r"optimizers\['momentum'\] asks for 'beta', which "
-                                         r"is not a control"):
-        TrajectoryExplorer({"momentum": lambda lr, beta: SGD(lr=lr, momentum=beta)},
-                           controls={"lr": log_slider("learning rate", 0.1, 1e-3, 1.0)})
+    with pytest.raises(
+        ValueError,
+        match=r"optimizers\['momentum'\] asks for 'beta', which "
+        r"is not a control",
+    ):
+        TrajectoryExplorer(
+            {"momentum": lambda lr, beta: SGD(lr=lr, momentum=beta)},
+            controls={"lr": log_slider("learning rate", 0.1, 1e-3, 1.0)},
+        )
     with pytest.raises(ValueError, match="controls must be named otherwise"):
         TrajectoryExplorer([SGD(lr=0.1)], controls={"steps": log_slider("s", 1, 1, 10)})
     with pytest.raises(ValueError, match="optimizers must be 1 to 7"):
@@ -609,8 +667,9 @@ def test_controls_wrap_are_described_and_the_figure_is_named(gd, rs, fd, mb, ch5
         for control in explorer.controls.values():
             assert control.description.strip()
             assert control.layout.width in (None, "100%")  # no fixed width wider than a phone
-        css = [c for c in explorer.box.children if isinstance(c, widgets.HTML)
-               and "<style>" in c.value]
+        css = [
+            c for c in explorer.box.children if isinstance(c, widgets.HTML) and "<style>" in c.value
+        ]
         assert css and ".widget-readout" in css[0].value
         assert "course-lib-explorer" in explorer.box._dom_classes
         assert len(explorer.image.tooltip) > 40  # a sentence, not a placeholder

@@ -35,8 +35,7 @@ class AuthorYearLabelStyle(BaseLabelStyle):
     separator = ", "
 
     def format_label(self, entry) -> str:
-        template = join(sep=self.separator)[self.person.author_or_editor_or_title(full=False),
-                                            year]
+        template = join(sep=self.separator)[self.person.author_or_editor_or_title(full=False), year]
         text = template.format_data({"entry": entry, "style": SimpleNamespace(person=self.person)})
         return text.render_as("text")
 
@@ -63,7 +62,8 @@ def _find_shared_labels(app):
     for name in app.config.bibtex_bibfiles:
         for entry in parse_file(str(Path(app.srcdir) / name)).entries.values():
             titles.setdefault(style.format_label(entry), set()).add(
-                str(entry.fields.get("title", "")))
+                str(entry.fields.get("title", ""))
+            )
     _SHARED.clear()
     _SHARED.update({label: sorted(t) for label, t in titles.items() if len(t) > 1})
 

@@ -62,8 +62,14 @@ class ChapterRole(SphinxRole):
         title, slug = split_title_and_slug(self.text)
         if slug not in CHAPTERS:
             known = ", ".join(sorted(CHAPTERS))
-            logger.warning("unknown chapter %r in {chapter}: the known chapters are %s", slug, known,
-                           location=self.get_location(), type="chapters", subtype="unknown")
+            logger.warning(
+                "unknown chapter %r in {chapter}: the known chapters are %s",
+                slug,
+                known,
+                location=self.get_location(),
+                type="chapters",
+                subtype="unknown",
+            )
             return [nodes.literal(self.rawtext, self.text)], []
         node = chapter_reference(self.rawtext, "", slug=slug, explicit_title=title or "")
         self.set_source_info(node)
@@ -81,9 +87,13 @@ def render(env, builder, fromdocname: str, slug: str, explicit_title: str = "") 
     docname, planned_title = CHAPTERS[slug]
     if docname not in env.all_docs:  # planned, or written but not yet listed in the toc
         text = explicit_title or planned_title
-        return nodes.inline("", "", nodes.Text(f"{text} "),
-                            nodes.inline("", PLANNED_NOTE, classes=["chapter-planned-note"]),
-                            classes=["chapter-planned"])
+        return nodes.inline(
+            "",
+            "",
+            nodes.Text(f"{text} "),
+            nodes.inline("", PLANNED_NOTE, classes=["chapter-planned-note"]),
+            classes=["chapter-planned"],
+        )
     if explicit_title:
         text = explicit_title
     else:
@@ -96,8 +106,9 @@ def render(env, builder, fromdocname: str, slug: str, explicit_title: str = "") 
 
 def resolve_chapter_references(app, doctree, fromdocname):
     for node in list(doctree.findall(chapter_reference)):
-        node.replace_self(render(app.env, app.builder, fromdocname, node["slug"],
-                                 node.get("explicit_title", "")))
+        node.replace_self(
+            render(app.env, app.builder, fromdocname, node["slug"], node.get("explicit_title", ""))
+        )
 
 
 def add_static_path(app):

@@ -42,14 +42,22 @@ SITE_DIR = "npm"  # under _static/ of the built site (the theme already has _sta
 ASSETS = [
     # the combined TeX + MathML -> CommonHTML component, with what it loads on demand: TeX
     # extensions (autoload), the CommonHTML fonts, the context menu and accessibility tools
-    ("mathjax", "es5", ["tex-mml-chtml.js", "input/**/*", "output/chtml/**/*", "ui/*",
-                        "a11y/*", "sre/**/*"], "mathjax"),
+    (
+        "mathjax",
+        "es5",
+        ["tex-mml-chtml.js", "input/**/*", "output/chtml/**/*", "ui/*", "a11y/*", "sre/**/*"],
+        "mathjax",
+    ),
     ("mathjax", "", ["LICENSE"], "mathjax"),
     ("requirejs", "", ["require.js"], "requirejs"),
     # embed-amd.js defines @jupyter-widgets/base, controls and html-manager; the hashed files
     # are Font Awesome 5's fonts that the controls' CSS refers to
-    ("@jupyter-widgets/html-manager", "dist",
-     ["embed-amd.js", "*.woff2", "*.woff", "*.ttf", "*.eot", "*.svg"], "html-manager"),
+    (
+        "@jupyter-widgets/html-manager",
+        "dist",
+        ["embed-amd.js", "*.woff2", "*.woff", "*.ttf", "*.eot", "*.svg"],
+        "html-manager",
+    ),
 ]
 
 MATHJAX_PATH = f"{SITE_DIR}/mathjax/tex-mml-chtml.js"
@@ -89,10 +97,15 @@ def ensure_installed() -> None:
         raise ExtensionError(
             "building the book needs Node.js and npm, to fetch MathJax, require.js and the "
             "widget manager pinned in book/_vendor/package-lock.json from the npm registry "
-            "(Debian/Ubuntu: apt-get install nodejs npm)")
+            "(Debian/Ubuntu: apt-get install nodejs npm)"
+        )
     logger.info("installing the book's JavaScript: npm ci in book/_vendor")
-    result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-                            cwd=VENDOR, capture_output=True, text=True)
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+        cwd=VENDOR,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise ExtensionError(f"npm ci in book/_vendor failed:\n{result.stdout}{result.stderr}")
     LOCK_STAMP.write_text(_lock_hash() + "\n")
@@ -103,8 +116,11 @@ def _package(name: str) -> dict:
 
 
 def _copy_if_changed(src: Path, dest: Path) -> None:
-    if dest.exists() and dest.stat().st_size == src.stat().st_size \
-            and dest.stat().st_mtime >= src.stat().st_mtime:
+    if (
+        dest.exists()
+        and dest.stat().st_size == src.stat().st_size
+        and dest.stat().st_mtime >= src.stat().st_mtime
+    ):
         return
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dest)
@@ -118,8 +134,10 @@ def copy_assets(outdir: Path) -> None:
         for pattern in patterns:
             files = [p for p in root.glob(pattern) if p.is_file()]
             if not files:
-                raise ExtensionError(f"{package}: no file matches {folder}/{pattern}; "
-                                     "is book/_vendor/package.json's version the one expected?")
+                raise ExtensionError(
+                    f"{package}: no file matches {folder}/{pattern}; "
+                    "is book/_vendor/package.json's version the one expected?"
+                )
             for src in files:
                 _copy_if_changed(src, site / target / src.relative_to(root))
     (site / "widgets-require-config.js").write_text(WIDGETS_REQUIRE_CONFIG)

@@ -51,7 +51,8 @@ MATHJAX2_SHIM = """
         var args = Array.prototype.slice.call(arguments), elements = [];
         args.forEach(function (a) { if (Array.isArray(a) && a[2]) { elements.push(a[2]); } });
         if (window.MathJax && window.MathJax.typesetPromise) {
-          window.MathJax.typesetPromise(elements.length ? elements : undefined).catch(function () {});
+          var targets = elements.length ? elements : undefined;
+          window.MathJax.typesetPromise(targets).catch(function () {});
         }
       } };
     }
@@ -107,7 +108,10 @@ def _deduplicate_scripts(app, pagename, templatename, context, doctree):
     seen, unique = set(), []
     for script in scripts:
         # an inline script may be registered with filename None by one package and "" by another
-        key = (str(getattr(script, "filename", script) or ""), str(getattr(script, "attributes", {}).get("body", "")))
+        key = (
+            str(getattr(script, "filename", script) or ""),
+            str(getattr(script, "attributes", {}).get("body", "")),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)
@@ -115,10 +119,13 @@ def _deduplicate_scripts(app, pagename, templatename, context, doctree):
 
 
 WIDGET_STATE = re.compile(
-    r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
+    r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S
+)
 WIDGET_VIEW = re.compile(
     r'(<img class="jupyter-widget"[^>]*>)?'
-    r'(<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>)', re.S)
+    r'(<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>)',
+    re.S,
+)
 
 
 def _widget_children(model: dict) -> list[str]:
@@ -158,8 +165,14 @@ def widget_figure(state: dict, model_id: str) -> tuple[bytes, str] | None:
     image = next((m for m in models if m.get("model_name") == "ImageModel"), None)
     if image is None:
         return None
-    data = next((b["data"] for b in image.get("buffers", [])
-                 if b.get("path") == ["value"] and b.get("encoding") == "base64"), None)
+    data = next(
+        (
+            b["data"]
+            for b in image.get("buffers", [])
+            if b.get("path") == ["value"] and b.get("encoding") == "base64"
+        ),
+        None,
+    )
     if not data:
         return None
     own = str(image.get("state", {}).get("tooltip") or "").strip()
@@ -168,7 +181,7 @@ def widget_figure(state: dict, model_id: str) -> tuple[bytes, str] | None:
     else:
         controls = [t for t in map(_control_text, models) if t]
         alt = "Figure of the interactive widget at its initial settings"
-        alt += (": " + ", ".join(controls) + "." if controls else ".")
+        alt += ": " + ", ".join(controls) + "." if controls else "."
     return base64.b64decode(data), alt
 
 
@@ -193,16 +206,22 @@ def fix_page(text: str, images: Path | None = None, images_url: str = "_images")
             name = f"widget-{model_id}.png"
             images.mkdir(parents=True, exist_ok=True)
             (images / name).write_bytes(png)
-            return (f'<img class="jupyter-widget" src="{images_url}/{name}" '
-                    f'alt="{html.escape(alt)}">' + match.group(2))
+            return (
+                f'<img class="jupyter-widget" src="{images_url}/{name}" '
+                f'alt="{html.escape(alt)}">' + match.group(2)
+            )
 
         text = WIDGET_VIEW.sub(add_figure, text)
     text = text.replace('role="doc-biblioentry"', 'role="listitem"')
-    text = re.sub(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="Search"',
-                  r"\1", text)
+    text = re.sub(
+        r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="Search"', r"\1", text
+    )
     text = text.replace('<summary aria-label="Toggle hidden content">', "<summary>")
-    text = re.sub(r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"',
-                  r'\1 aria-hidden="true"', text)
+    text = re.sub(
+        r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"',
+        r'\1 aria-hidden="true"',
+        text,
+    )
     text = re.sub(r'<th class="head">(?:<p>\s*</p>|\s*)</th>', '<td class="head"></td>', text)
     return text
 

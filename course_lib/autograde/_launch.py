@@ -54,9 +54,15 @@ MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC = 1 << 10, 1 << 11, 1 << 12, 1 << 14
 MS_PRIVATE, MS_RELATIME = 1 << 18, 1 << 21
 MNT_DETACH = 2
 # Flags the kernel locks on a mount seen from a user namespace; a remount must repeat them.
-LOCKED_FLAGS = ((os.ST_RDONLY, MS_RDONLY), (os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV),
-                (os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, MS_NOATIME),
-                (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME))
+LOCKED_FLAGS = (
+    (os.ST_RDONLY, MS_RDONLY),
+    (os.ST_NOSUID, MS_NOSUID),
+    (os.ST_NODEV, MS_NODEV),
+    (os.ST_NOEXEC, MS_NOEXEC),
+    (os.ST_NOATIME, MS_NOATIME),
+    (os.ST_NODIRATIME, MS_NODIRATIME),
+    (os.ST_RELATIME, MS_RELATIME),
+)
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
@@ -68,20 +74,24 @@ ETC_BINDS = ("ld.so.conf.d", "fonts", "alternatives")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 ETC_FILES = {
     "passwd": "root:x:0:0:root:/root:/usr/sbin/nologin\n"
-              f"student:x:{STUDENT_ID}:{STUDENT_ID}:student:{HOME}:/bin/sh\n"
-              "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+    f"student:x:{STUDENT_ID}:{STUDENT_ID}:student:{HOME}:/bin/sh\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
     "group": f"root:x:0:\nstudent:x:{STUDENT_ID}:\nnogroup:x:65534:\n",
     "hostname": "sandbox\n",
     "hosts": "127.0.0.1 localhost\n::1 localhost\n",
 }
 
 libc = ctypes.CDLL(None, use_errno=True)
-libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                       ctypes.c_char_p]
+libc.mount.argtypes = [
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_char_p,
+]
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 libc.unshare.argtypes = [ctypes.c_int]
-libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                       ctypes.c_ulong]
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 
 
@@ -100,11 +110,14 @@ def _bytes(text: str | None) -> bytes | None:
     return None if text is None else os.fsencode(text)
 
 
-def mount(source: str | None, target: str, fstype: str | None, flags: int,
-          data: str | None = None) -> None:
+def mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+) -> None:
     """mount(2)."""
-    _libc_call(f"mount {target}", libc.mount(_bytes(source), _bytes(target), _bytes(fstype),
-                                             flags, _bytes(data)))
+    _libc_call(
+        f"mount {target}",
+        libc.mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data)),
+    )
 
 
 def prctl(option: int, arg: int = 0) -> None:
@@ -152,7 +165,8 @@ def die_with_parent(parent_alive: int | None = None, parent_pid: int | None = No
     """SIGKILL us when our parent dies; leave now if it already died."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     gone = (parent_pid is not None and os.getppid() != parent_pid) or (
-        parent_alive is not None and select.select([parent_alive], [], [], 0)[0])
+        parent_alive is not None and select.select([parent_alive], [], [], 0)[0]
+    )
     if gone:
         os._exit(KILLED)
 
@@ -184,9 +198,11 @@ def write_id_maps(pid: int, ids: tuple[int, int]) -> None:
             with open(f"/proc/{pid}/{name}", "w") as handle:
                 handle.write(lines)
         except OSError as exc:
-            raise OSError(f"cannot map the sandbox to host ids {ids[0]} and {ids[1]} ({exc}); "
-                          "if this root is itself inside a user namespace, run the grader as "
-                          "an ordinary user instead") from exc
+            raise OSError(
+                f"cannot map the sandbox to host ids {ids[0]} and {ids[1]} ({exc}); "
+                "if this root is itself inside a user namespace, run the grader as "
+                "an ordinary user instead"
+            ) from exc
 
 
 def outer(config: dict[str, Any]) -> int:
@@ -231,14 +247,22 @@ def unshare_namespaces() -> None:
 def map_own_ids() -> None:
     """Unprivileged: map the sandbox's 1000 to our own uid/gid (groups cannot be changed)."""
     uid, gid = os.geteuid(), os.getegid()
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{STUDENT_ID} {uid} 1\n"),
-                       ("gid_map", f"{STUDENT_ID} {gid} 1\n")):
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{STUDENT_ID} {uid} 1\n"),
+        ("gid_map", f"{STUDENT_ID} {gid} 1\n"),
+    ):
         with open(f"/proc/self/{name}", "w") as handle:
             handle.write(text)
 
 
-def run_child(config: dict[str, Any], outer_pid: int, ids: tuple[int, int] | None,
-              from_outer: int, to_outer: int) -> int:
+def run_child(
+    config: dict[str, Any],
+    outer_pid: int,
+    ids: tuple[int, int] | None,
+    from_outer: int,
+    to_outer: int,
+) -> int:
     """Unshare, get id maps, fork init and supervise it; init's exit code."""
     die_with_parent(parent_pid=outer_pid)
     with step("unshare namespaces (are user namespaces enabled?)"):
@@ -332,8 +356,12 @@ def plan_root(config: dict[str, Any]) -> RootPlan:
     plan.files.update({"/etc/" + name: text.encode() for name, text in ETC_FILES.items()})
     for name in DEVICES:
         plan.bind("/dev/" + name, "/dev/" + name, "dev")
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         plan.links["/dev/" + name] = target
     size = config["limits"]["tmp_size"]
     for target in ("/tmp", "/dev/shm"):
@@ -477,9 +505,13 @@ def set_limits(limits: dict[str, int]) -> None:
     """Per-process resource limits (setrlimit(2)); the soft CPU limit sends SIGXCPU."""
     cpu = limits["cpu_time"]
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    for name, value in (("RLIMIT_AS", limits["memory"]), ("RLIMIT_NPROC", limits["processes"]),
-                        ("RLIMIT_FSIZE", limits["file_size"]), ("RLIMIT_CORE", 0),
-                        ("RLIMIT_NOFILE", limits["open_files"])):
+    for name, value in (
+        ("RLIMIT_AS", limits["memory"]),
+        ("RLIMIT_NPROC", limits["processes"]),
+        ("RLIMIT_FSIZE", limits["file_size"]),
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_NOFILE", limits["open_files"]),
+    ):
         resource.setrlimit(getattr(resource, name), (value, value))
 
 

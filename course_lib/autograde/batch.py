@@ -80,8 +80,10 @@ def read_notebook(path: str) -> tuple:
     and they fail)."""
     size = os.path.getsize(path)
     if size > MAX_NOTEBOOK_BYTES:
-        return nbformat.v4.new_notebook(), (f"the notebook is {size / 2**20:.0f} MB, over the "
-                                            f"{MAX_NOTEBOOK_BYTES // 2**20} MB limit")
+        return nbformat.v4.new_notebook(), (
+            f"the notebook is {size / 2**20:.0f} MB, over the "
+            f"{MAX_NOTEBOOK_BYTES // 2**20} MB limit"
+        )
     with open(path, "rb") as handle:
         raw = handle.read()
     if not raw.strip():
@@ -103,8 +105,9 @@ def read_notebook(path: str) -> tuple:
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises many kinds of errors on bad structure
         nb, kept = _salvage(data)
-        return nb, (f"the notebook's structure is invalid ({_first_line(exc)}); "
-                    f"{kept} cells were recovered")
+        return nb, (
+            f"the notebook's structure is invalid ({_first_line(exc)}); {kept} cells were recovered"
+        )
     if data.get("nbformat") != 4:
         return nb, f"converted from nbformat {data.get('nbformat')} to 4"
     return nb, None
@@ -120,8 +123,11 @@ def _salvage(data: dict) -> tuple:
     cells = data.get("cells")
     if not isinstance(cells, list):  # nbformat 3 keeps them in worksheets
         sheets = data.get("worksheets")
-        cells = sheets[0].get("cells") if isinstance(sheets, list) and sheets and isinstance(
-            sheets[0], dict) else []
+        cells = (
+            sheets[0].get("cells")
+            if isinstance(sheets, list) and sheets and isinstance(sheets[0], dict)
+            else []
+        )
     nb, kept = nbformat.v4.new_notebook(), 0
     for cell in cells if isinstance(cells, list) else []:
         if not isinstance(cell, dict):
@@ -174,18 +180,22 @@ def restore_metadata(nb, release) -> tuple:
             if names:
                 cell.source = defines[names[0]]
                 matched += 1
-    return rebuilt, (f"its nbgrader metadata was missing; {matched} answer cells were matched "
-                     "by the functions they define")
+    return rebuilt, (
+        f"its nbgrader metadata was missing; {matched} answer cells were matched "
+        "by the functions they define"
+    )
 
 
 def _defined_functions(source: str) -> list:
     import ast
+
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []
-    return [node.name for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return [
+        node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
 
 
 def misnamed_notebook(folder: str, name: str, expected: Sequence[str]) -> Optional[str]:
@@ -198,12 +208,15 @@ def misnamed_notebook(folder: str, name: str, expected: Sequence[str]) -> Option
     notebooks = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        notebooks += [os.path.relpath(os.path.join(dirpath, f), folder) for f in filenames
-                      if f.lower().endswith(".ipynb") and not f.startswith(".")]
-    notebooks = [n for n in notebooks if n[:-len(".ipynb")] not in expected]
+        notebooks += [
+            os.path.relpath(os.path.join(dirpath, f), folder)
+            for f in filenames
+            if f.lower().endswith(".ipynb") and not f.startswith(".")
+        ]
+    notebooks = [n for n in notebooks if n[: -len(".ipynb")] not in expected]
 
     def words(path: str) -> list:
-        return re.findall(r"[a-z]+\d*|\d+", os.path.basename(path)[:-len(".ipynb")].lower())
+        return re.findall(r"[a-z]+\d*|\d+", os.path.basename(path)[: -len(".ipynb")].lower())
 
     key = name.lower()
     named = [n for n in notebooks if key in words(n) or key in os.path.basename(n).lower()]
@@ -238,6 +251,7 @@ def _regular_files(root: str) -> dict:
 # --------------------------------------------------------------------------------------------
 def _nbgrader_preprocessor_base():
     from nbgrader.preprocessors import NbGraderPreprocessor
+
     return NbGraderPreprocessor
 
 
@@ -262,9 +276,14 @@ class InjectOutputs(_nbgrader_preprocessor_base()):
             if index not in outputs and meta.get("grade") and not meta.get("solution"):
                 # a test the worker did not run must not pass for want of an error
                 reason = result.get("reason") or "grading stopped before this test"
-                cell.outputs = [nbformat.v4.new_output(
-                    "error", ename="GradingStopped", evalue=f"not run: {reason}",
-                    traceback=[f"GradingStopped: not run: {reason}"])]
+                cell.outputs = [
+                    nbformat.v4.new_output(
+                        "error",
+                        ename="GradingStopped",
+                        evalue=f"not run: {reason}",
+                        traceback=[f"GradingStopped: not run: {reason}"],
+                    )
+                ]
         return nb, resources
 
 
@@ -272,7 +291,8 @@ class Gradebook:
     """What this command needs from gradebook.db (read here, in the main process)."""
 
     def __init__(self, db_url: str, course_id: str, assignment: str):
-        from nbgrader.api import Gradebook as NbGradebook, MissingEntry
+        from nbgrader.api import Gradebook as NbGradebook
+        from nbgrader.api import MissingEntry
 
         self.db_url, self.course_id, self.assignment = db_url, course_id, assignment
         with NbGradebook(db_url, course_id) as gb:
@@ -298,7 +318,8 @@ class Gradebook:
                 self.trusted_cells[notebook.name] = trusted
 
     def has_submission(self, student: str) -> bool:
-        from nbgrader.api import Gradebook as NbGradebook, MissingEntry
+        from nbgrader.api import Gradebook as NbGradebook
+        from nbgrader.api import MissingEntry
 
         with NbGradebook(self.db_url, self.course_id) as gb:
             try:
@@ -315,7 +336,8 @@ class Gradebook:
             gb.remove_submission(self.assignment, student)
 
     def score(self, student: str) -> tuple:
-        from nbgrader.api import Gradebook as NbGradebook, MissingEntry
+        from nbgrader.api import Gradebook as NbGradebook
+        from nbgrader.api import MissingEntry
 
         with NbGradebook(self.db_url, self.course_id) as gb:
             try:
@@ -334,11 +356,15 @@ def unknown_assignment(assignment: str, known: Sequence[str]) -> str:
     if not close:
         close = [k for k in known if k.lower() == assignment.lower()]
     if close:
-        return (f"assignment {assignment!r} is not in the gradebook; did you mean "
-                f"{close[0]!r}? (known: {', '.join(known)})")
+        return (
+            f"assignment {assignment!r} is not in the gradebook; did you mean "
+            f"{close[0]!r}? (known: {', '.join(known)})"
+        )
     listed = f" (known: {', '.join(known)})" if known else " (it has no assignments yet)"
-    return (f"assignment {assignment!r} is not in the gradebook{listed}: if it is new, run "
-            f"`nbgrader generate_assignment {assignment}` first")
+    return (
+        f"assignment {assignment!r} is not in the gradebook{listed}: if it is new, run "
+        f"`nbgrader generate_assignment {assignment}` first"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,15 +376,18 @@ def make_executor(spec: str, jobs: int) -> concurrent.futures.Executor:
     (``FUNCTION(jobs)`` returns any ``concurrent.futures.Executor``)."""
     if spec == "local":
         import multiprocessing
+
         return concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+        )
     if spec.startswith("dask:"):
         try:
             from distributed import Client
         except ImportError:
-            raise UsageError("--executor dask:... needs the `distributed` package "
-                             "(pip install distributed)") from None
-        return Client(spec[len("dask:"):]).get_executor()
+            raise UsageError(
+                "--executor dask:... needs the `distributed` package (pip install distributed)"
+            ) from None
+        return Client(spec[len("dask:") :]).get_executor()
     module, _, function = spec.partition(":")
     if not module or not function:
         raise UsageError(f"--executor must be local, dask:ADDRESS or MODULE:FUNCTION, got {spec!r}")
@@ -375,12 +404,20 @@ def make_executor(spec: str, jobs: int) -> concurrent.futures.Executor:
 class Batch:
     """Grades ``assignment`` for ``students`` (all who submitted it, if None)."""
 
-    def __init__(self, assignment: str, *, course_dir: str = ".",
-                 students: Optional[Sequence[str]] = None, jobs: int = 2,
-                 executor: str = "local", limits=None, cell_timeout: Optional[float] = None,
-                 isolate: bool = True,
-                 on_progress: Optional[Callable[[Outcome], None]] = None):
-        from traitlets.config.loader import PyFileConfigLoader, ConfigFileNotFound
+    def __init__(
+        self,
+        assignment: str,
+        *,
+        course_dir: str = ".",
+        students: Optional[Sequence[str]] = None,
+        jobs: int = 2,
+        executor: str = "local",
+        limits=None,
+        cell_timeout: Optional[float] = None,
+        isolate: bool = True,
+        on_progress: Optional[Callable[[Outcome], None]] = None,
+    ):
+        from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
         self.assignment, self.jobs, self.executor_spec = assignment, jobs, executor
         self.root = os.path.abspath(course_dir)
@@ -388,12 +425,16 @@ class Batch:
         try:
             self.config = PyFileConfigLoader("nbgrader_config.py", path=self.root).load_config()
         except ConfigFileNotFound:
-            raise UsageError(f"no nbgrader_config.py in {self.root}: run the command from the "
-                             "course's root directory") from None
+            raise UsageError(
+                f"no nbgrader_config.py in {self.root}: run the command from the "
+                "course's root directory"
+            ) from None
         from nbgrader.coursedir import CourseDirectory
+
         self.coursedir = CourseDirectory(config=self.config, root=self.root)
         if limits is None:
             from course_lib.autograde.sandbox import Limits
+
             limits = Limits()
         self.limits = limits
         timeout = self.config.get("Execute", {}).get("timeout", 60)
@@ -407,26 +448,36 @@ class Batch:
         self.folders = {}  # student -> the folder holding the submission, if not ASSIGNMENT
         for student in os.listdir(base) if os.path.isdir(base) else []:
             if not os.path.isdir(os.path.join(base, student)) or os.path.isdir(
-                    os.path.join(base, student, self.assignment)):
+                os.path.join(base, student, self.assignment)
+            ):
                 continue
-            other = [d for d in os.listdir(os.path.join(base, student))
-                     if d.lower() == self.assignment.lower()
-                     and os.path.isdir(os.path.join(base, student, d))]
+            other = [
+                d
+                for d in os.listdir(os.path.join(base, student))
+                if d.lower() == self.assignment.lower()
+                and os.path.isdir(os.path.join(base, student, d))
+            ]
             if other:  # e.g. submitted/alice/PS03/
                 self.folders[student] = other[0]
-        found = sorted(s for s in (os.listdir(base) if os.path.isdir(base) else [])
-                       if os.path.isdir(os.path.join(base, s, self.assignment))
-                       or s in self.folders)
+        found = sorted(
+            s
+            for s in (os.listdir(base) if os.path.isdir(base) else [])
+            if os.path.isdir(os.path.join(base, s, self.assignment)) or s in self.folders
+        )
         if wanted:
             missing = [s for s in wanted if s not in found]
             if missing:
-                raise UsageError(f"no submission of {self.assignment} for: {', '.join(missing)} "
-                                 f"(looked in {self.coursedir.submitted_directory}/<student>/"
-                                 f"{self.assignment}/)")
+                raise UsageError(
+                    f"no submission of {self.assignment} for: {', '.join(missing)} "
+                    f"(looked in {self.coursedir.submitted_directory}/<student>/"
+                    f"{self.assignment}/)"
+                )
             found = [s for s in found if s in set(wanted)]
         if not found:
-            raise UsageError(f"no submissions of {self.assignment} in "
-                             f"{self.coursedir.submitted_directory}/*/{self.assignment}/")
+            raise UsageError(
+                f"no submissions of {self.assignment} in "
+                f"{self.coursedir.submitted_directory}/*/{self.assignment}/"
+            )
         return found
 
     # -- nbgrader's converter -----------------------------------------------------------------
@@ -434,8 +485,13 @@ class Batch:
         from nbconvert.preprocessors import ClearMetadataPreprocessor
         from nbgrader.converters import Autograde
         from nbgrader.coursedir import CourseDirectory
-        from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                            LimitOutput, SaveAutoGrades)
+        from nbgrader.preprocessors import (
+            AssignLatePenalties,
+            CheckCellMetadata,
+            IgnorePattern,
+            LimitOutput,
+            SaveAutoGrades,
+        )
 
         config = copy.deepcopy(self.config)
         config.CourseDirectory.submitted_directory = staging
@@ -446,8 +502,14 @@ class Batch:
             config.Autograde.autograde_preprocessors = []
         else:
             config.Autograde.autograde_preprocessors = [
-                InjectOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                InjectOutputs,
+                IgnorePattern,
+                ClearMetadataPreprocessor,
+                LimitOutput,
+                SaveAutoGrades,
+                AssignLatePenalties,
+                CheckCellMetadata,
+            ]
         coursedir = CourseDirectory(config=config, root=self.root)
         app = Autograde(coursedir=coursedir, config=config)
         app.log = self.log
@@ -460,22 +522,26 @@ class Batch:
         """Grade every submission; return one :class:`Outcome` per student, in order."""
         if self.isolate:
             from course_lib.autograde.sandbox import check_available
+
             check_available()
         started = time.monotonic()
         work = tempfile.mkdtemp(prefix="autograde-")
         self.log = logging.getLogger(f"course_lib.autograde.{id(self)}")
         self.log.propagate = False
         self.log.setLevel(logging.INFO)
-        self.log_path = os.path.join(self.root, self.coursedir.autograded_directory,
-                                     f"autograde-{self.assignment}.log")
+        self.log_path = os.path.join(
+            self.root, self.coursedir.autograded_directory, f"autograde-{self.assignment}.log"
+        )
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         # appended to, so that a rerun for a few students keeps the class's earlier runs
         handler = logging.FileHandler(self.log_path, mode="a")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         handler.addFilter(_ChecksumNotes())
         self.log.addHandler(handler)
-        self.log.info(f"=== grading {self.assignment}: {len(self.students)} submission(s): "
-                      f"{', '.join(self.students)}")
+        self.log.info(
+            f"=== grading {self.assignment}: {len(self.students)} submission(s): "
+            f"{', '.join(self.students)}"
+        )
         outcomes = {s: Outcome(s) for s in self.students}
         self._known = {s for s in self.students if self.gradebook.has_submission(s)}
         results: dict = {s: {} for s in self.students}
@@ -490,8 +556,7 @@ class Batch:
                         futures[executor.submit(worker.grade, task)] = (student, task, 0)
                     if not tasks:
                         self._finish(student, results, outcomes, work)
-                    futures = self._collect(executor, futures, results, outcomes, work,
-                                            block=False)
+                    futures = self._collect(executor, futures, results, outcomes, work, block=False)
                 self._collect(executor, futures, results, outcomes, work, block=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -530,8 +595,9 @@ class Batch:
                 os.replace(os.path.join(staged, other), path)
                 outcome.notes.append(f"graded {other} as {name}.ipynb (the file was misnamed)")
             nb, problem = read_notebook(path)
-            release = os.path.join(self.root, self.coursedir.release_directory,
-                                   self.assignment, f"{name}.ipynb")
+            release = os.path.join(
+                self.root, self.coursedir.release_directory, self.assignment, f"{name}.ipynb"
+            )
             if not nb.cells and os.path.exists(release):
                 # nothing usable: grade the released notebook (its tests fail) rather than
                 # nothing (nbgrader cannot restore test cells into an empty notebook)
@@ -562,24 +628,35 @@ class Batch:
                 continue
             with open(path, encoding="utf-8") as handle:
                 nb_json = handle.read()
-            tasks.append(worker.Task(
-                student=student, notebook=name, nb_json=nb_json, files=own,
-                test_cells=self.gradebook.test_cells[name],
-                trusted_cells=self.gradebook.trusted_cells[name], limits=self.limits,
-                cell_timeout=self.cell_timeout, isolate=self.isolate))
+            tasks.append(
+                worker.Task(
+                    student=student,
+                    notebook=name,
+                    nb_json=nb_json,
+                    files=own,
+                    test_cells=self.gradebook.test_cells[name],
+                    trusted_cells=self.gradebook.trusted_cells[name],
+                    limits=self.limits,
+                    cell_timeout=self.cell_timeout,
+                    isolate=self.isolate,
+                )
+            )
         outcome.seconds += time.monotonic() - started
         return tasks
 
-    def _collect(self, executor, futures: dict, results: dict, outcomes: dict, work: str,
-                 block: bool) -> dict:
+    def _collect(
+        self, executor, futures: dict, results: dict, outcomes: dict, work: str, block: bool
+    ) -> dict:
         """Record finished work; when a student's notebooks are all done, save the grades.
         A notebook the grader failed on is graded again once. Returns the futures still
         running."""
         pending = dict(futures)
         while pending:
             done, _ = concurrent.futures.wait(
-                pending, timeout=None if block else 0,
-                return_when=concurrent.futures.FIRST_COMPLETED)
+                pending,
+                timeout=None if block else 0,
+                return_when=concurrent.futures.FIRST_COMPLETED,
+            )
             if not done:
                 break
             for future in done:
@@ -589,12 +666,16 @@ class Batch:
                 if result["status"] == worker.GRADER_ERROR:
                     self._log_failure(f"{student}, {notebook}, attempt {attempt + 1}", result)
                     if attempt < RETRIES:
-                        pending[executor.submit(worker.grade, task)] = (student, task,
-                                                                        attempt + 1)
+                        pending[executor.submit(worker.grade, task)] = (student, task, attempt + 1)
                         continue
                 results[student][notebook] = result
-                expected = [n for n in self.gradebook.notebooks if os.path.exists(os.path.join(
-                    work, "sanitized", student, self.assignment, f"{n}.ipynb"))]
+                expected = [
+                    n
+                    for n in self.gradebook.notebooks
+                    if os.path.exists(
+                        os.path.join(work, "sanitized", student, self.assignment, f"{n}.ipynb")
+                    )
+                ]
                 if all(n in results[student] for n in expected):
                     self._finish(student, results, outcomes, work)
         return pending
@@ -628,8 +709,7 @@ class Batch:
         finally:
             for notebook in results[student]:
                 InjectOutputs.results.pop((student, notebook), None)
-        outcome.score, outcome.max_score, outcome.needs_manual_grade = \
-            self.gradebook.score(student)
+        outcome.score, outcome.max_score, outcome.needs_manual_grade = self.gradebook.score(student)
         if outcome.status != worker.GRADER_ERROR:
             self._drop_stale_feedback(student)
         outcome.seconds += time.monotonic() - started
@@ -640,12 +720,13 @@ class Batch:
         """Remove the feedback of a regraded submission: ``nbgrader generate_feedback`` skips
         a student whose feedback exists (it compares submission times, not grades), so the
         old HTML would otherwise stay. The next generate_feedback writes it anew."""
-        stale = os.path.join(self.root, self.coursedir.feedback_directory, student,
-                             self.assignment)
+        stale = os.path.join(self.root, self.coursedir.feedback_directory, student, self.assignment)
         if os.path.isdir(stale):
             shutil.rmtree(stale)
-            self.log.info(f"{student}: removed the feedback of the previous grading ({stale}); "
-                          "run nbgrader generate_feedback to write it anew")
+            self.log.info(
+                f"{student}: removed the feedback of the previous grading ({stale}); "
+                "run nbgrader generate_feedback to write it anew"
+            )
 
     # -- before grading anyone ----------------------------------------------------------------
     def _preflight(self, executor) -> float:
@@ -657,20 +738,30 @@ class Batch:
         release = os.path.join(self.root, self.coursedir.release_directory, self.assignment)
         path = os.path.join(release, f"{name}.ipynb")
         if not os.path.exists(path):
-            raise UsageError(f"the released notebook {os.path.relpath(path, self.root)} is "
-                             "missing: generate the student version first (see docs/grading.md)")
+            raise UsageError(
+                f"the released notebook {os.path.relpath(path, self.root)} is "
+                "missing: generate the student version first (see docs/grading.md)"
+            )
         with open(path, encoding="utf-8") as handle:
             nb_json = handle.read()
         files = {k: v for k, v in _regular_files(release).items() if not k.endswith(".ipynb")}
-        task = worker.Task(student="(preflight)", notebook=name, nb_json=nb_json, files=files,
-                           test_cells=self.gradebook.test_cells[name],
-                           trusted_cells=self.gradebook.trusted_cells[name],
-                           limits=self.limits, cell_timeout=self.cell_timeout,
-                           isolate=self.isolate)
+        task = worker.Task(
+            student="(preflight)",
+            notebook=name,
+            nb_json=nb_json,
+            files=files,
+            test_cells=self.gradebook.test_cells[name],
+            trusted_cells=self.gradebook.trusted_cells[name],
+            limits=self.limits,
+            cell_timeout=self.cell_timeout,
+            isolate=self.isolate,
+        )
         result = _result_of(executor.submit(worker.grade, task))
         seconds = time.monotonic() - started
-        self.log.info(f"preflight: the released {name}.ipynb ran in {seconds:.1f} s "
-                      f"(status: {result['status']})")
+        self.log.info(
+            f"preflight: the released {name}.ipynb ran in {seconds:.1f} s "
+            f"(status: {result['status']})"
+        )
         if result["status"] != "graded":
             self._log_failure("preflight", result)
             raise PreflightFailed(preflight_message(result, self.log_path))
@@ -704,9 +795,11 @@ class _ChecksumNotes(logging.Filter):
             return False
         if self.cells and not text.startswith("Attribute "):
             cells, self.cells = self.cells, []
-            record.msg = (f"{len(cells)} locked cells differed from the released version and "
-                          f"were restored from the gradebook ({', '.join(cells)})\n"
-                          f"{record.getMessage()}")
+            record.msg = (
+                f"{len(cells)} locked cells differed from the released version and "
+                f"were restored from the gradebook ({', '.join(cells)})\n"
+                f"{record.getMessage()}"
+            )
             record.args = ()
         return True
 
@@ -716,8 +809,13 @@ def _result_of(future) -> dict:
     try:
         return future.result()
     except Exception as exc:
-        return {"status": worker.GRADER_ERROR, "reason": f"the grading worker failed: {exc!r}"[:300],
-                "outputs": {}, "kernel_startup": None, "seconds": 0.0}
+        return {
+            "status": worker.GRADER_ERROR,
+            "reason": f"the grading worker failed: {exc!r}"[:300],
+            "outputs": {},
+            "kernel_startup": None,
+            "seconds": 0.0,
+        }
 
 
 def preflight_message(result: dict, log_path: Optional[str]) -> str:
@@ -729,14 +827,20 @@ def preflight_message(result: dict, log_path: Optional[str]) -> str:
     package = os.path.dirname(os.path.dirname(os.path.abspath(worker.__file__)))
     missing = re.findall(r"No module named '([^']+)'", stderr)
     if missing and missing[-1].split(".")[0] == "course_lib":
-        cause = (f"course_lib cannot be imported inside the sandbox, which shows only the "
-                 f"Python installation ({sys.prefix}) and the course_lib this command runs "
-                 f"({package}).")
-        fix = ("Install course_lib from this course directory into the environment you grade "
-               "with (`make venv`, or `pip install -e .` from the course's root), then run "
-               "`.venv/bin/python -m course_lib.autograde ...` from there.")
+        cause = (
+            f"course_lib cannot be imported inside the sandbox, which shows only the "
+            f"Python installation ({sys.prefix}) and the course_lib this command runs "
+            f"({package})."
+        )
+        fix = (
+            "Install course_lib from this course directory into the environment you grade "
+            "with (`make venv`, or `pip install -e .` from the course's root), then run "
+            "`.venv/bin/python -m course_lib.autograde ...` from there."
+        )
     elif missing:
-        cause = f"the module {missing[-1]!r} is missing from the grading environment ({sys.prefix})."
+        cause = (
+            f"the module {missing[-1]!r} is missing from the grading environment ({sys.prefix})."
+        )
         fix = "Install the course's requirements there: `pip install -r requirements.txt`."
     elif "sandbox setup failed" in stderr:
         line = [x for x in stderr.splitlines() if "sandbox setup failed" in x][-1]
@@ -753,5 +857,7 @@ def preflight_message(result: dict, log_path: Optional[str]) -> str:
         cause = f"{result.get('reason') or result['status']}; the kernel's last words: {last[0]}"
         fix = "See the log for the kernel's stderr."
     where = f" The log {log_path} has the kernel's stderr." if log_path else ""
-    return (f"nobody was graded: the released notebook could not be run in the sandbox: "
-            f"{cause} {fix}{where}")
+    return (
+        f"nobody was graded: the released notebook could not be run in the sandbox: "
+        f"{cause} {fix}{where}"
+    )

@@ -79,16 +79,24 @@ class _Outputs:
             self.items.append({"output_type": "stream", "name": name, "text": text})
 
     def display(self, data: dict, metadata: dict) -> None:
-        data = {str(k): v if isinstance(v, str) else repr(v) for k, v in dict(data).items()
-                if isinstance(k, str)}
+        data = {
+            str(k): v if isinstance(v, str) else repr(v)
+            for k, v in dict(data).items()
+            if isinstance(k, str)
+        }
         if self._room(sum(len(v) for v in data.values())):
             self.items.append({"output_type": "display_data", "data": data, "metadata": {}})
 
     def finish(self) -> list[dict]:
         if self.dropped:
-            self.items.append({"output_type": "stream", "name": "stderr",
-                               "text": f"\n[grading: {self.dropped} more bytes of output "
-                                       f"were dropped; the limit is {OUTPUT_LIMIT} per cell]\n"})
+            self.items.append(
+                {
+                    "output_type": "stream",
+                    "name": "stderr",
+                    "text": f"\n[grading: {self.dropped} more bytes of output "
+                    f"were dropped; the limit is {OUTPUT_LIMIT} per cell]\n",
+                }
+            )
         return self.items
 
 
@@ -97,8 +105,9 @@ def _make_shell():
     from IPython.core.interactiveshell import InteractiveShell
 
     class Publisher(DisplayPublisher):
-        def publish(self, data, metadata=None, source=None, *, transient=None, update=False,
-                    **kwargs):
+        def publish(
+            self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs
+        ):
             kernel.outputs.display(data, metadata or {})
 
         def clear_output(self, wait=False):
@@ -107,9 +116,12 @@ def _make_shell():
     class Shell(InteractiveShell):
         def _showtraceback(self, etype, evalue, stb):
             # the same hook ipykernel overrides: the error becomes an output, not text
-            kernel.error = {"output_type": "error", "ename": getattr(etype, "__name__", "Error"),
-                            "evalue": str(evalue)[:10000],
-                            "traceback": [str(line)[:10000] for line in stb][:200]}
+            kernel.error = {
+                "output_type": "error",
+                "ename": getattr(etype, "__name__", "Error"),
+                "evalue": str(evalue)[:10000],
+                "traceback": [str(line)[:10000] for line in stb][:200],
+            }
 
     shell = Shell.instance(colors="NoColor", display_pub_class=Publisher, history_length=0)
     shell.history_manager.enabled = False
@@ -152,14 +164,20 @@ class Kernel:
             op = request.get("op")
             if op == "bye":
                 return
-            handler = {"exec": self.do_exec, "lookup": self.do_lookup, "call": self.do_call,
-                       "getattr": self.do_getattr}.get(op)
+            handler = {
+                "exec": self.do_exec,
+                "lookup": self.do_lookup,
+                "call": self.do_call,
+                "getattr": self.do_getattr,
+            }.get(op)
             try:
-                reply = handler(request) if handler else {"raise": encode_exception(
-                    ValueError(f"unknown request {op!r}"))}
+                reply = (
+                    handler(request)
+                    if handler
+                    else {"raise": encode_exception(ValueError(f"unknown request {op!r}"))}
+                )
             except MemoryError:
-                reply = {"raise": {"type": "MemoryError", "message": "out of memory",
-                                   "frame": ""}}
+                reply = {"raise": {"type": "MemoryError", "message": "out of memory", "frame": ""}}
             reply["id"] = request.get("id")
             self.send(reply)
 
@@ -269,9 +287,13 @@ class _Remote(wire.Handle):
     def __call__(self, *args, **kwargs):
         if not self._callable:
             raise TypeError("this object is not callable")
-        return self._kernel.callback("callback", self.id, given=list(args),
-                                     args=self._kernel.encode(list(args)),
-                                     kwargs=self._kernel.encode(kwargs))
+        return self._kernel.callback(
+            "callback",
+            self.id,
+            given=list(args),
+            args=self._kernel.encode(list(args)),
+            kwargs=self._kernel.encode(kwargs),
+        )
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -282,8 +304,12 @@ class _Remote(wire.Handle):
 def _timeout_error(request: dict) -> dict:
     limit = float(request.get("time_limit") or 60)
     text = f"the cell did not finish within {limit:g} s and was stopped"
-    return {"output_type": "error", "ename": "TimeoutError", "evalue": text,
-            "traceback": [f"TimeoutError: {text}"]}
+    return {
+        "output_type": "error",
+        "ename": "TimeoutError",
+        "evalue": text,
+        "traceback": [f"TimeoutError: {text}"],
+    }
 
 
 class _quiet_call:
@@ -307,8 +333,13 @@ def _flush_figures(outputs: _Outputs) -> None:
         figure = plt.figure(number)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", bbox_inches="tight")
-        outputs.display({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-                         "text/plain": repr(figure)}, {})
+        outputs.display(
+            {
+                "image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                "text/plain": repr(figure),
+            },
+            {},
+        )
     plt.close("all")
 
 

@@ -39,21 +39,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m course_lib.autograde.regenerate",
         description="Regenerate exercises/ASSIGNMENT from solutions/ with nbgrader, unless "
-                    "the gradebook already holds submissions of it.")
+        "the gradebook already holds submissions of it.",
+    )
     p.add_argument("assignment", help="the assignment's name, e.g. ps01")
     p.add_argument("--course-dir", default=".", help="the course's root directory (default: .)")
     args = p.parse_args(argv)
     handed_in = submissions(args.assignment, args.course_dir)
     if handed_in:
-        print(f"error: refusing to regenerate {args.assignment}: the gradebook holds "
-              f"{len(handed_in)} submission(s) of it ({', '.join(handed_in[:5])}"
-              f"{', ...' if len(handed_in) > 5 else ''}). nbgrader would delete "
-              f"exercises/{args.assignment}/ and then fail to rebuild it. Students were graded "
-              "against the released version: leave it as it is (see docs/grading.md).",
-              file=sys.stderr)
+        print(
+            f"error: refusing to regenerate {args.assignment}: the gradebook holds "
+            f"{len(handed_in)} submission(s) of it ({', '.join(handed_in[:5])}"
+            f"{', ...' if len(handed_in) > 5 else ''}). nbgrader would delete "
+            f"exercises/{args.assignment}/ and then fail to rebuild it. Students were graded "
+            "against the released version: leave it as it is (see docs/grading.md).",
+            file=sys.stderr,
+        )
         return 2
-    return subprocess.call([sys.executable, "-m", "nbgrader", "generate_assignment",
-                            args.assignment, "--force"], cwd=args.course_dir)
+    return subprocess.call(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", args.assignment, "--force"],
+        cwd=args.course_dir,
+    )
 
 
 if __name__ == "__main__":

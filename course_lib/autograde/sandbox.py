@@ -37,8 +37,15 @@ from course_lib._checks import check
 
 from . import _launch
 
-__all__ = ["Limits", "Sandbox", "SandboxUnavailable", "check_available", "BASE_ENV",
-           "SETUP_FAILED", "KILLED"]
+__all__ = [
+    "Limits",
+    "Sandbox",
+    "SandboxUnavailable",
+    "check_available",
+    "BASE_ENV",
+    "SETUP_FAILED",
+    "KILLED",
+]
 
 SETUP_FAILED = _launch.SETUP_FAILED  # exit status when the sandbox could not be set up
 KILLED = _launch.KILLED  # exit status when the sandbox was killed (kill() or wall time)
@@ -64,7 +71,8 @@ _NAMESPACE_HINT = (
     "user.max_user_namespaces (must be > 0), kernel.unprivileged_userns_clone (Debian/Ubuntu, "
     "must be 1) and kernel.apparmor_restrict_unprivileged_userns (Ubuntu 24.04+, must be 0), "
     "or run the grader in a VM or container that allows them (Docker: --privileged or a "
-    "seccomp profile that allows unshare and mount).")
+    "seccomp profile that allows unshare and mount)."
+)
 _SETUP_HINT = "The message names the setup step that failed; fix that step or grade elsewhere."
 
 
@@ -103,8 +111,11 @@ class Limits:
     tmp_size: int = 64 * 1024**2
 
     def __post_init__(self) -> None:
-        ok = isinstance(self.wall_time, Real) and not isinstance(self.wall_time, bool) and (
-            0 < self.wall_time < float("inf"))
+        ok = (
+            isinstance(self.wall_time, Real)
+            and not isinstance(self.wall_time, bool)
+            and (0 < self.wall_time < float("inf"))
+        )
         check(ok, "wall_time", self.wall_time, "a positive finite number of seconds")
         _positive_int("cpu_time", self.cpu_time, "seconds")
         _positive_int("memory", self.memory, "bytes")
@@ -123,18 +134,25 @@ def _contains(parent: str, path: str) -> bool:
 
 def _workdir(workdir: str) -> str:
     real = os.path.realpath(workdir)
-    check(os.path.isdir(real) and real != "/", "workdir", workdir,
-          "an existing directory other than /")
+    check(
+        os.path.isdir(real) and real != "/",
+        "workdir",
+        workdir,
+        "an existing directory other than /",
+    )
     return real
 
 
 def _readonly(path: str, workdir: str) -> str:
     """An absolute existing path that does not expose the workdir's surroundings."""
-    check(isinstance(path, str) and os.path.exists(path), "readonly_paths", path,
-          "existing paths")
+    check(isinstance(path, str) and os.path.exists(path), "readonly_paths", path, "existing paths")
     absolute = os.path.abspath(path)
-    check(not _contains(os.path.realpath(absolute), workdir), "readonly_paths", path,
-          "paths that do not contain the workdir (that would show other students' files)")
+    check(
+        not _contains(os.path.realpath(absolute), workdir),
+        "readonly_paths",
+        path,
+        "paths that do not contain the workdir (that would show other students' files)",
+    )
     return absolute
 
 
@@ -147,8 +165,12 @@ def _python_paths() -> list[str]:
 def _env(env: Mapping[str, str] | None) -> dict[str, str]:
     extra = dict(env or {})
     for key, value in extra.items():
-        check(isinstance(key, str) and isinstance(value, str) and "=" not in key and key != "",
-              "env", {key: value}, "a mapping of variable names to strings")
+        check(
+            isinstance(key, str) and isinstance(value, str) and "=" not in key and key != "",
+            "env",
+            {key: value},
+            "a mapping of variable names to strings",
+        )
     return {**BASE_ENV, **extra}
 
 
@@ -168,9 +190,13 @@ class Sandbox:
     Keep the object while the command runs: dropping it kills the sandbox.
     """
 
-    def __init__(self, workdir: str, limits: Limits = Limits(),
-                 readonly_paths: Sequence[str] = (),
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: str,
+        limits: Limits = Limits(),
+        readonly_paths: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         check(isinstance(limits, Limits), "limits", limits, "a Limits")
         self.workdir = _workdir(workdir)
         self.limits = limits
@@ -181,14 +207,26 @@ class Sandbox:
         self._close_control: weakref.finalize | None = None
 
     def _config(self, argv: list[str], pass_fds: list[int], control: int) -> str:
-        return json.dumps({
-            "argv": argv, "env": self.env, "workdir": self.workdir,
-            "readonly": _python_paths() + list(self.readonly_paths),
-            "limits": self.limits.as_dict(), "keep_fds": pass_fds, "control_fd": control})
+        return json.dumps(
+            {
+                "argv": argv,
+                "env": self.env,
+                "workdir": self.workdir,
+                "readonly": _python_paths() + list(self.readonly_paths),
+                "limits": self.limits.as_dict(),
+                "keep_fds": pass_fds,
+                "control_fd": control,
+            }
+        )
 
-    def popen(self, argv: Sequence[str], pass_fds: Sequence[int] = (),
-              stdin: int | IO[Any] | None = None, stdout: int | IO[Any] | None = None,
-              stderr: int | IO[Any] | None = None) -> subprocess.Popen:
+    def popen(
+        self,
+        argv: Sequence[str],
+        pass_fds: Sequence[int] = (),
+        stdin: int | IO[Any] | None = None,
+        stdout: int | IO[Any] | None = None,
+        stderr: int | IO[Any] | None = None,
+    ) -> subprocess.Popen:
         """Start ``argv`` inside the sandbox; ``pass_fds`` keep their numbers inside.
 
         stdin/stdout/stderr are as for ``subprocess.Popen`` (use pipes or DEVNULL: a file
@@ -200,18 +238,31 @@ class Sandbox:
         if self._proc is not None:
             raise RuntimeError("a Sandbox runs one command and this one was already started")
         argv = list(argv)
-        check(bool(argv) and all(isinstance(a, str) for a in argv), "argv", argv,
-              "a non-empty sequence of strings")
+        check(
+            bool(argv) and all(isinstance(a, str) for a in argv),
+            "argv",
+            argv,
+            "a non-empty sequence of strings",
+        )
         fds = list(pass_fds)
-        check(all(isinstance(fd, int) and fd > 2 for fd in fds), "pass_fds", fds,
-              "file descriptors > 2")
+        check(
+            all(isinstance(fd, int) and fd > 2 for fd in fds),
+            "pass_fds",
+            fds,
+            "file descriptors > 2",
+        )
         control, self._control = os.pipe()
         self._close_control = weakref.finalize(self, os.close, self._control)
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", _launch.__file__], stdin=stdin, stdout=stdout,
-                stderr=stderr, pass_fds=(*fds, control), start_new_session=True,
-                env={_launch.CONFIG_ENV: self._config(argv, fds, control)})
+                [sys.executable, "-I", "-S", _launch.__file__],
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                pass_fds=(*fds, control),
+                start_new_session=True,
+                env={_launch.CONFIG_ENV: self._config(argv, fds, control)},
+            )
         except BaseException:
             self._close_control()
             raise
@@ -263,9 +314,11 @@ def _probe() -> str:
         return f"it needs Linux namespaces and this system is {sys.platform}"
     if not hasattr(os, "pidfd_open"):
         return "it needs os.pidfd_open (Python >= 3.9 on Linux >= 5.3)"
-    sysctls = {"/proc/sys/user/max_user_namespaces": "0",
-               "/proc/sys/kernel/unprivileged_userns_clone": "0",
-               "/proc/sys/kernel/apparmor_restrict_unprivileged_userns": "1"}
+    sysctls = {
+        "/proc/sys/user/max_user_namespaces": "0",
+        "/proc/sys/kernel/unprivileged_userns_clone": "0",
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns": "1",
+    }
     for path, bad in sysctls.items():
         try:
             with open(path) as handle:
@@ -276,8 +329,12 @@ def _probe() -> str:
             return f"user namespaces are disabled ({path} is {value})"
     with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as workdir:
         with Sandbox(workdir, Limits(wall_time=60)) as box:
-            proc = box.popen([sys.executable, "-c", "pass"], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            proc = box.popen(
+                [sys.executable, "-c", "pass"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             try:
                 _, err = proc.communicate(timeout=30)
             except subprocess.TimeoutExpired:

@@ -79,20 +79,38 @@ from typing import Iterable, NamedTuple, Optional, Sequence
 
 import nbformat
 
-__all__ = ["Match", "answer_code", "fingerprints", "kgram_hashes", "similarity",
-           "reference_code", "report", "main"]
+__all__ = [
+    "Match",
+    "answer_code",
+    "fingerprints",
+    "kgram_hashes",
+    "similarity",
+    "reference_code",
+    "report",
+    "main",
+]
 
-K = 12               # tokens per k-gram
-W = 6                # hashes per winnowing window
-MIN_SIZE = 8         # smaller fingerprint sets count as this many in `similarity`
-THRESHOLD = 0.5      # default score from which a pair is printed
+K = 12  # tokens per k-gram
+W = 6  # hashes per winnowing window
+MIN_SIZE = 8  # smaller fingerprint sets count as this many in `similarity`
+THRESHOLD = 0.5  # default score from which a pair is printed
 EXCLUDED = ("course_lib.grading", "course_lib.autograde", "course_lib.widgets")
 
 _KEEP = frozenset(keyword.kwlist) | frozenset(dir(builtins))
-_SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-         tokenize.ENCODING, tokenize.ENDMARKER}
-_FSTRING = {getattr(tokenize, n) for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
-            if hasattr(tokenize, n)}  # Python >= 3.12 splits f-strings into these
+_SKIP = {
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENCODING,
+    tokenize.ENDMARKER,
+}
+_FSTRING = {
+    getattr(tokenize, n)
+    for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
+    if hasattr(tokenize, n)
+}  # Python >= 3.12 splits f-strings into these
 
 
 class Match(NamedTuple):
@@ -151,8 +169,9 @@ def answer_code(nb) -> str:
 # --------------------------------------------------------------------------------------------
 def _without_magics(code: str) -> str:
     """Drop IPython magics and shell escapes (``%timeit``, ``!pip``): not Python."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in code.splitlines())
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines()
+    )
 
 
 def _raw_tokens(code: str) -> list:
@@ -213,9 +232,12 @@ def normalized_tokens(code: str) -> list[str]:
 def kgram_hashes(code: str, k: int = K) -> list[int]:
     """Stable 64-bit hashes of every run of ``k`` consecutive normalized tokens, in order."""
     toks = normalized_tokens(code)
-    return [int.from_bytes(hashlib.blake2b("\x1f".join(toks[i:i + k]).encode(),
-                                           digest_size=8).digest(), "big")
-            for i in range(len(toks) - k + 1)]
+    return [
+        int.from_bytes(
+            hashlib.blake2b("\x1f".join(toks[i : i + k]).encode(), digest_size=8).digest(), "big"
+        )
+        for i in range(len(toks) - k + 1)
+    ]
 
 
 def fingerprints(code: str, k: int = K, w: int = W) -> set[int]:
@@ -237,7 +259,7 @@ def fingerprints(code: str, k: int = K, w: int = W) -> set[int]:
     h = kgram_hashes(code, k)
     if len(h) <= w:
         return {min(h)} if h else set()
-    return {min(h[i:i + w]) for i in range(len(h) - w + 1)}
+    return {min(h[i : i + w]) for i in range(len(h) - w + 1)}
 
 
 def similarity(a: set, b: set, min_size: int = MIN_SIZE) -> float:
@@ -321,7 +343,8 @@ def _starter_hashes(course: Path, assignment: str, k: int) -> set[int]:
     if not paths:
         raise FileNotFoundError(
             f"no released notebook in {released.as_posix()}: the report subtracts its starter "
-            f"code (run from the course root, or pass course_dir)")
+            f"code (run from the course root, or pass course_dir)"
+        )
     hashes = set()
     for path in paths:
         hashes.update(kgram_hashes(answer_code(nbformat.read(path, as_version=4)), k))
@@ -339,7 +362,7 @@ def _student_pairs(sets: dict[str, set], common: Optional[int], min_size: int) -
     names = sorted(sets)
     matches = []
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             if n := len(sets[a] & sets[b]):
                 matches.append(Match(a, b, "student", similarity(sets[a], sets[b], min_size), n))
     return matches
@@ -354,14 +377,14 @@ def _reference_pairs(sets: dict[str, set], refs: dict[str, set], min_size: int) 
     matches = []
     for student, fps in sets.items():
         shared = Counter(name for fp in fps for name in owners.get(fp, ()))
-        matches += [Match(student, name, "reference",
-                          n / max(min(len(fps), len(refs[name])), min_size), n)
-                    for name, n in shared.items()]
+        matches += [
+            Match(student, name, "reference", n / max(min(len(fps), len(refs[name])), min_size), n)
+            for name, n in shared.items()
+        ]
     return matches
 
 
-def _natural_hashes(solution_codes: Iterable[str], honest: Sequence[Path],
-                    prints) -> set[int]:
+def _natural_hashes(solution_codes: Iterable[str], honest: Sequence[Path], prints) -> set[int]:
     """Fingerprints of the instructor notebook that a correct alternative also has."""
     solution = set().union(*(prints(code) for code in solution_codes))
     natural = set()
@@ -370,10 +393,17 @@ def _natural_hashes(solution_codes: Iterable[str], honest: Sequence[Path],
     return natural
 
 
-def report(assignment: str, course_dir=".", threshold: float = THRESHOLD, *,
-           k: int = K, w: int = W, min_size: int = MIN_SIZE,
-           common: Optional[int] = None,
-           honest: Optional[Sequence[Path]] = None) -> list[Match]:
+def report(
+    assignment: str,
+    course_dir=".",
+    threshold: float = THRESHOLD,
+    *,
+    k: int = K,
+    w: int = W,
+    min_size: int = MIN_SIZE,
+    common: Optional[int] = None,
+    honest: Optional[Sequence[Path]] = None,
+) -> list[Match]:
     """Compare every pair of submissions, and every submission with the reference code.
 
     Args:
@@ -408,8 +438,9 @@ def report(assignment: str, course_dir=".", threshold: float = THRESHOLD, *,
         solution_cells.update(_solution_cells(path, f"solutions/{assignment}/{path.name}"))
     if honest is None:
         honest = _notebooks(course / "solutions" / assignment / "alternatives")
-    natural = _natural_hashes(solution_cells.values(), list(honest),
-                              lambda code: fingerprints(code, k, w) - starter)
+    natural = _natural_hashes(
+        solution_cells.values(), list(honest), lambda code: fingerprints(code, k, w) - starter
+    )
 
     def prints(code: str) -> set[int]:
         return fingerprints(code, k, w) - starter - natural
@@ -441,8 +472,9 @@ def _table(matches: Sequence[Match]) -> str:
         return "No pair reaches the threshold."
     wide = max(len("student"), *(len(m.student) for m in rows))
     lines = [f"{'score':>5}  {'shared':>6}  {'student':<{wide}}  {'kind':<9}  other"]
-    lines += [f"{m.score:5.2f}  {m.shared:6d}  {m.student:<{wide}}  {m.kind:<9}  {m.other}"
-              for m in rows]
+    lines += [
+        f"{m.score:5.2f}  {m.shared:6d}  {m.student:<{wide}}  {m.kind:<9}  {m.other}" for m in rows
+    ]
     return "\n".join(lines)
 
 
@@ -475,32 +507,57 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.autograde.similarity",
         description="Pairs of submissions (and submissions and the public reference code) "
-                    "that share much code. A high score is a reason to look, not proof.")
+        "that share much code. A high score is a reason to look, not proof.",
+    )
     parser.add_argument("assignment", help="assignment name, e.g. ps01")
-    parser.add_argument("--threshold", type=_threshold, default=THRESHOLD,
-                        help=f"print pairs scoring at least this (default {THRESHOLD})")
-    parser.add_argument("--csv", type=Path, metavar="FILE",
-                        help="write every pair that shares code, whatever its score, to FILE")
-    parser.add_argument("--common", type=_common, metavar="N",
-                        help="between students, ignore code found in more than N submissions "
-                             "(default: ignore nothing)")
-    parser.add_argument("--honest", type=Path, nargs="+", metavar="NOTEBOOK",
-                        help="correct solutions written independently of the instructor's: "
-                             "code they share with it is ignored (default: "
-                             "solutions/ASSIGNMENT/alternatives/*.ipynb)")
-    parser.add_argument("--course-dir", type=Path, default=Path("."),
-                        help="course root (default: the current directory)")
+    parser.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=THRESHOLD,
+        help=f"print pairs scoring at least this (default {THRESHOLD})",
+    )
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="write every pair that shares code, whatever its score, to FILE",
+    )
+    parser.add_argument(
+        "--common",
+        type=_common,
+        metavar="N",
+        help="between students, ignore code found in more than N submissions "
+        "(default: ignore nothing)",
+    )
+    parser.add_argument(
+        "--honest",
+        type=Path,
+        nargs="+",
+        metavar="NOTEBOOK",
+        help="correct solutions written independently of the instructor's: "
+        "code they share with it is ignored (default: "
+        "solutions/ASSIGNMENT/alternatives/*.ipynb)",
+    )
+    parser.add_argument(
+        "--course-dir",
+        type=Path,
+        default=Path("."),
+        help="course root (default: the current directory)",
+    )
     args = parser.parse_args(argv)
     try:
-        everything = report(args.assignment, args.course_dir, threshold=0.0,
-                            common=args.common, honest=args.honest)
+        everything = report(
+            args.assignment, args.course_dir, threshold=0.0, common=args.common, honest=args.honest
+        )
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     shown = [m for m in everything if m.kind != "unreadable" and m.score >= args.threshold]
     unreadable = [m for m in everything if m.kind == "unreadable"]
-    print(f"{args.assignment}: pairs with a score >= {args.threshold:g} "
-          f"(a reason to read both notebooks, not proof of copying)\n")
+    print(
+        f"{args.assignment}: pairs with a score >= {args.threshold:g} "
+        f"(a reason to read both notebooks, not proof of copying)\n"
+    )
     print(_table(shown))
     if unreadable:
         print("\nUnreadable submissions (not compared):")

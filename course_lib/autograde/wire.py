@@ -83,12 +83,19 @@ def encode(value: Any, to_handle: Callable[[Any], int], depth: int = 0) -> Any:
         if arr.dtype.kind not in _ARRAY_KINDS or arr.nbytes > _MAX_ARRAY_BYTES:
             return {"__opaque__": f"array of {arr.dtype}"}
         arr = arr.copy(order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
-        return {"__nd__": [arr.dtype.str, list(arr.shape),
-                           base64.b64encode(arr.tobytes()).decode("ascii"),
-                           isinstance(value, np.generic)]}
+        return {
+            "__nd__": [
+                arr.dtype.str,
+                list(arr.shape),
+                base64.b64encode(arr.tobytes()).decode("ascii"),
+                isinstance(value, np.generic),
+            ]
+        }
     if isinstance(value, np.random.Generator):
-        return {"__rng__": type(value.bit_generator).__name__,
-                "state": encode(value.bit_generator.state, to_handle, depth + 1)}
+        return {
+            "__rng__": type(value.bit_generator).__name__,
+            "state": encode(value.bit_generator.state, to_handle, depth + 1),
+        }
     if isinstance(value, complex):
         return {"__complex__": [value.real, value.imag]}
     if isinstance(value, int):  # int subclasses (bool is handled above): the plain value
@@ -96,23 +103,37 @@ def encode(value: Any, to_handle: Callable[[Any], int], depth: int = 0) -> Any:
     if isinstance(value, float):
         return float(value)
     if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return {"__nt__": [type(value).__name__, [str(f) for f in value._fields],
-                           [encode(v, to_handle, depth + 1) for v in value]]}
+        return {
+            "__nt__": [
+                type(value).__name__,
+                [str(f) for f in value._fields],
+                [encode(v, to_handle, depth + 1) for v in value],
+            ]
+        }
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v, to_handle, depth + 1) for v in value]}
     if isinstance(value, list):
         return [encode(v, to_handle, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {"__dict__": [[encode(k, to_handle, depth + 1), encode(v, to_handle, depth + 1)]
-                             for k, v in value.items()]}
+        return {
+            "__dict__": [
+                [encode(k, to_handle, depth + 1), encode(v, to_handle, depth + 1)]
+                for k, v in value.items()
+            ]
+        }
     if isinstance(value, Handle):
         return {"__handle__": value.id, "mine": False}
-    return {"__handle__": to_handle(value), "mine": True,
-            "type": type(value).__name__[:100], "callable": callable(value)}
+    return {
+        "__handle__": to_handle(value),
+        "mine": True,
+        "type": type(value).__name__[:100],
+        "callable": callable(value),
+    }
 
 
-def decode(data: Any, from_handle: Callable[[dict], Any],
-           named: Optional[dict] = None, depth: int = 0) -> Any:
+def decode(
+    data: Any, from_handle: Callable[[dict], Any], named: Optional[dict] = None, depth: int = 0
+) -> Any:
     """The value that :func:`encode` encoded on the other side.
 
     ``from_handle(tag) -> object`` turns the other side's handle into a local proxy (or, for
@@ -136,8 +157,11 @@ def decode(data: Any, from_handle: Callable[[dict], Any],
         dtype = np.dtype(str(dtype_str))
         if dtype.kind not in _ARRAY_KINDS or dtype.hasobject:
             raise ValueError(f"arrays of {dtype} are not data")
-        if not (isinstance(shape, list) and len(shape) <= 32
-                and all(type(n) is int and n >= 0 for n in shape)):
+        if not (
+            isinstance(shape, list)
+            and len(shape) <= 32
+            and all(type(n) is int and n >= 0 for n in shape)
+        ):
             raise ValueError("bad array shape")
         raw = base64.b64decode(str(payload), validate=True)
         if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
@@ -159,8 +183,9 @@ def decode(data: Any, from_handle: Callable[[dict], Any],
         name, fields, values = _list(data["__nt__"])
         fields = [str(f) for f in _list(fields)]
         values = [decode(v, from_handle, named, depth + 1) for v in _list(values)]
-        if len(fields) != len(values) or not all(f.isidentifier() and not f.startswith("_")
-                                                  for f in fields):
+        if len(fields) != len(values) or not all(
+            f.isidentifier() and not f.startswith("_") for f in fields
+        ):
             raise ValueError("bad named tuple")
         cls = (named or {}).get(str(name))
         if cls is not None and tuple(getattr(cls, "_fields", ())) == tuple(fields):
@@ -257,8 +282,10 @@ def send(fd: int, message: dict) -> None:
         except BaseException as exc:
             if len(view) == len(data):
                 raise
-            raise ChannelBroken(f"a message was cut off after {len(data) - len(view)} of "
-                                f"{len(data)} bytes ({type(exc).__name__}: {exc})") from exc
+            raise ChannelBroken(
+                f"a message was cut off after {len(data) - len(view)} of "
+                f"{len(data)} bytes ({type(exc).__name__}: {exc})"
+            ) from exc
 
 
 def receive(fd: int, deadline: Optional[float] = None, limit: int = MAX_MESSAGE) -> dict:
@@ -276,8 +303,9 @@ def receive(fd: int, deadline: Optional[float] = None, limit: int = MAX_MESSAGE)
         got = []
         try:
             first = _read_exactly(fd, 1, None, got)  # readable: returns at once
-            rest_deadline = None if deadline is None else max(
-                deadline, time.monotonic() + MESSAGE_GRACE)
+            rest_deadline = (
+                None if deadline is None else max(deadline, time.monotonic() + MESSAGE_GRACE)
+            )
             header = first + _read_exactly(fd, _HEADER.size - 1, rest_deadline, got)
             (size,) = _HEADER.unpack(header)
             if size > limit:
@@ -286,11 +314,11 @@ def receive(fd: int, deadline: Optional[float] = None, limit: int = MAX_MESSAGE)
         except BaseException as exc:
             # nothing of a message read: still in step; the other side closed the channel
             # or sent too much: its fault, and the channel is over anyway
-            if not got or (isinstance(exc, ChannelError) and not isinstance(
-                    exc, ChannelTimeout)):
+            if not got or (isinstance(exc, ChannelError) and not isinstance(exc, ChannelTimeout)):
                 raise
-            raise ChannelBroken(f"a message was cut off after {sum(got)} bytes "
-                                f"({type(exc).__name__}: {exc})") from exc
+            raise ChannelBroken(
+                f"a message was cut off after {sum(got)} bytes ({type(exc).__name__}: {exc})"
+            ) from exc
     try:
         message = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -340,8 +368,9 @@ class Channel:
 def _alarm_deferred():
     """Hold SIGALRM (the time limits' signal) until the block ends: an exception raised by
     the alarm halfway through a message would leave the channel out of step."""
-    usable = (hasattr(signal, "pthread_sigmask")
-              and threading.current_thread() is threading.main_thread())
+    usable = (
+        hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    )
     if not usable:
         yield
         return

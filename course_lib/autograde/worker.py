@@ -54,10 +54,10 @@ class Task:
     student: str
     notebook: str
     nb_json: str
-    files: dict = field(default_factory=dict)          # relative path -> bytes
-    test_cells: dict = field(default_factory=dict)     # grade_id -> trusted source
+    files: dict = field(default_factory=dict)  # relative path -> bytes
+    test_cells: dict = field(default_factory=dict)  # grade_id -> trusted source
     trusted_cells: dict = field(default_factory=dict)  # grade_id -> trusted source
-    limits: Any = None                                 # sandbox.Limits
+    limits: Any = None  # sandbox.Limits
     cell_timeout: float = 60.0
     isolate: bool = True
 
@@ -103,32 +103,47 @@ class Session:
     def start(self) -> None:
         to_kernel_r, to_kernel_w = os.pipe()
         from_kernel_r, from_kernel_w = os.pipe()
-        argv = [sys.executable, "-m", "course_lib.autograde.kernel",
-                str(to_kernel_r), str(from_kernel_w)]
+        argv = [
+            sys.executable,
+            "-m",
+            "course_lib.autograde.kernel",
+            str(to_kernel_r),
+            str(from_kernel_w),
+        ]
         package_dir = os.path.dirname(os.path.dirname(os.path.abspath(wire.__file__)))
         # the kernel imports the course_lib this process runs (the one shown in the sandbox),
         # whatever the environment's own installation of course_lib points at
-        env = {"MPLCONFIGDIR": "/home/student/.matplotlib", "IPYTHONDIR": "/tmp/.ipython",
-               "PYTHONPATH": os.path.dirname(package_dir)}
+        env = {
+            "MPLCONFIGDIR": "/home/student/.matplotlib",
+            "IPYTHONDIR": "/tmp/.ipython",
+            "PYTHONPATH": os.path.dirname(package_dir),
+        }
         # the kernel's stderr goes to a file beside (not in) the student's directory: the
         # instructor's log gets its end when the kernel fails
         stderr = os.open(self.stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             if self.task.isolate:
                 from course_lib.autograde import sandbox
-                self.sandbox = sandbox.Sandbox(self.workdir, self.task.limits,
-                                               readonly_paths=[package_dir], env=env)
+
+                self.sandbox = sandbox.Sandbox(
+                    self.workdir, self.task.limits, readonly_paths=[package_dir], env=env
+                )
             else:
                 self.sandbox = _Unisolated(self.workdir, self.task.limits, env)
-            self.sandbox.popen(argv, pass_fds=(to_kernel_r, from_kernel_w),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=stderr)
+            self.sandbox.popen(
+                argv,
+                pass_fds=(to_kernel_r, from_kernel_w),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         except Exception as exc:  # the sandbox could not be started: not the student's doing
             for fd in (to_kernel_r, from_kernel_w, to_kernel_w, from_kernel_r):
                 os.close(fd)
             self.sandbox = None
-            self._die(f"the sandbox could not be started ({type(exc).__name__}: {exc})",
-                      GRADER_ERROR)
+            self._die(
+                f"the sandbox could not be started ({type(exc).__name__}: {exc})", GRADER_ERROR
+            )
         finally:
             os.close(stderr)
         os.close(to_kernel_r)
@@ -175,8 +190,11 @@ class Session:
             elif code is not None and status != "timed out" and code != 0:
                 reason += f" (exit status {code})"
             self.dead = reason
-            if self.status == "graded" or status in ("timed out", GRADER_ERROR) and (
-                    self.status != GRADER_ERROR):
+            if (
+                self.status == "graded"
+                or status in ("timed out", GRADER_ERROR)
+                and (self.status != GRADER_ERROR)
+            ):
                 self.status = status
         raise GradingStopped(self.dead)
 
@@ -185,8 +203,11 @@ class Session:
         if self.dead is not None:
             raise GradingStopped(self.dead)
         if self.pending is not None:  # a call that we stopped waiting for: its reply is stale
-            self._wait(self.pending, time.monotonic() + self.GRACE,
-                       "your code did not stop when its time was up")
+            self._wait(
+                self.pending,
+                time.monotonic() + self.GRACE,
+                "your code did not stop when its time was up",
+            )
             self.pending = None
         self.next_id += 1
         message["id"] = rid = self.next_id
@@ -197,8 +218,11 @@ class Session:
         except OSError:
             self._die("the sandboxed kernel stopped")
         self.pending = rid
-        reply = self._wait(rid, time.monotonic() + seconds + self.GRACE,
-                           f"your code did not stop after {seconds:g} s")
+        reply = self._wait(
+            rid,
+            time.monotonic() + seconds + self.GRACE,
+            f"your code did not stop after {seconds:g} s",
+        )
         self.pending = None
         return reply
 
@@ -211,8 +235,11 @@ class Session:
                 self._die(f"the channel to the sandbox broke ({exc})", GRADER_ERROR)
             except wire.ChannelTimeout:
                 if wall:
-                    self._die("the submission's time limit "
-                              f"({self.task.limits.wall_time:g} s) was reached", "timed out")
+                    self._die(
+                        "the submission's time limit "
+                        f"({self.task.limits.wall_time:g} s) was reached",
+                        "timed out",
+                    )
                 self._die(why, "timed out")
             except wire.ChannelError as exc:
                 self._die(f"the sandboxed kernel stopped ({exc})")
@@ -228,8 +255,11 @@ class Session:
             if message["op"] == "callback":
                 args = self.decode(message.get("args", []))
                 kwargs = self.decode(message.get("kwargs", {}))
-                if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(
-                        isinstance(k, str) for k in kwargs):
+                if (
+                    not isinstance(args, list)
+                    or not isinstance(kwargs, dict)
+                    or not all(isinstance(k, str) for k in kwargs)
+                ):
                     raise TypeError("bad arguments")
                 before = self.encode(args)
                 value = target(*args, **kwargs)
@@ -247,8 +277,10 @@ class Session:
         except Exception as exc:  # an error of ours, caused by the student's arguments
             # (a time limit, a BaseException, goes on up: the sandbox gets no reply and its
             # own time limit stops the call)
-            reply = {"cid": message.get("cid"),
-                     "raise": encode_exception(exc, limit=500, frame=False)}
+            reply = {
+                "cid": message.get("cid"),
+                "raise": encode_exception(exc, limit=500, frame=False),
+            }
         try:
             self.channel.send(reply)
         except wire.ChannelBroken as exc:
@@ -270,9 +302,12 @@ class Session:
             if "__argref__" in tag:
                 value = wire.decode(tag.get("value"), from_handle, _NAMED)
                 k = tag["__argref__"]
-                if (arg_arrays is not None and 0 <= k < len(arg_arrays)
-                        and isinstance(value, np.ndarray)
-                        and arg_arrays[k].shape == value.shape):
+                if (
+                    arg_arrays is not None
+                    and 0 <= k < len(arg_arrays)
+                    and isinstance(value, np.ndarray)
+                    and arg_arrays[k].shape == value.shape
+                ):
                     return arg_arrays[k]
                 return value
             if not tag.get("mine", True):  # one of our objects, given back
@@ -313,8 +348,16 @@ class Session:
         # checkers' default, enforced by the kernel and by our deadline (e.g. in Dask's threads)
         remaining = signal.getitimer(signal.ITIMER_REAL)[0] if hasattr(signal, "getitimer") else 0
         limit = remaining if remaining > 0 else min(TIME_LIMIT, self.task.cell_timeout)
-        reply = self.request({"op": "call", "handle": hid, "args": self.encode(given),
-                              "kwargs": self.encode(dict(kwargs)), "time_limit": limit}, limit)
+        reply = self.request(
+            {
+                "op": "call",
+                "handle": hid,
+                "args": self.encode(given),
+                "kwargs": self.encode(dict(kwargs)),
+                "time_limit": limit,
+            },
+            limit,
+        )
         if "timeout" in reply:
             raise TimeoutError(f"did not return within {limit:g} s")
         if "raise" in reply:
@@ -339,13 +382,20 @@ class Session:
         return self.decode(reply.get("value"))
 
     def execute(self, source: str) -> list:
-        reply = self.request({"op": "exec", "source": source,
-                              "time_limit": self.task.cell_timeout}, self.task.cell_timeout)
+        reply = self.request(
+            {"op": "exec", "source": source, "time_limit": self.task.cell_timeout},
+            self.task.cell_timeout,
+        )
         outputs = _clean_outputs(reply.get("outputs"))
         if any(o.get("ename") == "MemoryError" for o in outputs) and self.status == "graded":
             self.status = "memory limit"
-        if any(o.get("ename") == "TimeoutError" and "did not finish within" in o.get("evalue", "")
-               for o in outputs) and self.status == "graded":
+        if (
+            any(
+                o.get("ename") == "TimeoutError" and "did not finish within" in o.get("evalue", "")
+                for o in outputs
+            )
+            and self.status == "graded"
+        ):
             self.status = "timed out"
         return outputs
 
@@ -357,10 +407,14 @@ def _named_types() -> dict:
     """course_lib's named tuples, rebuilt as themselves when a student returns one."""
     if not _NAMED:
         from course_lib import data, models, search, train
+
         for module in (search, data, models, train):
             for value in vars(module).values():
-                if isinstance(value, type) and issubclass(value, tuple) and hasattr(value,
-                                                                                    "_fields"):
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, tuple)
+                    and hasattr(value, "_fields")
+                ):
                     _NAMED[value.__name__] = value
     return _NAMED
 
@@ -417,14 +471,21 @@ def _clean_outputs(outputs: Any, limit: int = 2 << 20) -> list:
         elif kind == "error":
             tb = out.get("traceback")
             tb = [str(x)[:5000] for x in tb[:100]] if isinstance(tb, list) else []
-            item = nbformat.v4.new_output("error", ename=str(out.get("ename"))[:200],
-                                          evalue=str(out.get("evalue"))[:5000], traceback=tb)
+            item = nbformat.v4.new_output(
+                "error",
+                ename=str(out.get("ename"))[:200],
+                evalue=str(out.get("evalue"))[:5000],
+                traceback=tb,
+            )
             size = sum(len(x) for x in tb)
         else:
             continue
         if used + size > limit:
-            clean.append(nbformat.v4.new_output(
-                "stream", name="stderr", text="[grading: further output dropped]\n"))
+            clean.append(
+                nbformat.v4.new_output(
+                    "stream", name="stderr", text="[grading: further output dropped]\n"
+                )
+            )
             break
         used += size
         clean.append(item)
@@ -456,8 +517,9 @@ def _error_output(exc: BaseException) -> dict:
         traceback = exc._render_traceback_()
     else:
         traceback = [f"\x1b[0;31m{type(exc).__name__}\x1b[0m: {exc}"]
-    return nbformat.v4.new_output("error", ename=type(exc).__name__, evalue=str(exc),
-                                  traceback=traceback)
+    return nbformat.v4.new_output(
+        "error", ename=type(exc).__name__, evalue=str(exc), traceback=traceback
+    )
 
 
 class _TestTimeout(BaseException):
@@ -472,18 +534,30 @@ def run_test_cell(source: str, name: str, namespace: _Namespace, timeout: float)
     outputs = []
     try:
         code = compile(source, f"<test cell {name}>", "exec")
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-                time_limit(timeout, _TestTimeout):
+        with (
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+            time_limit(timeout, _TestTimeout),
+        ):
             exec(code, {"__builtins__": builtins, "__name__": "__main__"}, namespace)
     except _TestTimeout:
-        outputs.append(nbformat.v4.new_output(
-            "error", ename="TimeoutError", evalue=f"the tests did not finish within {timeout:g} s",
-            traceback=[f"TimeoutError: the tests did not finish within {timeout:g} s"]))
+        outputs.append(
+            nbformat.v4.new_output(
+                "error",
+                ename="TimeoutError",
+                evalue=f"the tests did not finish within {timeout:g} s",
+                traceback=[f"TimeoutError: the tests did not finish within {timeout:g} s"],
+            )
+        )
     except GradingStopped as exc:
-        outputs.append(nbformat.v4.new_output(
-            "error", ename="GradingStopped", evalue=f"your notebook could not be run to the end: "
-                                                    f"{exc}",
-            traceback=[f"GradingStopped: your notebook could not be run to the end: {exc}"]))
+        outputs.append(
+            nbformat.v4.new_output(
+                "error",
+                ename="GradingStopped",
+                evalue=f"your notebook could not be run to the end: {exc}",
+                traceback=[f"GradingStopped: your notebook could not be run to the end: {exc}"],
+            )
+        )
     except BaseException as exc:  # a failed test: the verdict
         outputs.append(_error_output(exc))
     text = sink.getvalue()
@@ -495,8 +569,11 @@ def run_test_cell(source: str, name: str, namespace: _Namespace, timeout: float)
 def _run_trusted(source: str, namespace: dict) -> None:
     """An instructor's locked cell, run here for its constants; errors are not ours to judge."""
     sink = io.StringIO()
-    with contextlib.suppress(BaseException), contextlib.redirect_stdout(sink), \
-            contextlib.redirect_stderr(sink):
+    with (
+        contextlib.suppress(BaseException),
+        contextlib.redirect_stdout(sink),
+        contextlib.redirect_stderr(sink),
+    ):
         exec(compile(source, "<locked cell>", "exec"), namespace)
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
@@ -509,11 +586,18 @@ def _run_trusted(source: str, namespace: dict) -> None:
 def grade(task: Task) -> dict:
     """Run ``task``'s notebook and its tests; return outputs per code cell and a status."""
     import matplotlib
+
     matplotlib.use("Agg")
     _named_types()
     started = time.monotonic()
-    result = {"student": task.student, "notebook": task.notebook, "status": "graded",
-              "reason": "", "outputs": {}, "kernel_startup": None}
+    result = {
+        "student": task.student,
+        "notebook": task.notebook,
+        "status": "graded",
+        "reason": "",
+        "outputs": {},
+        "kernel_startup": None,
+    }
     nb = nbformat.reads(task.nb_json, as_version=4)
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         workdir = os.path.join(scratch, "home")
@@ -533,13 +617,20 @@ def grade(task: Task) -> dict:
                     continue
                 meta = cell.metadata.get("nbgrader", {})
                 grade_id = meta.get("grade_id")
-                if (meta.get("grade") and not meta.get("solution")
-                        and task.test_cells.get(grade_id) == cell.source):
+                if (
+                    meta.get("grade")
+                    and not meta.get("solution")
+                    and task.test_cells.get(grade_id) == cell.source
+                ):
                     outputs = run_test_cell(cell.source, grade_id, namespace, task.cell_timeout)
                 else:
                     outputs = _run_in_sandbox(session, cell.source)
-                    if (meta.get("locked") and not meta.get("solution") and not meta.get("grade")
-                            and task.trusted_cells.get(grade_id) == cell.source):
+                    if (
+                        meta.get("locked")
+                        and not meta.get("solution")
+                        and not meta.get("grade")
+                        and task.trusted_cells.get(grade_id) == cell.source
+                    ):
                         _run_trusted(cell.source, trusted)
                 result["outputs"][index] = [dict(o) for o in outputs]
         finally:
@@ -553,17 +644,27 @@ def grade(task: Task) -> dict:
     return result
 
 
-
 def _run_in_sandbox(session: Session, source: str) -> list:
     if session.dead is not None:
-        return [nbformat.v4.new_output(
-            "error", ename="GradingStopped", evalue=f"not run: {session.dead}",
-            traceback=[f"GradingStopped: not run: {session.dead}"])]
+        return [
+            nbformat.v4.new_output(
+                "error",
+                ename="GradingStopped",
+                evalue=f"not run: {session.dead}",
+                traceback=[f"GradingStopped: not run: {session.dead}"],
+            )
+        ]
     try:
         return session.execute(source)
     except GradingStopped as exc:
-        return [nbformat.v4.new_output("error", ename="GradingStopped", evalue=str(exc),
-                                       traceback=[f"GradingStopped: {exc}"])]
+        return [
+            nbformat.v4.new_output(
+                "error",
+                ename="GradingStopped",
+                evalue=str(exc),
+                traceback=[f"GradingStopped: {exc}"],
+            )
+        ]
 
 
 def _write_files(workdir: str, files: dict) -> None:
@@ -580,6 +681,7 @@ def _write_files(workdir: str, files: dict) -> None:
 def _copy_font_cache(workdir: str) -> None:
     """Give matplotlib in the sandbox our font list, so that it does not rebuild it."""
     import matplotlib
+
     target = os.path.join(workdir, ".matplotlib")
     os.makedirs(target, exist_ok=True)
     for path in glob.glob(os.path.join(matplotlib.get_cachedir(), "fontlist-*.json")):
@@ -597,8 +699,10 @@ class _Unisolated:
         from course_lib.autograde.sandbox import BASE_ENV
 
         self.workdir, self.limits = workdir, limits
-        self.env = {k: v.replace("/home/student", workdir).replace("/tmp", workdir)
-                    for k, v in {**BASE_ENV, **env}.items()}
+        self.env = {
+            k: v.replace("/home/student", workdir).replace("/tmp", workdir)
+            for k, v in {**BASE_ENV, **env}.items()
+        }
         self.env["PATH"] = os.environ.get("PATH", BASE_ENV["PATH"])
         self.process = None
 
@@ -612,9 +716,17 @@ class _Unisolated:
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
 
-        self.process = subprocess.Popen(argv, pass_fds=pass_fds, stdin=stdin, stdout=stdout,
-                                        stderr=stderr, cwd=self.workdir, env=self.env,
-                                        start_new_session=True, preexec_fn=limit)
+        self.process = subprocess.Popen(
+            argv,
+            pass_fds=pass_fds,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=self.workdir,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=limit,
+        )
         return self.process
 
     def wait(self, timeout=None):

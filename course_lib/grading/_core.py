@@ -115,8 +115,12 @@ class Mistake:
         try:  # a diagnosis that cannot be evaluated simply does not apply
             with _quiet():
                 if self.variant is not None:
-                    wrong = as_array(self.variant(*copy.deepcopy(dict(case.args)).values()),
-                                     name="variant", what="output", hidden=True)
+                    wrong = as_array(
+                        self.variant(*copy.deepcopy(dict(case.args)).values()),
+                        name="variant",
+                        what="output",
+                        hidden=True,
+                    )
                     return close(got, wrong, self.rtol, self.atol)
                 return bool(self.predicate(got, case))
         except Exception:
@@ -128,8 +132,9 @@ class Mistake:
 # --------------------------------------------------------------------------------------------
 def describe(value: Any, max_items: int = 6) -> str:
     """A short, readable rendering of a value for visible-test messages."""
-    if isinstance(value, np.ndarray) or (isinstance(value, (list, tuple))
-                                         and not hasattr(value, "_fields")):
+    if isinstance(value, np.ndarray) or (
+        isinstance(value, (list, tuple)) and not hasattr(value, "_fields")
+    ):
         try:
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
@@ -144,8 +149,9 @@ def describe(value: Any, max_items: int = 6) -> str:
     return repr(value)[:200]
 
 
-def fail(name: str, problem: str, *, hidden: bool = False, case: Optional[Case] = None,
-         details: str = "") -> None:
+def fail(
+    name: str, problem: str, *, hidden: bool = False, case: Optional[Case] = None, details: str = ""
+) -> None:
     """Raise ``GradingError("<name>: <problem>")``.
 
     In visible tests the case's label and ``details`` (inputs, expected and actual values)
@@ -179,8 +185,11 @@ def time_limit(seconds: Optional[float], error: type = _OutOfTime):
     ``setitimer``) the code runs unlimited. Used by :func:`run` and by the grading sandbox
     (``course_lib.autograde``) for cells and calls.
     """
-    usable = (seconds is not None and hasattr(signal, "setitimer")
-              and threading.current_thread() is threading.main_thread())
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
     if not usable:
         yield
         return
@@ -212,8 +221,12 @@ def _quiet():
     tqdm bar in a correct function must not reach the cell's output.
     """
     sink = io.StringIO()
-    with warnings.catch_warnings(), np.errstate(all="ignore"), \
-            contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with (
+        warnings.catch_warnings(),
+        np.errstate(all="ignore"),
+        contextlib.redirect_stdout(sink),
+        contextlib.redirect_stderr(sink),
+    ):
         warnings.simplefilter("ignore")
         yield
 
@@ -229,9 +242,12 @@ def student_frame(exc: BaseException) -> str:
     if isinstance(remote, str):
         return remote
     library_dirs = (_GRADING_DIR, os.path.dirname(np.__file__), os.path.dirname(os.__file__))
-    frames = [fr for fr in traceback.extract_tb(exc.__traceback__)
-              if not os.path.abspath(fr.filename).startswith(library_dirs)
-              and "site-packages" not in fr.filename]
+    frames = [
+        fr
+        for fr in traceback.extract_tb(exc.__traceback__)
+        if not os.path.abspath(fr.filename).startswith(library_dirs)
+        and "site-packages" not in fr.filename
+    ]
     if not frames:
         return ""
     fr = frames[-1]
@@ -239,11 +255,14 @@ def student_frame(exc: BaseException) -> str:
     return f" (in {fr.name}, line {fr.lineno}{code})"
 
 
-def _explain_exception(exc: BaseException, hidden: bool,
-                       explain: Optional[Callable[[BaseException], Optional[str]]]) -> str:
+def _explain_exception(
+    exc: BaseException, hidden: bool, explain: Optional[Callable[[BaseException], Optional[str]]]
+) -> str:
     if isinstance(exc, NotImplementedError):
-        return ("is not implemented yet: replace `raise NotImplementedError()` with your code "
-                "and run the cell again")
+        return (
+            "is not implemented yet: replace `raise NotImplementedError()` with your code "
+            "and run the cell again"
+        )
     text = f"raised {type(exc).__name__}"
     if not hidden and str(exc):
         text += f": {exc}"
@@ -255,11 +274,18 @@ def _explain_exception(exc: BaseException, hidden: bool,
 def _same(a: Any, b: Any) -> bool:
     """True if ``a`` still equals its deep copy ``b`` (used to detect mutated inputs)."""
     if isinstance(a, np.ndarray):
-        return (isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
-                and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
+        return (
+            isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        )
     if isinstance(a, (list, tuple)):
-        return (type(a) is type(b) and len(a) == len(b)
-                and all(_same(x, y) for x, y in zip(a, b, strict=True)))
+        return (
+            type(a) is type(b)
+            and len(a) == len(b)
+            and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        )
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (int, float, complex, str, bytes, bool, type(None), np.generic)):
@@ -294,7 +320,8 @@ def encode_exception(exc: BaseException, *, limit: int = 2000, frame: bool = Tru
     """
     name = type(exc).__name__
     builtin = isinstance(getattr(builtins, name, None), type) and issubclass(
-        getattr(builtins, name), BaseException)
+        getattr(builtins, name), BaseException
+    )
     try:
         message = str(exc)[:limit]
     except BaseException:
@@ -333,12 +360,19 @@ def decode_exception(info: Mapping, *, qualify: bool = True) -> Exception:
     return exc
 
 
-def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
-        time_limit: Optional[float] = TIME_LIMIT, allow_none: bool = False,
-        no_aliasing: bool = False,
-        explain: Optional[Callable[[BaseException], Optional[str]]] = None,
-        check_inputs: bool = True,
-        explain_mutation: Optional[Callable[[str, Any, Any], Optional[str]]] = None) -> Any:
+def run(
+    student: Callable,
+    case: Case,
+    *,
+    name: str,
+    hidden: bool = False,
+    time_limit: Optional[float] = TIME_LIMIT,
+    allow_none: bool = False,
+    no_aliasing: bool = False,
+    explain: Optional[Callable[[BaseException], Optional[str]]] = None,
+    check_inputs: bool = True,
+    explain_mutation: Optional[Callable[[str, Any, Any], Optional[str]]] = None,
+) -> Any:
     """Call ``student(*case.args.values())`` on deep copies of the inputs and return its output.
 
     Fails (GradingError) with a diagnosis if the function is not callable, raises, runs longer
@@ -351,8 +385,12 @@ def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
     student's code are swallowed.
     """
     if not callable(student):
-        fail(name, f"expected a function, got {type(student).__name__}: did you overwrite "
-                   f"`{name}` with a value?", hidden=hidden)
+        fail(
+            name,
+            f"expected a function, got {type(student).__name__}: did you overwrite "
+            f"`{name}` with a value?",
+            hidden=hidden,
+        )
     given = copy.deepcopy(dict(case.args))
     before = copy.deepcopy(given)
     try:
@@ -361,9 +399,13 @@ def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
     except GradingError:
         raise
     except _OutOfTime:
-        fail(name, f"did not return within {time_limit:g} s: is there a loop that never ends "
-                   "(a counter that is never increased, a condition that never changes)?",
-             hidden=hidden, case=case)
+        fail(
+            name,
+            f"did not return within {time_limit:g} s: is there a loop that never ends "
+            "(a counter that is never increased, a condition that never changes)?",
+            hidden=hidden,
+            case=case,
+        )
     except Exception as exc:  # any error of the student's code is a verdict
         fail(name, _explain_exception(exc, hidden, explain), hidden=hidden, case=case)
     for arg, value in given.items():
@@ -375,30 +417,47 @@ def run(student: Callable, case: Case, *, name: str, hidden: bool = False,
                         why = explain_mutation(arg, before[arg], value)
                 except Exception:  # a diagnosis that cannot be evaluated does not apply
                     why = None
-            fail(name, why or f"modified its argument `{arg}` in place (for example with `+=` "
-                              f"or slice assignment on the array it was given); work on a "
-                              f"copy, e.g. `np.array({arg}, dtype=float)`, and leave the "
-                              f"caller's data untouched",
-                 hidden=hidden, case=case)
+            fail(
+                name,
+                why
+                or f"modified its argument `{arg}` in place (for example with `+=` "
+                f"or slice assignment on the array it was given); work on a "
+                f"copy, e.g. `np.array({arg}, dtype=float)`, and leave the "
+                f"caller's data untouched",
+                hidden=hidden,
+                case=case,
+            )
     if out is None and not allow_none:
-        fail(name, "returned None: did you forget the `return` statement?", hidden=hidden,
-             case=case)
+        fail(
+            name, "returned None: did you forget the `return` statement?", hidden=hidden, case=case
+        )
     if no_aliasing:
         for arg, value in given.items():
             for a in arrays_in(value):
                 if any(np.shares_memory(a, o) for o in arrays_in(out)):
-                    fail(name, f"returned the array `{arg}` it was given (or a view of it) "
-                               f"instead of a new array: return a copy", hidden=hidden,
-                         case=case)
+                    fail(
+                        name,
+                        f"returned the array `{arg}` it was given (or a view of it) "
+                        f"instead of a new array: return a copy",
+                        hidden=hidden,
+                        case=case,
+                    )
     return out
 
 
 # --------------------------------------------------------------------------------------------
 # Converting and comparing outputs
 # --------------------------------------------------------------------------------------------
-def as_array(value: Any, *, name: str, what: str, shape: Optional[Sequence[int]] = None,
-             hidden: bool = False, case: Optional[Case] = None,
-             mistakes: Sequence[Mistake] = ()) -> np.ndarray:
+def as_array(
+    value: Any,
+    *,
+    name: str,
+    what: str,
+    shape: Optional[Sequence[int]] = None,
+    hidden: bool = False,
+    case: Optional[Case] = None,
+    mistakes: Sequence[Mistake] = (),
+) -> np.ndarray:
     """``value`` as a new plain float64 ndarray, checked against ``shape`` if given.
 
     ``what`` names the output in messages, with its meaning when useful
@@ -408,22 +467,29 @@ def as_array(value: Any, *, name: str, what: str, shape: Optional[Sequence[int]]
         with _quiet():
             arr = np.array(value, dtype=np.float64)  # never an ndarray subclass: a copy
     except (TypeError, ValueError):
-        fail(name, f"{what} must be numbers (an array, a list or a float), got "
-                   f"{type(value).__name__}", hidden=hidden, case=case)
+        fail(
+            name,
+            f"{what} must be numbers (an array, a list or a float), got {type(value).__name__}",
+            hidden=hidden,
+            case=case,
+        )
     if shape is not None and arr.shape != tuple(shape):
         found = diagnose(mistakes, arr, case) if case is not None else None
         if found is not None:
-            fail(name, found.message, hidden=hidden, case=case,
-                 details=f"{what}: got shape {arr.shape}, expected {tuple(shape)}")
+            fail(
+                name,
+                found.message,
+                hidden=hidden,
+                case=case,
+                details=f"{what}: got shape {arr.shape}, expected {tuple(shape)}",
+            )
         if hidden:
-            fail(name, f"{what} has the wrong shape {arr.shape} for this input",
-                 hidden=True)
+            fail(name, f"{what} has the wrong shape {arr.shape} for this input", hidden=True)
         fail(name, f"{what} has shape {arr.shape}, expected {tuple(shape)}", case=case)
     return arr
 
 
-def close(got: np.ndarray, expected: np.ndarray, rtol: float = 1e-7,
-          atol: float = 1e-12) -> bool:
+def close(got: np.ndarray, expected: np.ndarray, rtol: float = 1e-7, atol: float = 1e-12) -> bool:
     """Same shape and equal within tolerance (NaN never equals anything)."""
     got, expected = np.array(got, dtype=np.float64), np.array(expected, dtype=np.float64)
     return got.shape == expected.shape and bool(np.allclose(got, expected, rtol, atol))
@@ -444,25 +510,32 @@ def _is_complex(value: Any) -> bool:
         return False
 
 
-def check_against_reference(student: Callable, reference: Callable, cases: Sequence[Case], *,
-                            name: str, hidden: bool = False, what: str = "the result",
-                            rtol: float = 1e-7, atol: float = 1e-12,
-                            mistakes: Sequence[Mistake] = (), hint: str = "",
-                            time_limit: Optional[float] = TIME_LIMIT,
-                            no_aliasing: bool = False,
-                            extract: Optional[Callable[[Any], Any]] = None,
-                            explain: Optional[Callable[[BaseException], Optional[str]]] = None,
-                            check_inputs: bool = True,
-                            explain_mutation: Optional[Callable[[str, Any, Any],
-                                                                Optional[str]]] = None,
-                            unreadable: Union[str, Callable[[Any], str], None] = None,
-                            complex_message: Optional[str] = None,
-                            allow_none: Union[bool, Callable[[Case], bool]] = False,
-                            read: Optional[Callable[[Any, Case], Any]] = None,
-                            accept: Optional[Callable[[np.ndarray, Case], bool]] = None,
-                            details: Optional[Callable[[Any, Any, Any], str]] = None,
-                            verdict: Union[str, Callable[[np.ndarray, np.ndarray, Case], str],
-                                           None] = None) -> None:
+def check_against_reference(
+    student: Callable,
+    reference: Callable,
+    cases: Sequence[Case],
+    *,
+    name: str,
+    hidden: bool = False,
+    what: str = "the result",
+    rtol: float = 1e-7,
+    atol: float = 1e-12,
+    mistakes: Sequence[Mistake] = (),
+    hint: str = "",
+    time_limit: Optional[float] = TIME_LIMIT,
+    no_aliasing: bool = False,
+    extract: Optional[Callable[[Any], Any]] = None,
+    explain: Optional[Callable[[BaseException], Optional[str]]] = None,
+    check_inputs: bool = True,
+    explain_mutation: Optional[Callable[[str, Any, Any], Optional[str]]] = None,
+    unreadable: Union[str, Callable[[Any], str], None] = None,
+    complex_message: Optional[str] = None,
+    allow_none: Union[bool, Callable[[Case], bool]] = False,
+    read: Optional[Callable[[Any, Case], Any]] = None,
+    accept: Optional[Callable[[np.ndarray, Case], bool]] = None,
+    details: Optional[Callable[[Any, Any, Any], str]] = None,
+    verdict: Union[str, Callable[[np.ndarray, np.ndarray, Case], str], None] = None,
+) -> None:
     """The common checker: the student's output equals the reference on every case.
 
     For each case: run the student's function (see :func:`run`), convert its output to a
@@ -499,10 +572,18 @@ def check_against_reference(student: Callable, reference: Callable, cases: Seque
     ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
     """
     for case in cases:
-        out = run(student, case, name=name, hidden=hidden, time_limit=time_limit,
-                  no_aliasing=no_aliasing, explain=explain, check_inputs=check_inputs,
-                  explain_mutation=explain_mutation,
-                  allow_none=allow_none(case) if callable(allow_none) else allow_none)
+        out = run(
+            student,
+            case,
+            name=name,
+            hidden=hidden,
+            time_limit=time_limit,
+            no_aliasing=no_aliasing,
+            explain=explain,
+            check_inputs=check_inputs,
+            explain_mutation=explain_mutation,
+            allow_none=allow_none(case) if callable(allow_none) else allow_none,
+        )
         if extract is not None:
             try:
                 out = extract(out)
@@ -514,9 +595,11 @@ def check_against_reference(student: Callable, reference: Callable, cases: Seque
                 elif unreadable:
                     problem = unreadable + ("" if hidden else f"; got {describe(out)}")
                 else:
-                    problem = (f"{what} could not be read from what it returned "
-                               f"({type(out).__name__}); check the return statement against "
-                               f"the docstring")
+                    problem = (
+                        f"{what} could not be read from what it returned "
+                        f"({type(out).__name__}); check the return statement against "
+                        f"the docstring"
+                    )
                 fail(name, problem, hidden=hidden, case=case)
         if complex_message is not None and out is not None and _is_complex(out):
             fail(name, complex_message, hidden=hidden, case=case)
@@ -532,25 +615,54 @@ def check_against_reference(student: Callable, reference: Callable, cases: Seque
         else:
             wanted = expect()
             shape = np.shape(np.array(wanted, dtype=np.float64))
-            got = None if out is None else as_array(out, name=name, what=what, shape=shape,
-                                                    hidden=hidden, case=case,
-                                                    mistakes=mistakes)
+            got = (
+                None
+                if out is None
+                else as_array(
+                    out,
+                    name=name,
+                    what=what,
+                    shape=shape,
+                    hidden=hidden,
+                    case=case,
+                    mistakes=mistakes,
+                )
+            )
         expected = np.array(wanted, dtype=np.float64)
-        if got is not None and (close(got, expected, rtol, atol)
-                                or (accept is not None and accept(got, case))):
+        if got is not None and (
+            close(got, expected, rtol, atol) or (accept is not None and accept(got, case))
+        ):
             continue
         found = diagnose(mistakes, got, case)
-        text = (details(wanted, got, out) if details is not None else
-                f"expected: {describe(expected)}\ngot:      {describe(got)}")
+        text = (
+            details(wanted, got, out)
+            if details is not None
+            else f"expected: {describe(expected)}\ngot:      {describe(got)}"
+        )
         if found is not None:
             fail(name, found.message, hidden=hidden, case=case, details=text)
         if verdict is not None:
-            fail(name, verdict if isinstance(verdict, str) else verdict(got, expected, case),
-                 hidden=hidden, case=case, details=text)
+            fail(
+                name,
+                verdict if isinstance(verdict, str) else verdict(got, expected, case),
+                hidden=hidden,
+                case=case,
+                details=text,
+            )
         if not np.all(np.isfinite(got)):
-            fail(name, f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
-                 hidden=hidden, case=case, details=text)
+            fail(
+                name,
+                f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
+                hidden=hidden,
+                case=case,
+                details=text,
+            )
         worst = float(np.max(np.abs(got - expected)))
         scale = f" (largest difference {worst:.3g})" if not hidden and math.isfinite(worst) else ""
-        fail(name, f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
-             hidden=hidden, case=case, details=text)
+        fail(
+            name,
+            f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
+            hidden=hidden,
+            case=case,
+            details=text,
+        )

@@ -66,6 +66,7 @@ def _loss(w, X, y):
 def _listed(student: Callable) -> Callable:
     """``student`` with an iterator result (a generator function) turned into a list inside
     the call, so that its code runs under ``run``'s time limit and error messages."""
+
     def call(*args):
         out = student(*args)
         if isinstance(out, (types.GeneratorType, map, filter, zip)):
@@ -84,8 +85,7 @@ def _require_function(student: Any, name: str, hidden: bool) -> None:
 
 def _explain_cast(exc: BaseException) -> Optional[str]:
     if isinstance(exc, TypeError) and "cast" in str(exc).lower():
-        return ("w0 may be an integer array: work on a float copy, "
-                "w = np.array(w0, dtype=float)")
+        return "w0 may be an integer array: work on a float copy, w = np.array(w0, dtype=float)"
     return None
 
 
@@ -101,12 +101,20 @@ def _as_batches(out: Any, hidden: bool, case: Optional[Case], lenient: bool = Fa
     if lenient and isinstance(out, np.ndarray) and out.ndim == 1:
         out = [out]
     if isinstance(out, np.ndarray) and out.ndim == 1:
-        fail(name, "returned a single array; return a list of index arrays, one per batch: "
-                   "cut the permutation into consecutive slices of batch_size", hidden=hidden,
-             case=case)
+        fail(
+            name,
+            "returned a single array; return a list of index arrays, one per batch: "
+            "cut the permutation into consecutive slices of batch_size",
+            hidden=hidden,
+            case=case,
+        )
     if isinstance(out, (str, bytes, dict)) or not hasattr(out, "__iter__"):
-        fail(name, f"must return a list of index arrays, one per batch, got "
-                   f"{type(out).__name__}", hidden=hidden, case=case)
+        fail(
+            name,
+            f"must return a list of index arrays, one per batch, got {type(out).__name__}",
+            hidden=hidden,
+            case=case,
+        )
     batches = []
     for item in out:
         try:
@@ -114,18 +122,23 @@ def _as_batches(out: Any, hidden: bool, case: Optional[Case], lenient: bool = Fa
         except (TypeError, ValueError):  # e.g. a ragged nested list
             arr = np.array(None)
         if arr.ndim != 1:
-            why = ("each element of the list must be an array of indices (one batch), not a "
-                   "single number: did you return the permutation without cutting it into "
-                   "batches?" if arr.ndim == 0 else
-                   "each batch must be a 1-D array of indices")
+            why = (
+                "each element of the list must be an array of indices (one batch), not a "
+                "single number: did you return the permutation without cutting it into "
+                "batches?"
+                if arr.ndim == 0
+                else "each batch must be a 1-D array of indices"
+            )
             fail(name, why, hidden=hidden, case=case)
         if lenient and arr.dtype.kind == "f" and np.all(np.isfinite(arr)):
             arr = np.round(arr)
         elif arr.size and arr.dtype.kind not in "iu":
             numeric = arr.dtype.kind in "fb"
             if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-                why = ("the indices are floats; they must be integers (X[idx] fails with float "
-                       "indices): rng.permutation(n) gives an int array, keep its dtype")
+                why = (
+                    "the indices are floats; they must be integers (X[idx] fails with float "
+                    "indices): rng.permutation(n) gives an int array, keep its dtype"
+                )
             elif numeric:
                 why = "each batch must be an array of integer indices (like rng.permutation(n))"
             else:
@@ -150,59 +163,78 @@ def _check_partition(batches: list, n: int, batch_size: int, hidden: bool, case:
     details = f"batch sizes: got {_short(sizes)}, expected {_short(want)}"
     flat = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
     if flat.size and (flat.min() < 0 or flat.max() >= n):
-        why = ("the indices of n examples are 0, 1, ..., n - 1 (Python counts from 0); yours "
-               "run from 1 to n" if flat.min() >= 1 and flat.max() == n else
-               "every index must lie between 0 and n - 1")
+        why = (
+            "the indices of n examples are 0, 1, ..., n - 1 (Python counts from 0); yours "
+            "run from 1 to n"
+            if flat.min() >= 1 and flat.max() == n
+            else "every index must lie between 0 and n - 1"
+        )
         fail(name, why, hidden=hidden, case=case, details=details)
     counts = np.bincount(flat, minlength=n)
     if np.any(counts > 1):
         overlapping = sizes[0] > batch_size and all(len(np.unique(b)) == len(b) for b in batches)
         if overlapping:
-            why = ("consecutive batches overlap, so some examples are used twice per epoch: "
-                   "check the slice boundaries, batch k is order[k * batch_size:(k + 1) * "
-                   "batch_size] (the end of a slice is excluded)")
+            why = (
+                "consecutive batches overlap, so some examples are used twice per epoch: "
+                "check the slice boundaries, batch k is order[k * batch_size:(k + 1) * "
+                "batch_size] (the end of a slice is excluded)"
+            )
         else:
-            why = ("some examples appear more than once and others never: you sample with "
-                   "replacement (rng.integers, or rng.choice without replace=False). Draw a "
-                   "permutation, rng.permutation(n), and cut it into slices, so that every "
-                   "example is used exactly once per epoch")
+            why = (
+                "some examples appear more than once and others never: you sample with "
+                "replacement (rng.integers, or rng.choice without replace=False). Draw a "
+                "permutation, rng.permutation(n), and cut it into slices, so that every "
+                "example is used exactly once per epoch"
+            )
         fail(name, why, hidden=hidden, case=case, details=details)
     if np.any(counts == 0):
         if n % batch_size and sizes == want[:-1]:
-            why = ("the last, smaller batch is missing (n is not a multiple of batch_size): "
-                   "keep it, so that every example is used once per epoch; a loop over "
-                   "range(n // batch_size), or one that stops at n - 1, skips it")
+            why = (
+                "the last, smaller batch is missing (n is not a multiple of batch_size): "
+                "keep it, so that every example is used once per epoch; a loop over "
+                "range(n // batch_size), or one that stops at n - 1, skips it"
+            )
         elif len(batches) > 1 and all(s == batch_size - 1 for s in sizes[:-1]):
-            why = ("each batch has batch_size - 1 examples: a slice order[i:i + batch_size] "
-                   "already holds batch_size elements (its end is excluded), so do not "
-                   "subtract 1")
+            why = (
+                "each batch has batch_size - 1 examples: a slice order[i:i + batch_size] "
+                "already holds batch_size elements (its end is excluded), so do not "
+                "subtract 1"
+            )
         else:
-            why = ("some examples are missing: every index 0, ..., n - 1 must appear exactly "
-                   "once per epoch; check the slice boundaries")
+            why = (
+                "some examples are missing: every index 0, ..., n - 1 must appear exactly "
+                "once per epoch; check the slice boundaries"
+            )
         fail(name, why, hidden=hidden, case=case, details=details)
     if sorted(sizes) == sorted(want):  # the smaller batch is normally last; anywhere will do
         return
     if sizes == want + [0]:
-        why = ("the last batch is empty: stop the loop over the batch starts at n "
-               "(range(0, n, batch_size))")
+        why = (
+            "the last batch is empty: stop the loop over the batch starts at n "
+            "(range(0, n, batch_size))"
+        )
     elif len(sizes) == len(want) or (sum(sizes) == n and max(sizes) - min(sizes) <= 1):
-        why = ("every batch must have batch_size examples except the last, which holds the "
-               "n % batch_size that are left (np.array_split spreads them over all batches "
-               "instead): use slices order[i:i + batch_size]")
+        why = (
+            "every batch must have batch_size examples except the last, which holds the "
+            "n % batch_size that are left (np.array_split spreads them over all batches "
+            "instead): use slices order[i:i + batch_size]"
+        )
     else:
-        why = ("there must be ceil(n / batch_size) batches of batch_size examples, the last "
-               "one holding the rest")
+        why = (
+            "there must be ceil(n / batch_size) batches of batch_size examples, the last "
+            "one holding the rest"
+        )
     fail(name, why, hidden=hidden, case=case, details=details)
 
 
 def _indices_case(n: int, batch_size: int, rng: np.random.Generator, note: str = "") -> Case:
-    label = (f"n = {n}, batch_size = {batch_size}{note}, rng = np.random.default_rng(...)")
-    return Case({"n": n, "batch_size": batch_size,
-                 "rng": np.random.default_rng(new_seed(rng))}, label)
+    label = f"n = {n}, batch_size = {batch_size}{note}, rng = np.random.default_rng(...)"
+    return Case(
+        {"n": n, "batch_size": batch_size, "rng": np.random.default_rng(new_seed(rng))}, label
+    )
 
 
-def check_minibatch_indices_batches(student: Callable, seed: int = 0,
-                                    hidden: bool = False) -> None:
+def check_minibatch_indices_batches(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """``minibatch_indices(n, batch_size, rng)`` returns the batches of one epoch.
 
     On seeded cases (n a multiple of batch_size or not, batch_size 1, n, larger than n, n = 1):
@@ -212,8 +244,15 @@ def check_minibatch_indices_batches(student: Callable, seed: int = 0,
     """
     _require_function(student, _INDICES, hidden)
     rng = np.random.default_rng(seed)
-    shapes = [(10, 3, ""), (12, 4, ""), (7, 7, " (batch_size = n)"),
-              (5, 8, " (batch_size > n)"), (1, 1, ""), (6, 1, ""), (13, 4, "")]
+    shapes = [
+        (10, 3, ""),
+        (12, 4, ""),
+        (7, 7, " (batch_size = n)"),
+        (5, 8, " (batch_size > n)"),
+        (1, 1, ""),
+        (6, 1, ""),
+        (13, 4, ""),
+    ]
     for _ in range(2):
         b = int(rng.integers(2, 16))
         n = b * int(rng.integers(2, 8)) + int(rng.integers(1, b))
@@ -224,8 +263,9 @@ def check_minibatch_indices_batches(student: Callable, seed: int = 0,
         _check_partition(_as_batches(out, hidden, case), n, b, hidden, case)
 
 
-def _epochs_on(student: Callable, n: int, batch_size: int, seed: int, calls: int, label: str,
-               hidden: bool) -> list:
+def _epochs_on(
+    student: Callable, n: int, batch_size: int, seed: int, calls: int, label: str, hidden: bool
+) -> list:
     """``calls`` consecutive calls with one generator ``np.random.default_rng(seed)`` (as the
     epochs of a training run): a list of lists of batches.
 
@@ -287,19 +327,24 @@ def _check_uniform(epochs: list, n: int, hidden: bool, case: Case) -> None:
     if z_member <= 7 and z_pairs <= 7:
         return
     if z_member > 7:
-        why = ("some examples land in some batches much more often than others (for example "
-               "example 0 always in the first batch): you shuffle within the batches, or only "
-               "part of the data. Shuffle all n examples (rng.permutation(n)) before cutting "
-               "them into batches")
+        why = (
+            "some examples land in some batches much more often than others (for example "
+            "example 0 always in the first batch): you shuffle within the batches, or only "
+            "part of the data. Shuffle all n examples (rng.permutation(n)) before cutting "
+            "them into batches"
+        )
     else:
-        why = ("the same examples keep ending up together in a batch: you shuffle the order "
-               "of fixed batches (or shift one fixed order). Shuffle the examples themselves "
-               "(rng.permutation(n)), then cut the permutation into batches")
+        why = (
+            "the same examples keep ending up together in a batch: you shuffle the order "
+            "of fixed batches (or shift one fixed order). Shuffle the examples themselves "
+            "(rng.permutation(n)), then cut the permutation into batches"
+        )
     fail(_INDICES, why, hidden=hidden, case=case)
 
 
-def check_minibatch_indices_shuffling(student: Callable, seed: int = 0,
-                                      hidden: bool = False) -> None:
+def check_minibatch_indices_shuffling(
+    student: Callable, seed: int = 0, hidden: bool = False
+) -> None:
     """``minibatch_indices`` draws a fresh uniformly random permutation from ``rng`` each call.
 
     Identically seeded generators give the same batches and different seeds different ones;
@@ -317,23 +362,40 @@ def check_minibatch_indices_shuffling(student: Callable, seed: int = 0,
     epochs = _epochs_on(student, n, b, s3, 400, label, hidden)
     case = Case({}, label)
     if all(np.all(np.diff(_order(e)) > 0) for e in [first, second, other] + epochs):
-        fail(_INDICES, "the examples are not shuffled: every epoch visits them in the order "
-                       "0, 1, ..., n - 1. Draw a random permutation from rng, "
-                       "rng.permutation(n), and cut it into batches", hidden=hidden, case=case)
+        fail(
+            _INDICES,
+            "the examples are not shuffled: every epoch visits them in the order "
+            "0, 1, ..., n - 1. Draw a random permutation from rng, "
+            "rng.permutation(n), and cut it into batches",
+            hidden=hidden,
+            case=case,
+        )
     if not _same_batches(first, again):
-        fail(_INDICES, "two calls with identically seeded rng gave different batches: draw the "
-                       "permutation from the rng argument (rng.permutation(n)), not from "
-                       "np.random, so that a seed makes a training run reproducible",
-             hidden=hidden, case=case)
-    ignores_rng = ("calls with differently seeded rng gave the same batches: your function "
-                   "ignores the rng argument (do you create your own generator with a fixed "
-                   "seed?); draw the permutation from rng")
-    same_epochs = ("two consecutive calls with the same rng gave the same batches, so every "
-                   "epoch would be identical: each call must draw a fresh permutation from rng "
-                   "itself (not from a copy of it or a generator seeded anew)")
+        fail(
+            _INDICES,
+            "two calls with identically seeded rng gave different batches: draw the "
+            "permutation from the rng argument (rng.permutation(n)), not from "
+            "np.random, so that a seed makes a training run reproducible",
+            hidden=hidden,
+            case=case,
+        )
+    ignores_rng = (
+        "calls with differently seeded rng gave the same batches: your function "
+        "ignores the rng argument (do you create your own generator with a fixed "
+        "seed?); draw the permutation from rng"
+    )
+    same_epochs = (
+        "two consecutive calls with the same rng gave the same batches, so every "
+        "epoch would be identical: each call must draw a fresh permutation from rng "
+        "itself (not from a copy of it or a generator seeded anew)"
+    )
     if all(_same_batches(e, epochs[0]) for e in epochs):
-        fail(_INDICES, ignores_rng if _same_batches(first, other) else same_epochs,
-             hidden=hidden, case=case)
+        fail(
+            _INDICES,
+            ignores_rng if _same_batches(first, other) else same_epochs,
+            hidden=hidden,
+            case=case,
+        )
     # Weak shuffles (a random rotation, fixed batches in a random order) can repeat by chance:
     # the statistics name them before the coincidences below do.
     _check_uniform(epochs, n, hidden, Case({}, f"{label}, 400 calls on one rng"))
@@ -369,17 +431,36 @@ class _RecordingSampler:
         return self
 
 
-def _sgd_case(rng: np.random.Generator, n: int, d: int, batch_size: int, epochs: int,
-              lr: float, integer_w0: bool = False) -> Case:
+def _sgd_case(
+    rng: np.random.Generator,
+    n: int,
+    d: int,
+    batch_size: int,
+    epochs: int,
+    lr: float,
+    integer_w0: bool = False,
+) -> Case:
     X, y = random_regression(rng, n, d)
     w0 = rng.integers(-2, 3, d) if integer_w0 else np.round(rng.standard_normal(d), 3)
-    label = (f"X of shape {X.shape}, y of shape {y.shape}, w0 = {describe(w0)}"
-             f"{' (integers)' if integer_w0 else ''}, lr = {lr}, batch_size = {batch_size}, "
-             f"epochs = {epochs}, rng = np.random.default_rng(...), sampler = course_lib's "
-             f"minibatch_indices")
-    return Case({"X": X, "y": y, "w0": w0, "lr": lr, "batch_size": batch_size,
-                 "epochs": epochs, "rng": np.random.default_rng(new_seed(rng)),
-                 "sampler": _RecordingSampler()}, label)
+    label = (
+        f"X of shape {X.shape}, y of shape {y.shape}, w0 = {describe(w0)}"
+        f"{' (integers)' if integer_w0 else ''}, lr = {lr}, batch_size = {batch_size}, "
+        f"epochs = {epochs}, rng = np.random.default_rng(...), sampler = course_lib's "
+        f"minibatch_indices"
+    )
+    return Case(
+        {
+            "X": X,
+            "y": y,
+            "w0": w0,
+            "lr": lr,
+            "batch_size": batch_size,
+            "epochs": epochs,
+            "rng": np.random.default_rng(new_seed(rng)),
+            "sampler": _RecordingSampler(),
+        },
+        label,
+    )
 
 
 def _reference_batches(case: Case) -> list:
@@ -399,8 +480,16 @@ def _reference_run(case: Case) -> tuple:
     from course_lib.train import train_minibatch
 
     a = case.args
-    hist = train_minibatch(linear_regression_loss, a["w0"], a["X"], a["y"], SGD(lr=a["lr"]),
-                           a["batch_size"], a["epochs"], rng=copy.deepcopy(a["rng"]))
+    hist = train_minibatch(
+        linear_regression_loss,
+        a["w0"],
+        a["X"],
+        a["y"],
+        SGD(lr=a["lr"]),
+        a["batch_size"],
+        a["epochs"],
+        rng=copy.deepcopy(a["rng"]),
+    )
     return np.asarray(hist.params, dtype=float), np.asarray(hist.train_losses, dtype=float)
 
 
@@ -452,7 +541,7 @@ def _plans(case: Case, calls: list) -> list:
         order, cumulative = np.arange(n), []
         for batches in answers[:epochs]:
             order = order[np.concatenate(batches)]
-            cumulative.append([order[i:i + b] for i in range(0, n, b)])
+            cumulative.append([order[i : i + b] for i in range(0, n, b)])
         plans.append(cumulative)
     elif answers:
         plans.append(answers + [answers[-1]] * (epochs - len(answers)))
@@ -460,30 +549,30 @@ def _plans(case: Case, calls: list) -> list:
     reference = _reference_batches(case)
     plans += [reference, [reference[0]] * epochs]
     order = np.arange(n)
-    plans.append([[order[i:i + b] for i in range(0, n, b)]] * epochs)
+    plans.append([[order[i : i + b] for i in range(0, n, b)]] * epochs)
     return plans
 
 
 _UPDATE_MISTAKES = {
     "sum": "your update uses the sum of the example gradients in the batch, not their mean, so "
-           "the step grows with the batch size (an effective learning rate of lr times the "
-           "batch size): divide by the number of examples in the batch",
+    "the step grows with the batch size (an effective learning rate of lr times the "
+    "batch size): divide by the number of examples in the batch",
     "per_batch_size": "you divide the batch gradient by batch_size, but the last batch of an "
-                      "epoch is smaller when n is not a multiple of batch_size: divide by the "
-                      "number of examples actually in the batch, len(idx)",
+    "epoch is smaller when n is not a multiple of batch_size: divide by the "
+    "number of examples actually in the batch, len(idx)",
     "full": "each update uses the gradient on the full data set (X, y) instead of the "
-            "minibatch (X[idx], y[idx]): that is gradient descent repeated, not SGD",
+    "minibatch (X[idx], y[idx]): that is gradient descent repeated, not SGD",
     "drop_last": "you skip the last, smaller batch of each epoch: take a step on every batch "
-                 "the sampler returns, so that every example is used once per epoch",
+    "the sampler returns, so that every example is used once per epoch",
 }
 
 _LOSS_MISTAKES = {
     "last_before": "losses[k] is the loss of the last minibatch of epoch k; record the loss on "
-                   "the full data set, mean((X @ w - y)**2), after each epoch",
+    "the full data set, mean((X @ w - y)**2), after each epoch",
     "last_after": "losses[k] is the loss on the last minibatch of epoch k; record the loss on "
-                  "the full data set, mean((X @ w - y)**2), after each epoch",
+    "the full data set, mean((X @ w - y)**2), after each epoch",
     "mean": "losses[k] is the average of the minibatch losses during epoch k; record the loss "
-            "on the full data set, mean((X @ w - y)**2), at the end of each epoch",
+    "on the full data set, mean((X @ w - y)**2), at the end of each epoch",
 }
 
 
@@ -491,17 +580,26 @@ def _sgd_output(out: Any, d: int, hidden: bool, case: Case) -> tuple:
     try:
         w, losses = out
     except (TypeError, ValueError):
-        fail(_SGD, f"must return a pair (w, losses), got {type(out).__name__}", hidden=hidden,
-             case=case)
-    w = as_array(w, name=_SGD, what="w, the final weights", shape=(d,), hidden=hidden,
-                 case=case)
-    losses = as_array(losses, name=_SGD, what="losses, one per epoch plus the initial one",
-                      hidden=hidden, case=case)
+        fail(
+            _SGD,
+            f"must return a pair (w, losses), got {type(out).__name__}",
+            hidden=hidden,
+            case=case,
+        )
+    w = as_array(w, name=_SGD, what="w, the final weights", shape=(d,), hidden=hidden, case=case)
+    losses = as_array(
+        losses,
+        name=_SGD,
+        what="losses, one per epoch plus the initial one",
+        hidden=hidden,
+        case=case,
+    )
     return w, losses
 
 
-def _check_updates(w: np.ndarray, losses: np.ndarray, case: Case, plans: list,
-                   hidden: bool) -> None:
+def _check_updates(
+    w: np.ndarray, losses: np.ndarray, case: Case, plans: list, hidden: bool
+) -> None:
     epochs = case.args["epochs"]
     runs = [_replay(case, plan) for plan in plans]
     runs[len(plans) - 3] = _reference_run(case)  # course_lib's own run on its own batches
@@ -515,48 +613,96 @@ def _check_updates(w: np.ndarray, losses: np.ndarray, case: Case, plans: list,
         ok = runs[right_w[0]][1]
         details = f"expected losses: {describe(ok)}\ngot losses:      {describe(losses)}"
         if losses.shape == (epochs,) and close(losses, ok[1:], 1e-7, 1e-10):
-            why = ("losses must start with the loss at w0, before the first update: "
-                   "epochs + 1 numbers")
+            why = (
+                "losses must start with the loss at w0, before the first update: epochs + 1 numbers"
+            )
         elif losses.shape == (epochs,) and close(losses, ok[:-1], 1e-7, 1e-10):
-            why = ("the loss after the last epoch is missing: losses has epochs + 1 numbers, "
-                   "losses[0] at w0 and losses[k] after epoch k")
+            why = (
+                "the loss after the last epoch is missing: losses has epochs + 1 numbers, "
+                "losses[0] at w0 and losses[k] after epoch k"
+            )
         elif losses.shape != ok.shape:
-            why = ("losses must have epochs + 1 entries, the loss at w0 and after each epoch"
-                   + ("" if hidden else f"; got shape {losses.shape}, expected {ok.shape}"))
+            why = "losses must have epochs + 1 entries, the loss at w0 and after each epoch" + (
+                "" if hidden else f"; got shape {losses.shape}, expected {ok.shape}"
+            )
         else:
-            why = next((msg for record, msg in _LOSS_MISTAKES.items()
-                        if close(losses, _replay(case, plans[right_w[0]], record=record)[1],
-                                 1e-7, 1e-10)),
-                       "losses[k] must be the loss on the full data set, mean((X @ w - y)**2), "
-                       "after epoch k (losses[0] at w0)")
+            why = next(
+                (
+                    msg
+                    for record, msg in _LOSS_MISTAKES.items()
+                    if close(
+                        losses, _replay(case, plans[right_w[0]], record=record)[1], 1e-7, 1e-10
+                    )
+                ),
+                "losses[k] must be the loss on the full data set, mean((X @ w - y)**2), "
+                "after epoch k (losses[0] at w0)",
+            )
         fail(_SGD, why, hidden=hidden, case=case, details=details)
     for update, msg in _UPDATE_MISTAKES.items():
         if any(close(w, _replay(case, plan, update=update)[0], 1e-7, 1e-10) for plan in plans):
             fail(_SGD, msg, hidden=hidden, case=case, details=details)
     if not np.all(np.isfinite(w)):
-        fail(_SGD, "w contains NaN or infinite values: the updates diverge; check that each "
-                   "step is w - lr * (mean gradient of the batch)", hidden=hidden, case=case,
-             details=details)
-    fail(_SGD, "w differs from minibatch SGD on the batches your calls of sampler returned: "
-               "each epoch takes its batches from sampler(len(y), batch_size, rng), and each "
-               "batch idx makes one step w = w - lr * 2 / len(idx) * X[idx].T @ "
-               "(X[idx] @ w - y[idx])", hidden=hidden, case=case, details=details)
+        fail(
+            _SGD,
+            "w contains NaN or infinite values: the updates diverge; check that each "
+            "step is w - lr * (mean gradient of the batch)",
+            hidden=hidden,
+            case=case,
+            details=details,
+        )
+    fail(
+        _SGD,
+        "w differs from minibatch SGD on the batches your calls of sampler returned: "
+        "each epoch takes its batches from sampler(len(y), batch_size, rng), and each "
+        "batch idx makes one step w = w - lr * 2 / len(idx) * X[idx].T @ "
+        "(X[idx] @ w - y[idx])",
+        hidden=hidden,
+        case=case,
+        details=details,
+    )
 
 
 def _sgd_cases(seed: int, hidden: bool, for_epochs: bool = False) -> list:
     rng = np.random.default_rng(seed)
     if for_epochs:
-        shapes = [(10, 2, 3, 3, 0.05, False), (9, 3, 4, 2, 0.05, True),
-                  (int(rng.integers(12, 30)), int(rng.integers(2, 4)), int(rng.integers(2, 6)),
-                   int(rng.integers(2, 5)), 0.02, False)]
+        shapes = [
+            (10, 2, 3, 3, 0.05, False),
+            (9, 3, 4, 2, 0.05, True),
+            (
+                int(rng.integers(12, 30)),
+                int(rng.integers(2, 4)),
+                int(rng.integers(2, 6)),
+                int(rng.integers(2, 5)),
+                0.02,
+                False,
+            ),
+        ]
     else:
-        shapes = [(10, 2, 3, 3, 0.05, False), (12, 3, 12, 4, 0.1, False),
-                  (7, 2, 20, 2, 0.1, False), (6, 2, 1, 2, 0.02, False),
-                  (int(rng.integers(15, 40)), int(rng.integers(2, 5)), int(rng.integers(2, 7)),
-                   int(rng.integers(2, 5)), 0.02, False)]
+        shapes = [
+            (10, 2, 3, 3, 0.05, False),
+            (12, 3, 12, 4, 0.1, False),
+            (7, 2, 20, 2, 0.1, False),
+            (6, 2, 1, 2, 0.02, False),
+            (
+                int(rng.integers(15, 40)),
+                int(rng.integers(2, 5)),
+                int(rng.integers(2, 7)),
+                int(rng.integers(2, 5)),
+                0.02,
+                False,
+            ),
+        ]
         if hidden:
-            shapes.append((int(rng.integers(20, 50)), int(rng.integers(2, 5)),
-                           int(rng.integers(3, 9)), 3, 0.02, False))
+            shapes.append(
+                (
+                    int(rng.integers(20, 50)),
+                    int(rng.integers(2, 5)),
+                    int(rng.integers(3, 9)),
+                    3,
+                    0.02,
+                    False,
+                )
+            )
     return [_sgd_case(rng, n, d, b, e, lr, integer_w0=i) for n, d, b, e, lr, i in shapes]
 
 
@@ -573,8 +719,9 @@ def check_minibatch_sgd_updates(student: Callable, seed: int = 0, hidden: bool =
     """
     for case in _sgd_cases(seed, hidden):
         case.args["sampler"].calls.clear()
-        out = run(student, case, name=_SGD, hidden=hidden, explain=_explain_cast,
-                  check_inputs=False)
+        out = run(
+            student, case, name=_SGD, hidden=hidden, explain=_explain_cast, check_inputs=False
+        )
         w, losses = _sgd_output(out, case.args["X"].shape[1], hidden, case)
         _check_updates(w, losses, case, _plans(case, case.args["sampler"].calls), hidden)
 
@@ -582,14 +729,21 @@ def check_minibatch_sgd_updates(student: Callable, seed: int = 0, hidden: bool =
 def _explain_mutation(arg: str, before: Any, after: Any) -> Optional[str]:
     """What modifying X, y or w0 in place means (None: the core's generic message)."""
     if arg == "w0":
-        return ("changed w0 in place: `w = w0` does not copy the array, so `w -= ...` also "
-                "changes the caller's w0; start from a copy, w = np.array(w0, dtype=float)")
+        return (
+            "changed w0 in place: `w = w0` does not copy the array, so `w -= ...` also "
+            "changes the caller's w0; start from a copy, w = np.array(w0, dtype=float)"
+        )
     before, after = np.asarray(before), np.asarray(after)
-    if arg in ("X", "y") and before.shape == after.shape and np.array_equal(
-            np.sort(before, axis=0), np.sort(after, axis=0)):
-        return (f"shuffled {arg} in place (e.g. rng.shuffle({arg}) or {arg}[:] = {arg}[order]), "
-                f"which scrambles the caller's data: leave X and y as they are and index them "
-                f"with each batch, X[idx] and y[idx] (indexing makes a copy)")
+    if (
+        arg in ("X", "y")
+        and before.shape == after.shape
+        and np.array_equal(np.sort(before, axis=0), np.sort(after, axis=0))
+    ):
+        return (
+            f"shuffled {arg} in place (e.g. rng.shuffle({arg}) or {arg}[:] = {arg}[order]), "
+            f"which scrambles the caller's data: leave X and y as they are and index them "
+            f"with each batch, X[idx] and y[idx] (indexing makes a copy)"
+        )
     return None
 
 
@@ -603,50 +757,84 @@ def check_minibatch_sgd_epochs(student: Callable, seed: int = 0, hidden: bool = 
     for case in _sgd_cases(seed, hidden, for_epochs=True):
         sampler = case.args["sampler"]
         sampler.calls.clear()
-        run(student, case, name=_SGD, hidden=hidden, explain=_explain_cast,
-            explain_mutation=_explain_mutation)
+        run(
+            student,
+            case,
+            name=_SGD,
+            hidden=hidden,
+            explain=_explain_cast,
+            explain_mutation=_explain_mutation,
+        )
         epochs, n, b = case.args["epochs"], len(case.args["y"]), case.args["batch_size"]
         calls = sampler.calls
         counts = "" if hidden else f" ({len(calls)} calls for {epochs} epochs)"
         if not calls:
-            fail(_SGD, "never calls sampler: take the batches of every epoch from "
-                       "sampler(len(y), batch_size, rng), the function given as the last "
-                       "argument (your minibatch_indices by default)", hidden=hidden, case=case)
+            fail(
+                _SGD,
+                "never calls sampler: take the batches of every epoch from "
+                "sampler(len(y), batch_size, rng), the function given as the last "
+                "argument (your minibatch_indices by default)",
+                hidden=hidden,
+                case=case,
+            )
         if len(calls) == 1:
-            fail(_SGD, "you take the batches once, before the epoch loop, so every epoch visits "
-                       "the same minibatches in the same order: call sampler(len(y), "
-                       "batch_size, rng) at the start of every epoch, which reshuffles",
-                 hidden=hidden, case=case)
+            fail(
+                _SGD,
+                "you take the batches once, before the epoch loop, so every epoch visits "
+                "the same minibatches in the same order: call sampler(len(y), "
+                "batch_size, rng) at the start of every epoch, which reshuffles",
+                hidden=hidden,
+                case=case,
+            )
         if len(calls) != epochs:
             fail(_SGD, f"call sampler exactly once per epoch{counts}", hidden=hidden, case=case)
         if any((c[0], c[1]) != (n, b) for c in calls):
-            fail(_SGD, "call the sampler as sampler(len(y), batch_size, rng): the number of "
-                       "examples first, then the batch size", hidden=hidden, case=case)
+            fail(
+                _SGD,
+                "call the sampler as sampler(len(y), batch_size, rng): the number of "
+                "examples first, then the batch size",
+                hidden=hidden,
+                case=case,
+            )
         got = [c[2] for c in calls]
         if all(_same_batches(g, r) for g, r in zip(got, _reference_batches(case))):
             continue
         if all(_same_batches(g, got[0]) for g in got):
-            why = ("every epoch got the same batches: you give sampler a new generator with a "
-                   "fixed seed (or a copy of rng), so each epoch is shuffled the same way; pass "
-                   "rng itself, whose state moves on from one epoch to the next")
+            why = (
+                "every epoch got the same batches: you give sampler a new generator with a "
+                "fixed seed (or a copy of rng), so each epoch is shuffled the same way; pass "
+                "rng itself, whose state moves on from one epoch to the next"
+            )
         else:
-            why = ("the batches were not drawn from the rng you were given: pass rng itself to "
-                   "sampler (not np.random, a seed or a new generator), so that the same seed "
-                   "gives the same run")
+            why = (
+                "the batches were not drawn from the rng you were given: pass rng itself to "
+                "sampler (not np.random, a seed or a new generator), so that the same seed "
+                "gives the same run"
+            )
         fail(_SGD, why, hidden=hidden, case=case)
 
 
 # --------------------------------------------------------------------------------------------
 # Question 3: the variance of a minibatch gradient
 # --------------------------------------------------------------------------------------------
-def _variance_case(rng: np.random.Generator, n: int, d: int, batch_size: int,
-                   n_draws: int) -> Case:
+def _variance_case(rng: np.random.Generator, n: int, d: int, batch_size: int, n_draws: int) -> Case:
     X, y = random_regression(rng, n, d)
     w = np.round(rng.standard_normal(d), 3)  # away from the minimum: the full gradient is not 0
-    label = (f"X of shape {X.shape}, y of shape {y.shape}, w = {describe(w)}, batch_size = "
-             f"{batch_size} (of N = {n}), n_draws = {n_draws}, rng = np.random.default_rng(...)")
-    return Case({"X": X, "y": y, "w": w, "batch_size": batch_size, "n_draws": n_draws,
-                 "rng": np.random.default_rng(new_seed(rng))}, label)
+    label = (
+        f"X of shape {X.shape}, y of shape {y.shape}, w = {describe(w)}, batch_size = "
+        f"{batch_size} (of N = {n}), n_draws = {n_draws}, rng = np.random.default_rng(...)"
+    )
+    return Case(
+        {
+            "X": X,
+            "y": y,
+            "w": w,
+            "batch_size": batch_size,
+            "n_draws": n_draws,
+            "rng": np.random.default_rng(new_seed(rng)),
+        },
+        label,
+    )
 
 
 def _gradient_spread(X, y, w) -> tuple:
@@ -673,8 +861,13 @@ def _variance_law(case: Case, seed: int, draws: int = 3000) -> tuple:
     errors = np.sum((per_example[subsets].mean(axis=1) - full) ** 2, axis=1)
     repeated = rng.integers(0, n, size=(draws, b))
     errors_with_replacement = np.sum((per_example[repeated].mean(axis=1) - full) ** 2, axis=1)
-    return (expected, float(np.std(errors)), sigma2, float(full @ full),
-            float(np.std(errors_with_replacement)))
+    return (
+        expected,
+        float(np.std(errors)),
+        sigma2,
+        float(full @ full),
+        float(np.std(errors_with_replacement)),
+    )
 
 
 def check_gradient_variance(student: Callable, seed: int = 0, hidden: bool = False) -> None:
@@ -693,12 +886,21 @@ def check_gradient_variance(student: Callable, seed: int = 0, hidden: bool = Fal
     for n, d, b, draws in shapes:
         case = _variance_case(rng, n, d, b, draws)
         out = run(student, case, name=_VARIANCE, hidden=hidden)
-        got = float(as_array(out, name=_VARIANCE, what="the estimate (a single number)",
-                             shape=(), hidden=hidden, case=case))
+        got = float(
+            as_array(
+                out,
+                name=_VARIANCE,
+                what="the estimate (a single number)",
+                shape=(),
+                hidden=hidden,
+                case=case,
+            )
+        )
         expected, spread, sigma2, full2, spread_with = _variance_law(case, new_seed(rng))
         tol = 6 * spread / math.sqrt(draws) + 1e-10 * (sigma2 + full2)
-        mistakes = _variance_mistakes(expected, sigma2, full2, d, b, draws, tol,
-                                      6 * spread_with / math.sqrt(draws))
+        mistakes = _variance_mistakes(
+            expected, sigma2, full2, d, b, draws, tol, 6 * spread_with / math.sqrt(draws)
+        )
         results.append((case, got, expected, tol, mistakes))
     failing = [r for r in results if not abs(r[1] - r[2]) <= r[3]]
     if not failing:
@@ -706,53 +908,104 @@ def check_gradient_variance(student: Callable, seed: int = 0, hidden: bool = Fal
     case, got, expected, tol, _ = failing[0]
     details = f"expected: {expected:.6g} (within {tol:.2g})\ngot:      {got:.6g}"
     if not math.isfinite(got):
-        fail(_VARIANCE, "the estimate is NaN or infinite", hidden=hidden, case=case,
-             details=details)
+        fail(
+            _VARIANCE, "the estimate is NaN or infinite", hidden=hidden, case=case, details=details
+        )
     # A mistake explains the estimates if it fits every case (within its Monte Carlo noise)
     # and differs from the right value where the estimate is wrong.
     # When several do (a mean of norms is close to sqrt(E||.||^2), which can be close to
     # E||.||^2 / d), the closest one wins.
     explained = []
     for k, (_, why, _, _) in enumerate(results[0][4]):
-        fits = [abs(r[1] - r[4][k][0]) <= max(r[4][k][2] * abs(r[4][k][0]), r[4][k][3], r[3])
-                for r in results]
+        fits = [
+            abs(r[1] - r[4][k][0]) <= max(r[4][k][2] * abs(r[4][k][0]), r[4][k][3], r[3])
+            for r in results
+        ]
         differs = any(abs(r[4][k][0] - r[2]) > r[3] for r in failing)
         if all(fits) and differs:
             distance = sum(abs(r[1] - r[4][k][0]) / max(abs(r[4][k][0]), r[3]) for r in results)
             explained.append((distance, k, why))
-    why = min(explained)[2] if explained else (
-        "differs from E||g_B - grad L||^2 by more than its statistical error: each draw takes "
-        "a fresh set of batch_size distinct examples, computes the mean gradient on them and "
-        "its squared distance to the full gradient; return the average")
+    why = (
+        min(explained)[2]
+        if explained
+        else (
+            "differs from E||g_B - grad L||^2 by more than its statistical error: each draw takes "
+            "a fresh set of batch_size distinct examples, computes the mean gradient on them and "
+            "its squared distance to the full gradient; return the average"
+        )
+    )
     fail(_VARIANCE, why, hidden=hidden, case=case, details=details)
 
 
-def _variance_mistakes(expected: float, sigma2: float, full2: float, d: int, b: int,
-                       draws: int, tol: float, tol_with_replacement: float) -> list:
+def _variance_mistakes(
+    expected: float,
+    sigma2: float,
+    full2: float,
+    d: int,
+    b: int,
+    draws: int,
+    tol: float,
+    tol_with_replacement: float,
+) -> list:
     """(what the estimate would be, message, relative and absolute tolerances) for each typical
     mistake; ``tol`` is the right estimate's statistical tolerance, which the mistakes scale."""
     return [
-        (sigma2 / b,
-         ("your minibatches are drawn with replacement (some examples can appear twice, e.g. "
-          "rng.choice without replace=False or rng.integers): draw B distinct examples, "
-          "rng.choice(N, size=B, replace=False). Without replacement the error shrinks by "
-          "(N - B) / (N - 1) and is 0 at B = N"), 0.25, tol_with_replacement),
-        (expected / d,
-         ("you average the squared error over the d coordinates; the squared norm sums them: "
-          "np.sum((g - full) ** 2)"), 0.25, tol / d),
-        (math.sqrt(expected),
-         ("you return a length (a square root, or the mean of the norms), not a squared "
-          "length: average ||g_B - grad L||^2 itself over the draws"), 0.35,
-         tol / (2 * math.sqrt(expected)) if expected > 0 else 0.0),
-        (draws * expected,
-         ("you add up the squared errors of the draws without dividing by n_draws: return "
-          "their mean"), 0.25, draws * tol),
-        (expected + full2,
-         ("you measure the size of the minibatch gradient, ||g_B||^2, not its deviation from "
-          "the full gradient: subtract grad L(w), the gradient on all N examples"), 0.25, tol),
-        (b * b * expected + (b - 1) ** 2 * full2,
-         ("your minibatch gradient is the sum of the example gradients, not their mean: divide "
-          "by the batch size"), 0.25, b * b * tol),
+        (
+            sigma2 / b,
+            (
+                "your minibatches are drawn with replacement (some examples can appear twice, e.g. "
+                "rng.choice without replace=False or rng.integers): draw B distinct examples, "
+                "rng.choice(N, size=B, replace=False). Without replacement the error shrinks by "
+                "(N - B) / (N - 1) and is 0 at B = N"
+            ),
+            0.25,
+            tol_with_replacement,
+        ),
+        (
+            expected / d,
+            (
+                "you average the squared error over the d coordinates; the squared norm sums them: "
+                "np.sum((g - full) ** 2)"
+            ),
+            0.25,
+            tol / d,
+        ),
+        (
+            math.sqrt(expected),
+            (
+                "you return a length (a square root, or the mean of the norms), not a squared "
+                "length: average ||g_B - grad L||^2 itself over the draws"
+            ),
+            0.35,
+            tol / (2 * math.sqrt(expected)) if expected > 0 else 0.0,
+        ),
+        (
+            draws * expected,
+            (
+                "you add up the squared errors of the draws without dividing by n_draws: return "
+                "their mean"
+            ),
+            0.25,
+            draws * tol,
+        ),
+        (
+            expected + full2,
+            (
+                "you measure the size of the minibatch gradient, ||g_B||^2, not its deviation from "
+                "the full gradient: subtract grad L(w), the gradient on all N examples"
+            ),
+            0.25,
+            tol,
+        ),
+        (
+            b * b * expected + (b - 1) ** 2 * full2,
+            (
+                "your minibatch gradient is the sum of the example gradients, not their mean: "
+                "divide by the batch size"
+            ),
+            0.25,
+            b * b * tol,
+        ),
     ]
 
 
@@ -765,18 +1018,34 @@ def check_gradient_variance_rng(student: Callable, seed: int = 0, hidden: bool =
 
     def estimate(s):
         c = Case({**case.args, "rng": np.random.default_rng(s)}, case.label)
-        return as_array(run(student, c, name=_VARIANCE, hidden=hidden), name=_VARIANCE,
-                        what="the estimate (a single number)", shape=(), hidden=hidden, case=c)
+        return as_array(
+            run(student, c, name=_VARIANCE, hidden=hidden),
+            name=_VARIANCE,
+            what="the estimate (a single number)",
+            shape=(),
+            hidden=hidden,
+            case=c,
+        )
 
     a, again, other = estimate(s1), estimate(s1), estimate(s2)
     if not np.array_equal(a, again):
-        fail(_VARIANCE, "two runs with identically seeded rng gave different estimates: draw "
-                        "every minibatch from the rng argument (rng.choice(N, size=B, "
-                        "replace=False)), not from np.random", hidden=hidden, case=case)
+        fail(
+            _VARIANCE,
+            "two runs with identically seeded rng gave different estimates: draw "
+            "every minibatch from the rng argument (rng.choice(N, size=B, "
+            "replace=False)), not from np.random",
+            hidden=hidden,
+            case=case,
+        )
     if np.array_equal(a, other):
-        fail(_VARIANCE, "runs with differently seeded rng gave the same estimate: your function "
-                        "ignores the rng argument (do you create your own generator with a "
-                        "fixed seed?); draw every minibatch from rng", hidden=hidden, case=case)
+        fail(
+            _VARIANCE,
+            "runs with differently seeded rng gave the same estimate: your function "
+            "ignores the rng argument (do you create your own generator with a "
+            "fixed seed?); draw every minibatch from rng",
+            hidden=hidden,
+            case=case,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -786,9 +1055,20 @@ def _fit_slope(batch_sizes, values) -> float:
     return float(np.polyfit(np.log(batch_sizes), np.log(values), 1)[0])
 
 
-def check_variance_experiment(sigma2, variances, slope, gradient_variance: Callable, X, y, w,
-                              batch_sizes: Sequence[int], n_draws: int, fit_max: int, seed: int,
-                              hidden: bool = False) -> None:
+def check_variance_experiment(
+    sigma2,
+    variances,
+    slope,
+    gradient_variance: Callable,
+    X,
+    y,
+    w,
+    batch_sizes: Sequence[int],
+    n_draws: int,
+    fit_max: int,
+    seed: int,
+    hidden: bool = False,
+) -> None:
     """The experiment's ``sigma2``, ``variances`` (one per batch size) and ``slope``.
 
     Visible: a positive sigma^2, one positive estimate per batch size, and the slope of the
@@ -799,71 +1079,125 @@ def check_variance_experiment(sigma2, variances, slope, gradient_variance: Calla
     i.e. Monte Carlo noise, otherwise).
     """
     sizes = np.asarray(batch_sizes, dtype=float)
-    s2 = as_array(sigma2, name="sigma2", what="sigma2 (a single number)", shape=(),
-                  hidden=hidden)
+    s2 = as_array(sigma2, name="sigma2", what="sigma2 (a single number)", shape=(), hidden=hidden)
     if not (np.isfinite(s2) and s2 > 0):
-        fail("sigma2", "sigma^2 is an average of squared lengths: a positive number",
-             hidden=hidden)
-    v = as_array(variances, name="variances", what="variances (one estimate per batch size)",
-                 shape=(len(sizes),), hidden=hidden)
+        fail("sigma2", "sigma^2 is an average of squared lengths: a positive number", hidden=hidden)
+    v = as_array(
+        variances,
+        name="variances",
+        what="variances (one estimate per batch size)",
+        shape=(len(sizes),),
+        hidden=hidden,
+    )
     if not np.all(np.isfinite(v) & (v > 0)):
-        fail("variances", "every estimate must be a positive, finite number", hidden=hidden,
-             details=f"variances: {describe(v)}")
+        fail(
+            "variances",
+            "every estimate must be a positive, finite number",
+            hidden=hidden,
+            details=f"variances: {describe(v)}",
+        )
     k = as_array(slope, name="slope", what="slope (a single number)", shape=(), hidden=hidden)
     small = sizes <= fit_max
     want = _fit_slope(sizes[small], v[small])
     if not abs(float(k) - want) <= 1e-6 * max(1.0, abs(want)):
         details = f"expected: {want:.6g}\ngot:      {float(k):.6g}"
         candidates = [
-            (_fit_slope(sizes, v),
-             ("you fitted every batch size; fit only those up to FIT_MAX, where the "
-              "finite-population correction is still close to 1")),
-            (float(np.polyfit(sizes[small], v[small], 1)[0]),
-             ("fit a line to the logarithms, log(variances) against log(B): the law 1/B is a "
-              "straight line of slope -1 only in log-log coordinates")),
-            (float(np.polyfit(np.log(v[small]), np.log(sizes[small]), 1)[0]),
-             ("you regressed log(B) on log(variances); the slope is that of log(variances) "
-              "against log(B)")),
+            (
+                _fit_slope(sizes, v),
+                (
+                    "you fitted every batch size; fit only those up to FIT_MAX, where the "
+                    "finite-population correction is still close to 1"
+                ),
+            ),
+            (
+                float(np.polyfit(sizes[small], v[small], 1)[0]),
+                (
+                    "fit a line to the logarithms, log(variances) against log(B): the law 1/B is a "
+                    "straight line of slope -1 only in log-log coordinates"
+                ),
+            ),
+            (
+                float(np.polyfit(np.log(v[small]), np.log(sizes[small]), 1)[0]),
+                (
+                    "you regressed log(B) on log(variances); the slope is that of log(variances) "
+                    "against log(B)"
+                ),
+            ),
         ]
-        why = next((msg for value, msg in candidates
-                    if abs(float(k) - value) <= 1e-6 * max(1.0, abs(value))),
-                   "slope must be the slope of the least-squares line through "
-                   "(log B, log variances) for the batch sizes up to FIT_MAX (np.polyfit(..., "
-                   "1)[0])")
+        why = next(
+            (
+                msg
+                for value, msg in candidates
+                if abs(float(k) - value) <= 1e-6 * max(1.0, abs(value))
+            ),
+            "slope must be the slope of the least-squares line through "
+            "(log B, log variances) for the batch sizes up to FIT_MAX (np.polyfit(..., "
+            "1)[0])",
+        )
         fail("slope", why, hidden=hidden, details=details)
     if not hidden:
         return
-    _, full, reference = _gradient_spread(np.asarray(X, float), np.asarray(y, float),
-                                          np.asarray(w, float))
+    _, full, reference = _gradient_spread(
+        np.asarray(X, float), np.asarray(y, float), np.asarray(w, float)
+    )
     n = len(y)
     if not abs(float(s2) - reference) <= 5e-3 * reference:
         candidates = [
             (n * reference, "sigma^2 is the mean over the examples, not the sum"),
-            (reference + float(full @ full),
-             ("sigma^2 measures the spread of the example gradients around the full gradient: "
-              "subtract grad L(W) before squaring")),
-            (reference / np.size(w),
-             ("sigma^2 sums the squared coordinates of each deviation (a squared norm); do not "
-              "average them")),
+            (
+                reference + float(full @ full),
+                (
+                    "sigma^2 measures the spread of the example gradients around the full "
+                    "gradient: subtract grad L(W) before squaring"
+                ),
+            ),
+            (
+                reference / np.size(w),
+                (
+                    "sigma^2 sums the squared coordinates of each deviation (a squared norm); do "
+                    "not average them"
+                ),
+            ),
         ]
-        why = next((msg for value, msg in candidates if abs(float(s2) - value) <= 5e-3 * value),
-                   "sigma^2 differs from (1/N) sum_i ||grad L_i(W) - grad L(W)||^2")
+        why = next(
+            (msg for value, msg in candidates if abs(float(s2) - value) <= 5e-3 * value),
+            "sigma^2 differs from (1/N) sum_i ||grad L_i(W) - grad L(W)||^2",
+        )
         fail("sigma2", why, hidden=True)
 
     def again(X, y, w, batch_sizes, n_draws, seed):
         rng = np.random.default_rng(seed)
         return [gradient_variance(X, y, w, int(b), n_draws, rng) for b in batch_sizes]
 
-    replay = as_array(run(again, Case({"X": np.asarray(X, float), "y": np.asarray(y, float),
-                                       "w": np.asarray(w, float), "batch_sizes": list(sizes),
-                                       "n_draws": n_draws, "seed": seed}),
-                          name=_VARIANCE, hidden=True),
-                      name="variances", what="variances", shape=(len(sizes),), hidden=True)
+    replay = as_array(
+        run(
+            again,
+            Case(
+                {
+                    "X": np.asarray(X, float),
+                    "y": np.asarray(y, float),
+                    "w": np.asarray(w, float),
+                    "batch_sizes": list(sizes),
+                    "n_draws": n_draws,
+                    "seed": seed,
+                }
+            ),
+            name=_VARIANCE,
+            hidden=True,
+        ),
+        name="variances",
+        what="variances",
+        shape=(len(sizes),),
+        hidden=True,
+    )
     if close(v, replay, 1e-9, 1e-15):
         return
     ratio = v / replay
     if not np.all((ratio < 2) & (ratio > 1 / 2)):
-        fail("variances", "your estimates are far from what gradient_variance gives with the "
-                          "experiment's settings: call it with X_DIAB, y_DIAB, W, each B of "
-                          "BATCH_SIZES, N_DRAWS and one generator np.random.default_rng(SEED)",
-             hidden=True)
+        fail(
+            "variances",
+            "your estimates are far from what gradient_variance gives with the "
+            "experiment's settings: call it with X_DIAB, y_DIAB, W, each B of "
+            "BATCH_SIZES, N_DRAWS and one generator np.random.default_rng(SEED)",
+            hidden=True,
+        )

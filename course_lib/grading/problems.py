@@ -77,7 +77,8 @@ class Problem:
             where = " (hidden test)" if self._hidden else ""
             raise GradingError(
                 f"{self._name}{where}: grad was called with an array of {shape}, but grad takes "
-                f"one point, an array of the shape of x0, (dim,)")
+                f"one point, an array of the shape of x0, (dim,)"
+            )
         return self.grad(arr).reshape(self.dim)
 
     def __deepcopy__(self, memo):  # shared by the student, the reference and the variants
@@ -101,8 +102,9 @@ class Smooth:
       record: keep every point in ``calls``.
     """
 
-    def __init__(self, rng: np.random.Generator, shape, name: str, hidden: bool,
-                 record: bool = False):
+    def __init__(
+        self, rng: np.random.Generator, shape, name: str, hidden: bool, record: bool = False
+    ):
         self.shape = tuple(shape)
         size = int(np.prod(self.shape))
         self.a = rng.uniform(0.5, 2.0, size) * rng.choice([-1.0, 1.0], size)
@@ -133,7 +135,8 @@ class Smooth:
             raise GradingError(
                 f"{self._name}{where}: f was called with an array of {got}, but f takes an "
                 f"array of x's shape: perturb one entry of (a copy of) x and pass the whole "
-                f"array, without flattening or transposing it")
+                f"array, without flattening or transposing it"
+            )
         if self._record:
             self.calls.append(arr)
         return self.value(arr)
@@ -153,8 +156,9 @@ class CountingBowl:
       name, hidden: as for :class:`Problem`.
     """
 
-    def __init__(self, rng: np.random.Generator, dim: int, center=None, name: str = "",
-                 hidden: bool = False):
+    def __init__(
+        self, rng: np.random.Generator, dim: int, center=None, name: str = "", hidden: bool = False
+    ):
         self.dim = dim
         self.center = rng.uniform(-1, 1, dim) if center is None else np.asarray(center, float)
         self.weights = rng.uniform(0.5, 2.0, dim)
@@ -175,7 +179,8 @@ class CountingBowl:
             raise GradingError(
                 f"{self._name}{where}: f was called with an array of {shape}, but f takes one "
                 f"point, an array of shape (dim,), and returns one number: evaluate the "
-                f"points one at a time")
+                f"points one at a time"
+            )
         return float(self.values(arr.reshape(1, -1))[0])
 
     def __deepcopy__(self, memo):  # the student gets this very object, so calls are counted
@@ -213,8 +218,7 @@ def random_quadratic(rng: np.random.Generator, dim: int, name: str, hidden: bool
         return Problem(Parabola(a=float(lam[0]) / 2), 1, "a 1-D parabola", name, hidden)
     h = spd(rng, lam)
     center = rng.uniform(-2, 2, dim)
-    return Problem(Quadratic(h, b=h @ center), dim, f"a random {dim}-D quadratic", name,
-                   hidden)
+    return Problem(Quadratic(h, b=h @ center), dim, f"a random {dim}-D quadratic", name, hidden)
 
 
 def rotated_bowl(kappa: float, angle: float, center, name: str, hidden: bool) -> Problem:
@@ -223,8 +227,10 @@ def rotated_bowl(kappa: float, angle: float, center, name: str, hidden: bool) ->
     from course_lib.landscapes import Quadratic
 
     bowl = Quadratic.bowl(condition_number=kappa, angle=angle, center=center)
-    text = (f"the bowl Quadratic.bowl(condition_number={kappa:g}, angle={angle:.4g}, "
-            f"center={tuple(round(float(c), 3) for c in center)})")
+    text = (
+        f"the bowl Quadratic.bowl(condition_number={kappa:g}, angle={angle:.4g}, "
+        f"center={tuple(round(float(c), 3) for c in center)})"
+    )
     return Problem(bowl, 2, text, name, hidden)
 
 

@@ -75,107 +75,198 @@ def _pairs(bounds: np.ndarray) -> list:
 def _fields(out: Any, name: str, hidden: bool, case: Case) -> dict:
     missing = [f for f in _FIELDS if not hasattr(out, f)]
     if missing:
-        fail(name, f"must return {_RESULT}; what it returned ({type(out).__name__}) has no "
-                   f"`{missing[0]}`", hidden=hidden, case=case)
+        fail(
+            name,
+            f"must return {_RESULT}; what it returned ({type(out).__name__}) has no `{missing[0]}`",
+            hidden=hidden,
+            case=case,
+        )
     return {f: getattr(out, f) for f in _FIELDS}
 
 
-def _points(xs: Any, n: Optional[int], d: int, name: str, hidden: bool, case: Case,
-            count_hint: str) -> np.ndarray:
+def _points(
+    xs: Any, n: Optional[int], d: int, name: str, hidden: bool, case: Case, count_hint: str
+) -> np.ndarray:
     """``xs`` as an (n, d) float array (any number of rows when n is None)."""
     arr = as_array(xs, name=name, what="xs", hidden=hidden, case=case)
     if arr.ndim == 1 and d == 1 and (n is None or arr.size == n):
-        fail(name, "xs must be 2-D, one row per evaluation and one column per dimension, "
-                   "even in 1-D (use shape (n_evals, 1))", hidden=hidden, case=case)
+        fail(
+            name,
+            "xs must be 2-D, one row per evaluation and one column per dimension, "
+            "even in 1-D (use shape (n_evals, 1))",
+            hidden=hidden,
+            case=case,
+        )
     if arr.ndim != 2 or arr.shape[1] != d:
-        fail(name, "xs must have one row per evaluation and one column per dimension"
-             + ("" if hidden else f"; got shape {arr.shape}, expected "
-                                  f"({'n_evals' if n is None else n}, {d})"),
-             hidden=hidden, case=case)
+        fail(
+            name,
+            "xs must have one row per evaluation and one column per dimension"
+            + (
+                ""
+                if hidden
+                else f"; got shape {arr.shape}, expected ({'n_evals' if n is None else n}, {d})"
+            ),
+            hidden=hidden,
+            case=case,
+        )
     if n is not None and arr.shape[0] != n:
         extra = arr.shape[0] - n
         if abs(extra) == 1:
-            fail(name, f"xs has one row too {'many' if extra > 0 else 'few'}: {count_hint}",
-                 hidden=hidden, case=case)
-        fail(name, "xs must have exactly n_evals rows, one per evaluation"
-             + ("" if hidden else f"; got {arr.shape[0]}, expected {n}"), hidden=hidden,
-             case=case)
+            fail(
+                name,
+                f"xs has one row too {'many' if extra > 0 else 'few'}: {count_hint}",
+                hidden=hidden,
+                case=case,
+            )
+        fail(
+            name,
+            "xs must have exactly n_evals rows, one per evaluation"
+            + ("" if hidden else f"; got {arr.shape[0]}, expected {n}"),
+            hidden=hidden,
+            case=case,
+        )
     return arr
 
 
-def _check_consistent(out: Any, f: CountingBowl, n: int, d: int, name: str, hidden: bool,
-                      case: Case, count_hint: str) -> dict:
+def _check_consistent(
+    out: Any, f: CountingBowl, n: int, d: int, name: str, hidden: bool, case: Case, count_hint: str
+) -> dict:
     """Shapes, call count, values == f(xs), running minimum, best value and point."""
     r = _fields(out, name, hidden, case)
     xs = _points(r["xs"], n, d, name, hidden, case, count_hint)
-    values = as_array(r["values"], name=name, what="values (one per evaluation)", shape=(n,),
-                      hidden=hidden, case=case)
-    best_so_far = as_array(r["best_so_far"], name=name,
-                           what="best_so_far (one entry per evaluation)", shape=(n,),
-                           hidden=hidden, case=case)
-    best_x = as_array(r["best_x"], name=name, what="best_x (one point)", shape=(d,),
-                      hidden=hidden, case=case)
-    best_value = as_array(r["best_value"], name=name, what="best_value (a single number)",
-                          shape=(), hidden=hidden, case=case)
+    values = as_array(
+        r["values"],
+        name=name,
+        what="values (one per evaluation)",
+        shape=(n,),
+        hidden=hidden,
+        case=case,
+    )
+    best_so_far = as_array(
+        r["best_so_far"],
+        name=name,
+        what="best_so_far (one entry per evaluation)",
+        shape=(n,),
+        hidden=hidden,
+        case=case,
+    )
+    best_x = as_array(
+        r["best_x"], name=name, what="best_x (one point)", shape=(d,), hidden=hidden, case=case
+    )
+    best_value = as_array(
+        r["best_value"],
+        name=name,
+        what="best_value (a single number)",
+        shape=(),
+        hidden=hidden,
+        case=case,
+    )
     calls = "" if hidden else f" (called {f.calls} times for n_evals = {n})"
     if f.calls == n + 1:
-        fail(name, f"f was called once too often{calls}: evaluate each point exactly once, "
-                   f"and take best_value from the values you already have instead of calling "
-                   f"f again", hidden=hidden, case=case)
+        fail(
+            name,
+            f"f was called once too often{calls}: evaluate each point exactly once, "
+            f"and take best_value from the values you already have instead of calling "
+            f"f again",
+            hidden=hidden,
+            case=case,
+        )
     if f.calls != n:
         twice = f.calls >= 2 * n - 1 and n > 1
-        fail(name, f"f must be called exactly n_evals times, once per evaluated point{calls}"
-             + ("; you seem to evaluate f twice per point: keep the value you computed"
-                if twice else ""), hidden=hidden, case=case)
+        fail(
+            name,
+            f"f must be called exactly n_evals times, once per evaluated point{calls}"
+            + (
+                "; you seem to evaluate f twice per point: keep the value you computed"
+                if twice
+                else ""
+            ),
+            hidden=hidden,
+            case=case,
+        )
     true_values = f.values(xs)
     if not close(values, true_values, rtol=1e-10, atol=1e-12):
-        fail(name, "values[k] must be f(xs[k]), the loss at the k-th evaluated point, in the "
-                   "same order as xs", hidden=hidden, case=case,
-             details=f"f(xs): {describe(true_values)}\nvalues: {describe(values)}")
+        fail(
+            name,
+            "values[k] must be f(xs[k]), the loss at the k-th evaluated point, in the "
+            "same order as xs",
+            hidden=hidden,
+            case=case,
+            details=f"f(xs): {describe(true_values)}\nvalues: {describe(values)}",
+        )
     running_min = np.minimum.accumulate(true_values)
     if not close(best_so_far, running_min, rtol=1e-12, atol=1e-12):
         if n > 1 and close(best_so_far, true_values):
-            why = ("best_so_far is just the list of values (the current value at each step); "
-                   "it must hold the lowest value seen so far: np.minimum.accumulate(values)")
+            why = (
+                "best_so_far is just the list of values (the current value at each step); "
+                "it must hold the lowest value seen so far: np.minimum.accumulate(values)"
+            )
         elif np.any(np.diff(best_so_far) > 0):
-            why = ("best_so_far goes up at some evaluation, but the best value seen so far "
-                   "can never increase: best_so_far[k] = min(values[0], ..., values[k])")
+            why = (
+                "best_so_far goes up at some evaluation, but the best value seen so far "
+                "can never increase: best_so_far[k] = min(values[0], ..., values[k])"
+            )
         else:
             why = "best_so_far[k] must be min(values[0], ..., values[k])"
-        fail(name, why, hidden=hidden, case=case,
-             details=f"expected: {describe(running_min)}\ngot:      {describe(best_so_far)}")
+        fail(
+            name,
+            why,
+            hidden=hidden,
+            case=case,
+            details=f"expected: {describe(running_min)}\ngot:      {describe(best_so_far)}",
+        )
     k_best = int(np.argmin(true_values))
     if not close(best_value, true_values[k_best], rtol=1e-12, atol=1e-12):
-        why = ("best_value is the last value, not the lowest one"
-               if n > 1 and close(best_value, true_values[-1]) else
-               "best_value must be the lowest value found, min(values)")
+        why = (
+            "best_value is the last value, not the lowest one"
+            if n > 1 and close(best_value, true_values[-1])
+            else "best_value must be the lowest value found, min(values)"
+        )
         fail(name, why, hidden=hidden, case=case)
     if not np.array_equal(best_x, xs[k_best]):
-        why = ("best_x is the last point evaluated, not the best one: keep the point with the "
-               "lowest value" if n > 1 and np.array_equal(best_x, xs[-1]) else
-               "best_x must be the evaluated point with the lowest value, xs[argmin(values)]")
+        why = (
+            "best_x is the last point evaluated, not the best one: keep the point with the "
+            "lowest value"
+            if n > 1 and np.array_equal(best_x, xs[-1])
+            else "best_x must be the evaluated point with the lowest value, xs[argmin(values)]"
+        )
         fail(name, why, hidden=hidden, case=case)
     return {"xs": xs, "values": true_values}
 
 
-def _check_reproducible(student: Callable, make_args: Callable[[np.random.Generator], dict],
-                        name: str, hidden: bool, label: str, draw: str) -> None:
+def _check_reproducible(
+    student: Callable,
+    make_args: Callable[[np.random.Generator], dict],
+    name: str,
+    hidden: bool,
+    label: str,
+    draw: str,
+) -> None:
     """Same seed -> same points; different seeds -> different points."""
+
     def points(seed):
         args = make_args(np.random.default_rng(seed))
         out = run(student, Case(args, label), name=name, hidden=hidden)
-        return as_array(_fields(out, name, hidden, Case(args, label))["xs"], name=name,
-                        what="xs", hidden=hidden)
+        return as_array(
+            _fields(out, name, hidden, Case(args, label))["xs"], name=name, what="xs", hidden=hidden
+        )
 
     a, b, c = points(101), points(101), points(202)
     if a.shape != b.shape or not np.array_equal(a, b):
-        fail(name, "two runs with identically seeded rng gave different points: draw every "
-                   f"random number from the rng argument ({draw}), not from np.random",
-             hidden=hidden)
+        fail(
+            name,
+            "two runs with identically seeded rng gave different points: draw every "
+            f"random number from the rng argument ({draw}), not from np.random",
+            hidden=hidden,
+        )
     if a.shape == c.shape and np.array_equal(a, c):
-        fail(name, "runs with different rng gave the same points: your search ignores the rng "
-                   "argument (do you create your own generator with a fixed seed?); draw "
-                   f"every random number from rng ({draw})", hidden=hidden)
+        fail(
+            name,
+            "runs with different rng gave the same points: your search ignores the rng "
+            "argument (do you create your own generator with a fixed seed?); draw "
+            f"every random number from rng ({draw})",
+            hidden=hidden,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,13 +275,16 @@ def _check_reproducible(student: Callable, make_args: Callable[[np.random.Genera
 _GLOBAL_COUNT = "draw exactly n_evals points and evaluate each one once"
 
 
-def _global_case(rng: np.random.Generator, dim: int, n: int, hidden: bool, as_list: bool,
-                 away: bool = False) -> Case:
+def _global_case(
+    rng: np.random.Generator, dim: int, n: int, hidden: bool, as_list: bool, away: bool = False
+) -> Case:
     f = CountingBowl(rng, dim, name="global_random_search", hidden=hidden)
     bounds = _random_bounds(rng, dim, away)
     b = _pairs(bounds) if as_list else np.round(bounds, 3)
-    label = (f"f = a {dim}-D bowl, bounds = {b if as_list else describe(b)}, n_evals = {n}, "
-             f"rng = np.random.default_rng(...)")
+    label = (
+        f"f = a {dim}-D bowl, bounds = {b if as_list else describe(b)}, n_evals = {n}, "
+        f"rng = np.random.default_rng(...)"
+    )
     rng_arg = np.random.default_rng(int(rng.integers(1 << 31)))
     return Case({"f": f, "bounds": b, "n_evals": n, "rng": rng_arg}, label)
 
@@ -203,18 +297,34 @@ def check_global_search_result(student: Callable, seed: int = 0, hidden: bool = 
     cases (1-D to 4-D, 1 to 60 evaluations, bounds as a list of pairs or an array).
     """
     rng = np.random.default_rng(seed)
-    shapes = [(2, 40), (1, 1), (3, int(rng.integers(10, 60))), (1, 7),
-              (int(rng.integers(2, 5)), 2)]
-    cases = [_global_case(rng, dim, n, hidden, as_list=i % 2 == 0)
-             for i, (dim, n) in enumerate(shapes)]
+    shapes = [(2, 40), (1, 1), (3, int(rng.integers(10, 60))), (1, 7), (int(rng.integers(2, 5)), 2)]
+    cases = [
+        _global_case(rng, dim, n, hidden, as_list=i % 2 == 0) for i, (dim, n) in enumerate(shapes)
+    ]
     f = CountingBowl(rng, 2, name="global_random_search", hidden=hidden)
-    cases.append(Case({"f": f, "bounds": [(-2, 3), (0, 1)], "n_evals": 9,
-                       "rng": np.random.default_rng(int(rng.integers(1 << 31)))},
-                      "f = a 2-D bowl, integer bounds = [(-2, 3), (0, 1)], n_evals = 9"))
+    cases.append(
+        Case(
+            {
+                "f": f,
+                "bounds": [(-2, 3), (0, 1)],
+                "n_evals": 9,
+                "rng": np.random.default_rng(int(rng.integers(1 << 31))),
+            },
+            "f = a 2-D bowl, integer bounds = [(-2, 3), (0, 1)], n_evals = 9",
+        )
+    )
     for case in cases:
         out = run(student, case, name="global_random_search", hidden=hidden)
-        _check_consistent(out, case.args["f"], case.args["n_evals"], len(case.args["bounds"]),
-                          "global_random_search", hidden, case, _GLOBAL_COUNT)
+        _check_consistent(
+            out,
+            case.args["f"],
+            case.args["n_evals"],
+            len(case.args["bounds"]),
+            "global_random_search",
+            hidden,
+            case,
+            _GLOBAL_COUNT,
+        )
 
 
 def check_global_search_sampling(student: Callable, seed: int = 0, hidden: bool = False) -> None:
@@ -230,32 +340,43 @@ def check_global_search_sampling(student: Callable, seed: int = 0, hidden: bool 
         n = int(rng.integers(400, 700))
         case = _global_case(rng, dim, n, hidden, as_list=dim != 3, away=away)
         out = run(student, case, name=name, hidden=hidden)
-        xs = _points(_fields(out, name, hidden, case)["xs"], None, dim, name, hidden, case,
-                     _GLOBAL_COUNT)
+        xs = _points(
+            _fields(out, name, hidden, case)["xs"], None, dim, name, hidden, case, _GLOBAL_COUNT
+        )
         _check_uniform(xs, np.asarray(case.args["bounds"], float), name, hidden, case)
     _check_reproducible(
-        student, lambda r: {"f": CountingBowl(r, 2, name=name, hidden=hidden),
-                            "bounds": [(-1.0, 2.0), (0.5, 3.0)], "n_evals": 20,
-                            "rng": r},
-        name, hidden, "a 2-D bowl, bounds [(-1, 2), (0.5, 3)], 20 evaluations",
-        "e.g. rng.uniform(low, high)")
+        student,
+        lambda r: {
+            "f": CountingBowl(r, 2, name=name, hidden=hidden),
+            "bounds": [(-1.0, 2.0), (0.5, 3.0)],
+            "n_evals": 20,
+            "rng": r,
+        },
+        name,
+        hidden,
+        "a 2-D bowl, bounds [(-1, 2), (0.5, 3)], 20 evaluations",
+        "e.g. rng.uniform(low, high)",
+    )
 
 
 def _inside(xs: np.ndarray, low, high) -> bool:
     return bool(np.all((xs >= low) & (xs <= high)))
 
 
-def _check_uniform(xs: np.ndarray, bounds: np.ndarray, name: str, hidden: bool,
-                   case: Case) -> None:
+def _check_uniform(xs: np.ndarray, bounds: np.ndarray, name: str, hidden: bool, case: Case) -> None:
     low, high = bounds[:, 0], bounds[:, 1]
     if not _inside(xs, low, high):
         dim = len(bounds)
         if _inside(xs, 0.0, 1.0):
-            why = ("your points lie in [0, 1), not in the box: scale them, "
-                   "low + (high - low) * u, or use rng.uniform(low, high, size)")
+            why = (
+                "your points lie in [0, 1), not in the box: scale them, "
+                "low + (high - low) * u, or use rng.uniform(low, high, size)"
+            )
         elif dim == 2 and _inside(xs, bounds.min(axis=0), bounds.max(axis=0)):
-            why = ("bounds holds one (low, high) row per dimension, so the lows are "
-                   "bounds[:, 0] and the highs bounds[:, 1]; you used bounds[0] and bounds[1]")
+            why = (
+                "bounds holds one (low, high) row per dimension, so the lows are "
+                "bounds[:, 0] and the highs bounds[:, 1]; you used bounds[0] and bounds[1]"
+            )
         elif _inside(xs, low[0], high[0]) and dim > 1:
             why = "every coordinate was drawn from the first (low, high) pair of bounds"
         else:
@@ -271,41 +392,58 @@ def _check_uniform(xs: np.ndarray, bounds: np.ndarray, name: str, hidden: bool,
         if np.unique(xs, axis=0).shape[0] < n // 2:
             why = "many of your points are repeated: draw a fresh point for every evaluation"
         else:
-            why = ("the points are not spread uniformly over the box: draw each coordinate "
-                   "uniformly between its low and its high (rng.uniform(low, high, size))")
+            why = (
+                "the points are not spread uniformly over the box: draw each coordinate "
+                "uniformly between its low and its high (rng.uniform(low, high, size))"
+            )
         fail(name, why, hidden=hidden, case=case)
 
 
 # --------------------------------------------------------------------------------------------
 # Question 2: local random search
 # --------------------------------------------------------------------------------------------
-_LOCAL_COUNT = ("x0 counts as the first of the n_evals evaluations, so make n_evals - 1 "
-                "proposals")
+_LOCAL_COUNT = "x0 counts as the first of the n_evals evaluations, so make n_evals - 1 proposals"
 
 
 def _explain_local_error(exc: BaseException) -> Optional[str]:
     if isinstance(exc, TypeError) and "cast" in str(exc).lower():
-        return ("x0 may be an integer array: work on a float copy, "
-                "x = np.array(x0, dtype=float)")
+        return "x0 may be an integer array: work on a float copy, x = np.array(x0, dtype=float)"
     return None
 
 
-def _local_case(rng: np.random.Generator, dim: int, n: int, hidden: bool,
-                integer_x0: bool = False, distance: Optional[float] = None) -> Case:
+def _local_case(
+    rng: np.random.Generator,
+    dim: int,
+    n: int,
+    hidden: bool,
+    integer_x0: bool = False,
+    distance: Optional[float] = None,
+) -> Case:
     f = CountingBowl(rng, dim, name="local_random_search", hidden=hidden)
     step = float(np.round(rng.uniform(0.05, 0.5), 3))
     if integer_x0:
         x0 = rng.integers(-3, 4, dim)
     elif distance is not None:  # start a few steps away from the minimum
         direction = rng.standard_normal(dim)
-        x0 = np.round(f.center + distance * step * math.sqrt(dim) * direction
-                      / np.linalg.norm(direction), 3)
+        x0 = np.round(
+            f.center + distance * step * math.sqrt(dim) * direction / np.linalg.norm(direction), 3
+        )
     else:
         x0 = np.round(rng.uniform(-2, 2, dim), 3)
-    label = (f"f = a {dim}-D bowl, x0 = {describe(x0)}, step_size = {step}, n_evals = {n}, "
-             f"rng = np.random.default_rng(...)")
-    return Case({"f": f, "x0": x0, "step_size": step, "n_evals": n,
-                 "rng": np.random.default_rng(int(rng.integers(1 << 31)))}, label)
+    label = (
+        f"f = a {dim}-D bowl, x0 = {describe(x0)}, step_size = {step}, n_evals = {n}, "
+        f"rng = np.random.default_rng(...)"
+    )
+    return Case(
+        {
+            "f": f,
+            "x0": x0,
+            "step_size": step,
+            "n_evals": n,
+            "rng": np.random.default_rng(int(rng.integers(1 << 31))),
+        },
+        label,
+    )
 
 
 def check_local_search_result(student: Callable, seed: int = 0, hidden: bool = False) -> None:
@@ -317,17 +455,26 @@ def check_local_search_result(student: Callable, seed: int = 0, hidden: bool = F
     """
     name = "local_random_search"
     rng = np.random.default_rng(seed)
-    shapes = [(2, 30, False), (1, 1, False), (3, int(rng.integers(5, 40)), True), (1, 2, False),
-              (int(rng.integers(2, 6)), 12, False)]
+    shapes = [
+        (2, 30, False),
+        (1, 1, False),
+        (3, int(rng.integers(5, 40)), True),
+        (1, 2, False),
+        (int(rng.integers(2, 6)), 12, False),
+    ]
     for dim, n, integer_x0 in shapes:
         case = _local_case(rng, dim, n, hidden, integer_x0=integer_x0)
-        out = run(student, case, name=name, hidden=hidden, no_aliasing=True,
-                  explain=_explain_local_error)
-        checked = _check_consistent(out, case.args["f"], n, dim, name, hidden, case,
-                                    _LOCAL_COUNT)
+        out = run(
+            student, case, name=name, hidden=hidden, no_aliasing=True, explain=_explain_local_error
+        )
+        checked = _check_consistent(out, case.args["f"], n, dim, name, hidden, case, _LOCAL_COUNT)
         if not np.array_equal(checked["xs"][0], np.asarray(case.args["x0"], float)):
-            fail(name, "xs[0] must be x0: the start point is the first evaluated point",
-                 hidden=hidden, case=case)
+            fail(
+                name,
+                "xs[0] must be x0: the start point is the first evaluated point",
+                hidden=hidden,
+                case=case,
+            )
 
 
 def _step_ratio(xs: np.ndarray, centres: np.ndarray, step: float) -> tuple[float, float, int]:
@@ -360,11 +507,16 @@ def check_local_search_moves(student: Callable, seed: int = 0, hidden: bool = Fa
     for dim, n in [(2, 300), (1, 400), (5, 200)]:
         case = _local_case(rng, dim, n, hidden, distance=3.0)
         out = run(student, case, name=name, hidden=hidden, explain=_explain_local_error)
-        xs = _points(_fields(out, name, hidden, case)["xs"], None, dim, name, hidden, case,
-                     _LOCAL_COUNT)
+        xs = _points(
+            _fields(out, name, hidden, case)["xs"], None, dim, name, hidden, case, _LOCAL_COUNT
+        )
         if len(xs) < 3:
-            fail(name, "the search stops too early: it must make n_evals - 1 proposals",
-                 hidden=hidden, case=case)
+            fail(
+                name,
+                "the search stops too early: it must make n_evals - 1 proposals",
+                hidden=hidden,
+                case=case,
+            )
         step = case.args["step_size"]
         values = case.args["f"].values(xs)
         current = xs[_running_arg(values, lambda new, old: new < old)][:-1]
@@ -385,32 +537,47 @@ def check_local_search_moves(student: Callable, seed: int = 0, hidden: bool = Fa
         if spread[closest] < 0.8 * ratio:
             why = {
                 "previous": "you move to every proposal, even when it is worse (a random walk): "
-                            "move to y only if f(y) < f(x), otherwise stay at x",
+                "move to y only if f(y) < f(x), otherwise stay at x",
                 "x0": "every proposal is drawn around x0: after accepting y, the next proposals "
-                      "must be drawn around y (x = y)",
+                "must be drawn around y (x = y)",
                 "worst": "you move to a proposal when it is *worse*: the comparison is the "
-                         "wrong way round, accept y only if f(y) < f(x)",
+                "wrong way round, accept y only if f(y) < f(x)",
             }[closest]
         elif abs(z) <= 6:
             factor = math.sqrt(ratio)
             if abs(ratio * 3 - 1) <= tol:
-                why = ("your steps are uniform on [-step_size, step_size]; each coordinate of a "
-                       "step must be normal with standard deviation step_size: "
-                       "step_size * rng.standard_normal(dim)")
+                why = (
+                    "your steps are uniform on [-step_size, step_size]; each coordinate of a "
+                    "step must be normal with standard deviation step_size: "
+                    "step_size * rng.standard_normal(dim)"
+                )
             else:
-                why = (f"your steps are about {factor:.2g} times "
-                       f"{'longer' if factor > 1 else 'shorter'} than they should be: each "
-                       f"coordinate of a step is normal with standard deviation step_size, "
-                       f"step_size * rng.standard_normal(dim)")
+                why = (
+                    f"your steps are about {factor:.2g} times "
+                    f"{'longer' if factor > 1 else 'shorter'} than they should be: each "
+                    f"coordinate of a step is normal with standard deviation step_size, "
+                    f"step_size * rng.standard_normal(dim)"
+                )
         else:
-            why = ("the proposals are not centred on the current point: propose y = x + step "
-                   "around the best point so far x, and move to y only if f(y) < f(x)")
+            why = (
+                "the proposals are not centred on the current point: propose y = x + step "
+                "around the best point so far x, and move to y only if f(y) < f(x)"
+            )
         fail(name, why, hidden=hidden, case=case)
     _check_reproducible(
-        student, lambda r: {"f": CountingBowl(r, 2, name=name, hidden=hidden), "x0": np.zeros(2),
-                            "step_size": 0.3, "n_evals": 20, "rng": r},
-        name, hidden, "a 2-D bowl, x0 = [0, 0], step_size = 0.3, 20 evaluations",
-        "e.g. rng.standard_normal(dim)")
+        student,
+        lambda r: {
+            "f": CountingBowl(r, 2, name=name, hidden=hidden),
+            "x0": np.zeros(2),
+            "step_size": 0.3,
+            "n_evals": 20,
+            "rng": r,
+        },
+        name,
+        hidden,
+        "a 2-D bowl, x0 = [0, 0], step_size = 0.3, 20 evaluations",
+        "e.g. rng.standard_normal(dim)",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,21 +593,37 @@ def _e2t_cases(rng: np.random.Generator) -> list[Case]:
     def curve(n):
         return np.round(np.minimum.accumulate(rng.uniform(0, 1, n) * np.geomspace(1, 1e-3, n)), 6)
 
-    cases = [Case({"best_so_far": np.array([0.5, 0.3, 0.3, 0.05, 0.01, 0.001]), "target": 0.01},
-                  "best_so_far = [0.5, 0.3, 0.3, 0.05, 0.01, 0.001], target = 0.01"),
-             Case({"best_so_far": np.array([0.5, 0.4, 0.2]), "target": 0.1},
-                  "best_so_far = [0.5, 0.4, 0.2], target = 0.1 (never reached)"),
-             Case({"best_so_far": [0.05, 0.04], "target": 0.1},
-                  "best_so_far = [0.05, 0.04] (a list), target = 0.1")]
+    cases = [
+        Case(
+            {"best_so_far": np.array([0.5, 0.3, 0.3, 0.05, 0.01, 0.001]), "target": 0.01},
+            "best_so_far = [0.5, 0.3, 0.3, 0.05, 0.01, 0.001], target = 0.01",
+        ),
+        Case(
+            {"best_so_far": np.array([0.5, 0.4, 0.2]), "target": 0.1},
+            "best_so_far = [0.5, 0.4, 0.2], target = 0.1 (never reached)",
+        ),
+        Case(
+            {"best_so_far": [0.05, 0.04], "target": 0.1},
+            "best_so_far = [0.05, 0.04] (a list), target = 0.1",
+        ),
+    ]
     for _ in range(3):
         c = curve(int(rng.integers(20, 200)))
         k = int(rng.integers(1, len(c)))
         target = float(c[k])  # reached exactly at some evaluation: tests <=
-        cases.append(Case({"best_so_far": c, "target": target},
-                          f"best_so_far = {describe(c)}, target = {target:.6g}"))
+        cases.append(
+            Case(
+                {"best_so_far": c, "target": target},
+                f"best_so_far = {describe(c)}, target = {target:.6g}",
+            )
+        )
     never = curve(30)
-    cases.append(Case({"best_so_far": never, "target": float(never.min()) / 2},
-                      f"best_so_far = {describe(never)}, target below its minimum"))
+    cases.append(
+        Case(
+            {"best_so_far": never, "target": float(never.min()) / 2},
+            f"best_so_far = {describe(never)}, target below its minimum",
+        )
+    )
     return cases
 
 
@@ -453,17 +636,29 @@ def check_evaluations_to_target(student: Callable, seed: int = 0, hidden: bool =
         return int(hit[0]) + 1 if hit.size else math.inf
 
     mistakes = [
-        Mistake("zero_based", "you return the index of the first evaluation that reaches the "
-                "target; the number of evaluations is that index + 1 (the first evaluation, "
-                "best_so_far[0], counts as 1)",
-                variant=lambda b, t: _evaluations_to_target(b, t) - 1),
-        Mistake("strict", "a value exactly equal to the target reaches it: compare with <=, "
-                "not <", variant=strict),
-        Mistake("not_inf", "when the target is never reached, return math.inf (not a count, "
-                "-1 or 0)",
-                predicate=lambda got, case: _evaluations_to_target(**case.args) == math.inf),
-        Mistake("argmin", "you return where the lowest value is, not the first evaluation that "
-                "reaches the target", variant=lambda b, t: int(np.argmin(b)) + 1),
+        Mistake(
+            "zero_based",
+            "you return the index of the first evaluation that reaches the "
+            "target; the number of evaluations is that index + 1 (the first evaluation, "
+            "best_so_far[0], counts as 1)",
+            variant=lambda b, t: _evaluations_to_target(b, t) - 1,
+        ),
+        Mistake(
+            "strict",
+            "a value exactly equal to the target reaches it: compare with <=, not <",
+            variant=strict,
+        ),
+        Mistake(
+            "not_inf",
+            "when the target is never reached, return math.inf (not a count, -1 or 0)",
+            predicate=lambda got, case: _evaluations_to_target(**case.args) == math.inf,
+        ),
+        Mistake(
+            "argmin",
+            "you return where the lowest value is, not the first evaluation that "
+            "reaches the target",
+            variant=lambda b, t: int(np.argmin(b)) + 1,
+        ),
     ]
     for case in _e2t_cases(np.random.default_rng(seed)):
         out = run(student, case, name=name, hidden=hidden)
@@ -473,8 +668,13 @@ def check_evaluations_to_target(student: Callable, seed: int = 0, hidden: bool =
             continue
         found = diagnose(mistakes, got, case)
         details = f"expected: {expected}\ngot:      {describe(out)}"
-        fail(name, found.message if found else "wrong number of evaluations", hidden=hidden,
-             case=case, details=details)
+        fail(
+            name,
+            found.message if found else "wrong number of evaluations",
+            hidden=hidden,
+            case=case,
+            details=details,
+        )
 
 
 def _sphere(x) -> float:
@@ -482,9 +682,15 @@ def _sphere(x) -> float:
     return 0.5 * float(x @ x)
 
 
-def check_experiment_result(evals, dims: Sequence[int], target: float, n_evals: int,
-                            step_length: float, seeds: Sequence[int],
-                            hidden: bool = False) -> None:
+def check_experiment_result(
+    evals,
+    dims: Sequence[int],
+    target: float,
+    n_evals: int,
+    step_length: float,
+    seeds: Sequence[int],
+    hidden: bool = False,
+) -> None:
     """The experiment's medians ``evals`` (one per dimension in ``dims``) look right.
 
     Visible: one finite number >= 1 per dimension, growing with the dimension. Hidden: each
@@ -495,30 +701,53 @@ def check_experiment_result(evals, dims: Sequence[int], target: float, n_evals: 
 
     name = "evals"
     dims = [int(d) for d in dims]
-    got = as_array(evals, name=name, what="evals (one median per dimension in DIMS)",
-                   shape=(len(dims),), hidden=hidden)
+    got = as_array(
+        evals,
+        name=name,
+        what="evals (one median per dimension in DIMS)",
+        shape=(len(dims),),
+        hidden=hidden,
+    )
     if not np.all(np.isfinite(got)):
-        fail(name, "some medians are infinite: the target was never reached in most runs; "
-                   "check the step size (STEP_LENGTH / sqrt(d) per coordinate), the start "
-                   "point x0 = ones(d) / sqrt(d) and the budget N_EVALS", hidden=hidden)
+        fail(
+            name,
+            "some medians are infinite: the target was never reached in most runs; "
+            "check the step size (STEP_LENGTH / sqrt(d) per coordinate), the start "
+            "point x0 = ones(d) / sqrt(d) and the budget N_EVALS",
+            hidden=hidden,
+        )
     if np.any(got < 1):
         fail(name, "a number of evaluations is at least 1", hidden=hidden)
     growth = np.corrcoef(np.log(dims), np.log(got))[0, 1] if np.ptp(got) > 0 else 0.0
     if got[-1] < 5 * got[0] or growth < 0.9:
-        fail(name, "the number of evaluations should grow clearly with the dimension; check "
-                   "that each run uses the dimension d of its loop (x0, step size)",
-             hidden=hidden, details=f"evals: {describe(got)}")
+        fail(
+            name,
+            "the number of evaluations should grow clearly with the dimension; check "
+            "that each run uses the dimension d of its loop (x0, step size)",
+            hidden=hidden,
+            details=f"evals: {describe(got)}",
+        )
     if not hidden:
         return
     expected = []
     for d in dims:
         x0 = np.ones(d) / math.sqrt(d)
-        runs = [_evaluations_to_target(
-            reference(_sphere, x0, step_length / math.sqrt(d), n_evals,
-                      rng=np.random.default_rng(s)).best_so_far, target) for s in seeds]
+        runs = [
+            _evaluations_to_target(
+                reference(
+                    _sphere, x0, step_length / math.sqrt(d), n_evals, rng=np.random.default_rng(s)
+                ).best_so_far,
+                target,
+            )
+            for s in seeds
+        ]
         expected.append(float(np.median(runs)))
     ratio = got / np.array(expected)
     if np.any((ratio > 2.5) | (ratio < 1 / 2.5)):
-        fail(name, "your medians are far from what this experiment gives; check the step size "
-                   "(STEP_LENGTH / sqrt(d) per coordinate), x0, TARGET, N_EVALS and that you "
-                   "take the median over SEEDS", hidden=True)
+        fail(
+            name,
+            "your medians are far from what this experiment gives; check the step size "
+            "(STEP_LENGTH / sqrt(d) per coordinate), x0, TARGET, N_EVALS and that you "
+            "take the median over SEEDS",
+            hidden=True,
+        )

@@ -46,5 +46,11 @@ from course_lib.widgets.momentum import MomentumExplorer
 from course_lib.widgets.random_search import RandomSearchExplorer
 from course_lib.widgets.trajectory import TrajectoryExplorer
 
-__all__ = ["RandomSearchExplorer", "FiniteDifferenceExplorer", "GradientDescentExplorer",
-           "MinibatchExplorer", "MomentumExplorer", "TrajectoryExplorer"]
+__all__ = [
+    "RandomSearchExplorer",
+    "FiniteDifferenceExplorer",
+    "GradientDescentExplorer",
+    "MinibatchExplorer",
+    "MomentumExplorer",
+    "TrajectoryExplorer",
+]

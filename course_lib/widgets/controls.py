@@ -20,8 +20,18 @@ import numpy as np
 
 from course_lib._checks import check
 
-__all__ = ["log_slider", "float_slider", "int_slider", "dropdown", "toggle",
-           "selection_slider", "set_range", "control_grid", "stylesheet", "CSS_CLASS"]
+__all__ = [
+    "log_slider",
+    "float_slider",
+    "int_slider",
+    "dropdown",
+    "toggle",
+    "selection_slider",
+    "set_range",
+    "control_grid",
+    "stylesheet",
+    "CSS_CLASS",
+]
 
 _STYLE = {"description_width": "initial"}
 MIN_COLUMN_WIDTH = 260  # px: a control narrower than this leaves too little slider to drag
@@ -30,8 +40,12 @@ CSS_CLASS = "course-lib-explorer"  # on the box of every explorer; scopes ``styl
 
 
 def _described(description):
-    check(isinstance(description, str) and description.strip() != "", "description",
-          description, "a non-empty string (the control's visible label)")
+    check(
+        isinstance(description, str) and description.strip() != "",
+        "description",
+        description,
+        "a non-empty string (the control's visible label)",
+    )
     return description
 
 
@@ -43,17 +57,30 @@ def _layout():
 def log_slider(description, value, low, high, continuous_update=False):
     """A ``FloatLogSlider`` from ``low`` to ``high`` (powers of ten, 20 steps per decade)."""
     return widgets.FloatLogSlider(
-        value=value, base=10, min=np.log10(low), max=np.log10(high), step=0.05,
-        description=_described(description), readout_format=".2g",
-        continuous_update=continuous_update, style=_STYLE, layout=_layout(),
+        value=value,
+        base=10,
+        min=np.log10(low),
+        max=np.log10(high),
+        step=0.05,
+        description=_described(description),
+        readout_format=".2g",
+        continuous_update=continuous_update,
+        style=_STYLE,
+        layout=_layout(),
     )
 
 
 def float_slider(description, value, low, high, step, continuous_update=False, fmt=".2f"):
     """A ``FloatSlider`` with a readable description and readout."""
     return widgets.FloatSlider(
-        value=value, min=low, max=high, step=step, description=_described(description),
-        readout_format=fmt, continuous_update=continuous_update, style=_STYLE,
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=_described(description),
+        readout_format=fmt,
+        continuous_update=continuous_update,
+        style=_STYLE,
         layout=_layout(),
     )
 
@@ -61,30 +88,48 @@ def float_slider(description, value, low, high, step, continuous_update=False, f
 def int_slider(description, value, low, high, step=1, continuous_update=False):
     """An ``IntSlider`` with a readable description."""
     return widgets.IntSlider(
-        value=value, min=low, max=high, step=step, description=_described(description),
-        continuous_update=continuous_update, style=_STYLE, layout=_layout(),
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=_described(description),
+        continuous_update=continuous_update,
+        style=_STYLE,
+        layout=_layout(),
     )
 
 
 def dropdown(description, options, value):
     """A ``Dropdown`` with a readable description."""
-    return widgets.Dropdown(options=options, value=value, description=_described(description),
-                            style=_STYLE, layout=_layout())
+    return widgets.Dropdown(
+        options=options,
+        value=value,
+        description=_described(description),
+        style=_STYLE,
+        layout=_layout(),
+    )
 
 
 def toggle(description, options, value):
     """``ToggleButtons`` for a choice between a few options."""
-    return widgets.ToggleButtons(options=options, value=value,
-                                 description=_described(description),
-                                 style={"description_width": "initial", "button_width": "auto"})
+    return widgets.ToggleButtons(
+        options=options,
+        value=value,
+        description=_described(description),
+        style={"description_width": "initial", "button_width": "auto"},
+    )
 
 
 def selection_slider(description, options, value, continuous_update=False):
     """A ``SelectionSlider`` over ``(label, value)`` options (a few distinct settings)."""
-    return widgets.SelectionSlider(options=options, value=value,
-                                   description=_described(description),
-                                   continuous_update=continuous_update, style=_STYLE,
-                                   layout=_layout())
+    return widgets.SelectionSlider(
+        options=options,
+        value=value,
+        description=_described(description),
+        continuous_update=continuous_update,
+        style=_STYLE,
+        layout=_layout(),
+    )
 
 
 def set_range(slider, low, high, value, step=None):
@@ -107,9 +152,12 @@ def control_grid(controls, columns=2):
     return widgets.GridBox(
         list(controls),
         layout=widgets.Layout(
-            grid_template_columns=(f"repeat(auto-fit, minmax(max({MIN_COLUMN_WIDTH}px, "
-                                   f"{share}), 1fr))"),
-            grid_gap=f"2px {_GAP}px", width="100%"),
+            grid_template_columns=(
+                f"repeat(auto-fit, minmax(max({MIN_COLUMN_WIDTH}px, {share}), 1fr))"
+            ),
+            grid_gap=f"2px {_GAP}px",
+            width="100%",
+        ),
     )
 
 

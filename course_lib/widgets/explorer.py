@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
-from traitlets import Unicode
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
+from traitlets import Unicode
 
 from course_lib.widgets.controls import CSS_CLASS, control_grid, stylesheet
 from course_lib.widgets.png import png_bytes
@@ -95,8 +95,9 @@ class Explorer:
         self._build()
         self._draw()
         self._freeze_layout()
-        self.image = FigureImage(format="png", layout=widgets.Layout(max_width="100%",
-                                                                        height="auto"))
+        self.image = FigureImage(
+            format="png", layout=widgets.Layout(max_width="100%", height="auto")
+        )
         self._render()
         grid = control_grid(self.controls.values(), self.columns)
         children = [grid, self.info, self.image] if self.has_info else [grid, self.image]
@@ -150,10 +151,14 @@ class Explorer:
         panels = self._panels()
         width, height = canvas.get_width_height()
         pad = 10  # pixels right of a panel's frame (for its last x tick label)
-        edges = [0.0] + [max(ax.get_window_extent().x1 for ax in panel) + pad
-                         for panel in panels[:-1]] + [float(width)]
-        self._strips = [Bbox.from_extents(edges[i], 0, edges[i + 1], height)
-                        for i in range(len(panels))]
+        edges = (
+            [0.0]
+            + [max(ax.get_window_extent().x1 for ax in panel) + pad for panel in panels[:-1]]
+            + [float(width)]
+        )
+        self._strips = [
+            Bbox.from_extents(edges[i], 0, edges[i + 1], height) for i in range(len(panels))
+        ]
         # the empty figure (face colour, figure-level texts), to clear a strip before drawing
         visible = [ax.get_visible() for ax in self.figure.axes]
         for ax in self.figure.axes:
@@ -216,8 +221,9 @@ class Explorer:
     def _set_controls(self, values):
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; the controls are "
-                             f"{list(self.controls)}")
+            raise ValueError(
+                f"unknown control(s) {unknown}; the controls are {list(self.controls)}"
+            )
         first = [k for k in values if k in self._first_controls]
         held, self._holding = self._holding, True
         try:

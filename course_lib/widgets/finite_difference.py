@@ -49,11 +49,13 @@ FUNCTIONS = {
     "exp(x)": Function(np.exp, np.exp, np.exp, np.exp),
     "sin(x)": Function(np.sin, np.cos, lambda x: -np.sin(x), lambda x: -np.cos(x)),
     "tanh(x)": _tanh_derivatives(),
-    "log(1 + x²)": Function(lambda x: np.log1p(x**2), lambda x: 2 * x / (1 + x**2),
-                            lambda x: 2 * (1 - x**2) / (1 + x**2) ** 2,
-                            lambda x: 4 * x * (x**2 - 3) / (1 + x**2) ** 3),
-    "x³": Function(lambda x: x**3, lambda x: 3 * x**2, lambda x: 6 * x,
-                   lambda x: 6.0 + 0 * x),
+    "log(1 + x²)": Function(
+        lambda x: np.log1p(x**2),
+        lambda x: 2 * x / (1 + x**2),
+        lambda x: 2 * (1 - x**2) / (1 + x**2) ** 2,
+        lambda x: 4 * x * (x**2 - 3) / (1 + x**2) ** 3,
+    ),
+    "x³": Function(lambda x: x**3, lambda x: 3 * x**2, lambda x: 6 * x, lambda x: 6.0 + 0 * x),
 }
 
 H_GRID = np.logspace(-16, 0, 129)  # 8 steps per decade
@@ -72,8 +74,9 @@ def difference_errors(fn, x, h_values=H_GRID):
     point = np.array([float(x)])
     errors = {}
     for method in ("forward", "centered"):
-        estimates = np.array([numerical_gradient(f, point, h=h, method=method)[0]
-                              for h in h_values])
+        estimates = np.array(
+            [numerical_gradient(f, point, h=h, method=method)[0] for h in h_values]
+        )
         errors[method] = np.abs(estimates - exact)
     return errors["forward"], errors["centered"]
 
@@ -91,8 +94,10 @@ class FiniteDifferenceExplorer(Explorer):
 
     figsize = (8.4, 3.6)
     has_info = True
-    alt = ("Error of the {method} finite-difference derivative of {function} at x = {x:.2f} "
-           "against the step h on log-log axes, with h = {h:.1e} marked.")
+    alt = (
+        "Error of the {method} finite-difference derivative of {function} at x = {x:.2f} "
+        "against the step h on log-log axes, with h = {h:.1e} marked."
+    )
     _first_controls = ("function",)
 
     def __init__(self, **values):
@@ -133,21 +138,50 @@ class FiniteDifferenceExplorer(Explorer):
         ax.grid(True, which="major", alpha=0.3)
         (self.err_fwd,) = ax.plot([], [], color="C1", linewidth=1.6, label="forward difference")
         (self.err_ctr,) = ax.plot([], [], color="C0", linewidth=1.6, label="centred difference")
-        (self.trunc_fwd,) = ax.plot([], [], color="C1", linestyle="--", linewidth=1.0,
-                                    label="truncation |f″| h / 2 (slope 1)")
-        (self.trunc_ctr,) = ax.plot([], [], color="C0", linestyle="--", linewidth=1.0,
-                                    label="truncation |f‴| h² / 6 (slope 2)")
-        (self.roundoff,) = ax.plot([], [], color="0.4", linestyle=":", linewidth=1.3,
-                                   label="round-off ε |f(x)| / h (slope −1)")
+        (self.trunc_fwd,) = ax.plot(
+            [],
+            [],
+            color="C1",
+            linestyle="--",
+            linewidth=1.0,
+            label="truncation |f″| h / 2 (slope 1)",
+        )
+        (self.trunc_ctr,) = ax.plot(
+            [],
+            [],
+            color="C0",
+            linestyle="--",
+            linewidth=1.0,
+            label="truncation |f‴| h² / 6 (slope 2)",
+        )
+        (self.roundoff,) = ax.plot(
+            [],
+            [],
+            color="0.4",
+            linestyle=":",
+            linewidth=1.3,
+            label="round-off ε |f(x)| / h (slope −1)",
+        )
         (self.marks,) = ax.plot([], [], "o", color="C3", markersize=6, zorder=4)
         (self.h_line,) = ax.plot([], [], color="C3", linewidth=0.8, alpha=0.6)
         ax.set_title("error of the difference quotient", fontsize=10)
         handles = [self.err_fwd, self.err_ctr, self.trunc_fwd, self.trunc_ctr, self.roundoff]
-        self.figure.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8,
-                           frameon=False)
-        for artist in (self.tangent, self.secant_fwd, self.secant_ctr, self.points, self.err_fwd,
-                       self.err_ctr, self.trunc_fwd, self.trunc_ctr, self.roundoff, self.marks,
-                       self.h_line):
+        self.figure.legend(
+            handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False
+        )
+        for artist in (
+            self.tangent,
+            self.secant_fwd,
+            self.secant_ctr,
+            self.points,
+            self.err_fwd,
+            self.err_ctr,
+            self.trunc_fwd,
+            self.trunc_ctr,
+            self.roundoff,
+            self.marks,
+            self.h_line,
+        ):
             self._animate(artist)
 
     def _show_function(self, name):
@@ -155,8 +189,9 @@ class FiniteDifferenceExplorer(Explorer):
             curve.set_visible(key == name)
         if name not in self._curves:
             x = np.linspace(*_WINDOW, 301)
-            (self._curves[name],) = self.ax_f.plot(x, FUNCTIONS[name].f(x), color="0.3",
-                                                   linewidth=1.4)
+            (self._curves[name],) = self.ax_f.plot(
+                x, FUNCTIONS[name].f(x), color="0.3", linewidth=1.4
+            )
             y = FUNCTIONS[name].f(x)
             pad = 0.08 * (y.max() - y.min())
             self._ylims[name] = (y.min() - pad, y.max() + pad)
@@ -177,36 +212,11 @@ class FiniteDifferenceExplorer(Explorer):
         fx, d1, d2, d3 = (float(g(x)) for g in fn)
         show_fwd, show_ctr = method in ("forward", "both"), method in ("centred", "both")
 
-        # right: measured errors, the error models, and the chosen h
-        low, high = _ERROR_LIMITS
-        for line, errors, show in ((self.err_fwd, forward, show_fwd),
-                                   (self.err_ctr, centred, show_ctr)):
-            line.set_data(H_GRID, np.clip(errors, low, None))
-            line.set_visible(show)
-        h_grid = H_GRID
-        for line, model, show in ((self.trunc_fwd, abs(d2) / 2 * h_grid, show_fwd),
-                                  (self.trunc_ctr, abs(d3) / 6 * h_grid**2, show_ctr)):
-            line.set_data(h_grid, np.clip(model, low / 10, high * 10))
-            line.set_visible(show and np.any(model > low))
-        roundoff = EPS * abs(fx) / h_grid
-        self.roundoff.set_data(h_grid, np.clip(roundoff, low / 10, high * 10))
-        self.roundoff.set_visible(bool(np.any(roundoff > low)))
         slope_fwd = _quotient(fn.f, x, h, "forward")
         slope_ctr = _quotient(fn.f, x, h, "centered")
-        at_h = [abs(slope_fwd - d1), abs(slope_ctr - d1)]
-        shown = [(e, s) for e, s in zip(at_h, (show_fwd, show_ctr)) if s]
-        self.marks.set_data([h] * len(shown), [max(e, low) for e, _ in shown])
-        self.h_line.set_data([h, h], [low, high])
-        errors_at_h, best_h = [], []
-        for label, error, errors, show in (("forward", at_h[0], forward, show_fwd),
-                                           ("centred", at_h[1], centred, show_ctr)):
-            if show:
-                errors_at_h.append(f"{label} {error:.1e}")
-                best = H_GRID[np.argmin(errors)]
-                best_h.append(f"{label} {best:.0e}" if errors.min() > 0 else f"{label} exact")
-        self.info.value = (f"f′({x:g}) = {d1:.6g}. &nbsp; Error at h = {h:.1e}: "
-                           f"{', '.join(errors_at_h)}. &nbsp; Best h on the grid: "
-                           f"{', '.join(best_h)}.")
+        self._draw_errors(
+            forward, centred, (fx, d1, d2, d3), x, h, (slope_fwd, slope_ctr), show_fwd, show_ctr
+        )
 
         # left: the graph, the tangent, and the slopes the quotients give with this h
         span = np.array([x - 1.0, x + 1.0])
@@ -217,6 +227,46 @@ class FiniteDifferenceExplorer(Explorer):
         self.secant_ctr.set_visible(show_ctr)
         px = [x, x + h] + ([x - h] if show_ctr else [])
         self.points.set_data(px, fn.f(np.array(px)))
+
+    def _draw_errors(self, forward, centred, derivatives, x, h, slopes, show_fwd, show_ctr):
+        """Right panel: measured errors, the error models, the chosen h; the info line."""
+        fx, d1, d2, d3 = derivatives
+        slope_fwd, slope_ctr = slopes
+        low, high = _ERROR_LIMITS
+        for line, errors, show in (
+            (self.err_fwd, forward, show_fwd),
+            (self.err_ctr, centred, show_ctr),
+        ):
+            line.set_data(H_GRID, np.clip(errors, low, None))
+            line.set_visible(show)
+        h_grid = H_GRID
+        for line, model, show in (
+            (self.trunc_fwd, abs(d2) / 2 * h_grid, show_fwd),
+            (self.trunc_ctr, abs(d3) / 6 * h_grid**2, show_ctr),
+        ):
+            line.set_data(h_grid, np.clip(model, low / 10, high * 10))
+            line.set_visible(show and np.any(model > low))
+        roundoff = EPS * abs(fx) / h_grid
+        self.roundoff.set_data(h_grid, np.clip(roundoff, low / 10, high * 10))
+        self.roundoff.set_visible(bool(np.any(roundoff > low)))
+        at_h = [abs(slope_fwd - d1), abs(slope_ctr - d1)]
+        shown = [(e, s) for e, s in zip(at_h, (show_fwd, show_ctr)) if s]
+        self.marks.set_data([h] * len(shown), [max(e, low) for e, _ in shown])
+        self.h_line.set_data([h, h], [low, high])
+        errors_at_h, best_h = [], []
+        for label, error, errors, show in (
+            ("forward", at_h[0], forward, show_fwd),
+            ("centred", at_h[1], centred, show_ctr),
+        ):
+            if show:
+                errors_at_h.append(f"{label} {error:.1e}")
+                best = H_GRID[np.argmin(errors)]
+                best_h.append(f"{label} {best:.0e}" if errors.min() > 0 else f"{label} exact")
+        self.info.value = (
+            f"f′({x:g}) = {d1:.6g}. &nbsp; Error at h = {h:.1e}: "
+            f"{', '.join(errors_at_h)}. &nbsp; Best h on the grid: "
+            f"{', '.join(best_h)}."
+        )
 
     def _before_layout(self):
         self.ax_f.set_ylim(-1.0, 1.0)  # the widest tick labels (-1.00, -0.75, ...)
@@ -233,5 +283,4 @@ class FiniteDifferenceExplorer(Explorer):
 
 def _quotient(f, x, h, method):
     """The difference quotient itself, with ``numerical_gradient``."""
-    return float(numerical_gradient(lambda p: float(f(p[0])), np.array([x]), h=h,
-                                    method=method)[0])
+    return float(numerical_gradient(lambda p: float(f(p[0])), np.array([x]), h=h, method=method)[0])

@@ -54,11 +54,16 @@ class GradientDescentExplorer(TrajectoryExplorer):
             presets[name] = custom_preset(landscape)
             landscape = name
         if landscape not in presets:
-            raise ValueError(f"landscape must be one of {list(presets)} or a landscape "
-                             f"object, got {landscape!r}")
-        super().__init__({"gradient descent": lambda lr: SGD(lr=lr)}, landscape=presets,
-                         controls={"lr": log_slider("learning rate", 0.01, 1e-5, 10.0)},
-                         selected=landscape, **values)
+            raise ValueError(
+                f"landscape must be one of {list(presets)} or a landscape object, got {landscape!r}"
+            )
+        super().__init__(
+            {"gradient descent": lambda lr: SGD(lr=lr)},
+            landscape=presets,
+            controls={"lr": log_slider("learning rate", 0.01, 1e-5, 10.0)},
+            selected=landscape,
+            **values,
+        )
 
     def _reset_to_preset(self):
         super()._reset_to_preset()

@@ -24,7 +24,7 @@ def nice_ceil(value):
 def log_limits(low, high):
     """Whole decades around ``[low, high]`` (both > 0), at least one decade apart."""
     a, b = np.floor(np.log10(low)), np.ceil(np.log10(high))
-    return 10.0 ** a, 10.0 ** max(b, a + 1)
+    return 10.0**a, 10.0 ** max(b, a + 1)
 
 
 def linear_limits(low, high):

@@ -59,8 +59,7 @@ def _train(loss_and_grad, X, y, optimizer, batch_size, epochs, seed):
             path.append(w)
         return loss_and_grad(w, Xb, yb)
 
-    history = train_minibatch(recording, START, X, y, optimizer, batch_size, epochs,
-                              rng=seed)
+    history = train_minibatch(recording, START, X, y, optimizer, batch_size, epochs, rng=seed)
     path = np.array(path[: history.iterations] + [history.params]).reshape(-1, 2)
     return history, path
 
@@ -79,20 +78,26 @@ class MinibatchExplorer(Explorer):
 
     figsize = (9.6, 3.4)
     has_info = True
-    alt = ("Minibatch SGD with batch size {batch_size} and full-batch gradient descent, "
-           "learning rate {lr:.2g}, {epochs} epochs: paths of the two weights on the "
-           "training-loss contours, then the loss against epochs and against wall-clock time.")
+    alt = (
+        "Minibatch SGD with batch size {batch_size} and full-batch gradient descent, "
+        "learning rate {lr:.2g}, {epochs} epochs: paths of the two weights on the "
+        "training-loss contours, then the loss against epochs and against wall-clock time."
+    )
     columns = 2
 
     def __init__(self, optimizer=SGD, **values):
         made = optimizer(0.1) if callable(optimizer) else None
         if not is_optimizer(made):
-            raise ValueError(f"optimizer must be a function lr -> course_lib optimizer (e.g. "
-                             f"SGD, or lambda lr: Adam(lr=lr)), got {optimizer!r}")
+            raise ValueError(
+                f"optimizer must be a function lr -> course_lib optimizer (e.g. "
+                f"SGD, or lambda lr: Adam(lr=lr)), got {optimizer!r}"
+            )
         self._optimizer = optimizer
-        self._names = (("minibatch SGD", "full-batch GD") if optimizer is SGD else
-                       tuple(f"{kind} {type(made).__name__}" for kind in ("minibatch",
-                                                                           "full-batch")))
+        self._names = (
+            ("minibatch SGD", "full-batch GD")
+            if optimizer is SGD
+            else tuple(f"{kind} {type(made).__name__}" for kind in ("minibatch", "full-batch"))
+        )
         self._loss_and_grad = models.linear_regression_loss
         self.X, self.y, self.loss = regression_problem()
         self._runs = {}  # (batch size, lr, epochs, seed) -> (History, path)
@@ -115,16 +120,20 @@ class MinibatchExplorer(Explorer):
         if key not in self._runs:
             if len(self._runs) > 64:
                 self._runs.pop(next(iter(self._runs)))
-            self._runs[key] = _train(self._loss_and_grad, self.X, self.y,
-                                     self._optimizer(lr), batch_size, epochs, seed)
+            self._runs[key] = _train(
+                self._loss_and_grad, self.X, self.y, self._optimizer(lr), batch_size, epochs, seed
+            )
         return self._runs[key]
 
     def _gap(self, path):
         """Training loss minus its minimum at each point of ``path`` (clipped for the plot)."""
         with np.errstate(all="ignore"):
             gap = self.loss.value(path) - self.loss.min_value
-        return np.clip(np.nan_to_num(gap, nan=_GAP_LIMITS[1], posinf=_GAP_LIMITS[1]),
-                       _GAP_LIMITS[0], 10 * _GAP_LIMITS[1])
+        return np.clip(
+            np.nan_to_num(gap, nan=_GAP_LIMITS[1], posinf=_GAP_LIMITS[1]),
+            _GAP_LIMITS[0],
+            10 * _GAP_LIMITS[1],
+        )
 
     # -- figure ------------------------------------------------------------------------------
     def _build(self):
@@ -142,13 +151,23 @@ class MinibatchExplorer(Explorer):
         self.ax_w.set_title("weights on the training-loss contours", fontsize=9.5)
         self.ax_w.plot(*START, "s", color="black", markersize=5)
         style = dict(scalex=False, scaley=False)
-        (self.path_mb,) = self.ax_w.plot([], [], color="C3", linewidth=0.8, alpha=0.8,
-                                         label=self._names[0], **style)
-        (self.path_gd,) = self.ax_w.plot([], [], "o-", color="C0", markersize=3, linewidth=1.2,
-                                         label=self._names[1], **style)
-        self.warning = self.ax_w.text(0.5, 0.04, "", transform=self.ax_w.transAxes,
-                                      ha="center", va="bottom", color="C3", fontsize=9,
-                                      bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
+        (self.path_mb,) = self.ax_w.plot(
+            [], [], color="C3", linewidth=0.8, alpha=0.8, label=self._names[0], **style
+        )
+        (self.path_gd,) = self.ax_w.plot(
+            [], [], "o-", color="C0", markersize=3, linewidth=1.2, label=self._names[1], **style
+        )
+        self.warning = self.ax_w.text(
+            0.5,
+            0.04,
+            "",
+            transform=self.ax_w.transAxes,
+            ha="center",
+            va="bottom",
+            color="C3",
+            fontsize=9,
+            bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"),
+        )
 
         for ax, xlabel in ((self.ax_epochs, "epochs"), (self.ax_time, "wall-clock time (s)")):
             ax.set_yscale("log")
@@ -161,15 +180,27 @@ class MinibatchExplorer(Explorer):
         self.ax_time.set_xscale("log")
         self.ax_time.set_xlim(*_TIME_LIMITS)
         (self.epochs_mb,) = self.ax_epochs.plot([], [], color="C3", linewidth=0.8, alpha=0.8)
-        (self.epochs_gd,) = self.ax_epochs.plot([], [], "o-", color="C0", markersize=3,
-                                                linewidth=1.2)
+        (self.epochs_gd,) = self.ax_epochs.plot(
+            [], [], "o-", color="C0", markersize=3, linewidth=1.2
+        )
         (self.time_mb,) = self.ax_time.plot([], [], color="C3", linewidth=0.8, alpha=0.8)
-        (self.time_gd,) = self.ax_time.plot([], [], "o-", color="C0", markersize=3,
-                                            linewidth=1.2)
-        self.figure.legend(handles=[self.path_mb, self.path_gd], loc="outside lower center",
-                           ncols=2, fontsize=8.5, frameon=False)
-        for artist in (self.path_mb, self.path_gd, self.warning, self.epochs_mb,
-                       self.epochs_gd, self.time_mb, self.time_gd):
+        (self.time_gd,) = self.ax_time.plot([], [], "o-", color="C0", markersize=3, linewidth=1.2)
+        self.figure.legend(
+            handles=[self.path_mb, self.path_gd],
+            loc="outside lower center",
+            ncols=2,
+            fontsize=8.5,
+            frameon=False,
+        )
+        for artist in (
+            self.path_mb,
+            self.path_gd,
+            self.warning,
+            self.epochs_mb,
+            self.epochs_gd,
+            self.time_mb,
+            self.time_gd,
+        ):
             self._animate(artist)
 
     def _draw(self):
@@ -193,11 +224,14 @@ class MinibatchExplorer(Explorer):
             final = self.loss.value(history.params) - self.loss.min_value
             if history.diverged or final > gap[0]:
                 blowing_up.append(label if name == "mb" else "full batch")
-            summary.append(f"{label}: {history.iterations} updates in "
-                           f"{1e3 * history.epoch_times[-1]:.1f} ms, loss − min "
-                           f"{final:.2e}")
-        self.warning.set_text("" if not blowing_up else
-                              f"{' and '.join(blowing_up)}: diverging, lr too large")
+            summary.append(
+                f"{label}: {history.iterations} updates in "
+                f"{1e3 * history.epoch_times[-1]:.1f} ms, loss − min "
+                f"{final:.2e}"
+            )
+        self.warning.set_text(
+            "" if not blowing_up else f"{' and '.join(blowing_up)}: diverging, lr too large"
+        )
         self.info.value = "; &nbsp; ".join(summary) + "."
 
     def _panels(self):
@@ -205,4 +239,3 @@ class MinibatchExplorer(Explorer):
 
     def _panel_key(self, i):
         return int(self.value("epochs")) if i == 1 else None
-

@@ -69,12 +69,14 @@ class MomentumExplorer(TrajectoryExplorer):
             "beta": float_slider("momentum β", 0.9, 0.0, 0.99, 0.01),
             "kappa": log_slider("condition number κ", 25.0, 1.0, 1000.0),
         }
-        optimizers = {"gradient descent": _gradient_descent, "momentum": _momentum,
-                      "Nesterov": _nesterov}
+        optimizers = {
+            "gradient descent": _gradient_descent,
+            "momentum": _momentum,
+            "Nesterov": _nesterov,
+        }
         self.predicted = {}
         values = {"x0": -1.6, "y0": 0.3, **values}
-        super().__init__(optimizers, landscape={"ravine": ravine}, controls=controls,
-                         **values)
+        super().__init__(optimizers, landscape={"ravine": ravine}, controls=controls, **values)
 
     def _set_status(self, f, steps):
         super()._set_status(f, steps)

@@ -67,9 +67,11 @@ class RandomSearchExplorer(Explorer):
 
     figsize = (8.4, 3.5)
     has_info = True
-    alt = ("Left: the points evaluated by {method} random search in {dim} dimensions, on "
-           "the contour lines of a quadratic (first two coordinates). Right: the best loss so "
-           "far against {n_evals} function evaluations, next to gradient descent's.")
+    alt = (
+        "Left: the points evaluated by {method} random search in {dim} dimensions, on "
+        "the contour lines of a quadratic (first two coordinates). Right: the best loss so "
+        "far against {n_evals} function evaluations, next to gradient descent's."
+    )
 
     def __init__(self, optimizer=None, **values):
         if optimizer is None:
@@ -77,8 +79,9 @@ class RandomSearchExplorer(Explorer):
         elif is_optimizer(optimizer):
             self._gd_name = optimizer_label(optimizer)
         else:
-            raise ValueError(f"optimizer must be a course_lib optimizer (with init and step), "
-                             f"got {optimizer!r}")
+            raise ValueError(
+                f"optimizer must be a course_lib optimizer (with init and step), got {optimizer!r}"
+            )
         self._optimizer = optimizer
         self._results = {}  # (method, dim, n, step, seed) -> SearchResult
         self._gd = {}  # dim -> gradient-descent Trajectory
@@ -109,8 +112,9 @@ class RandomSearchExplorer(Explorer):
                 result = global_random_search(f, box, n_evals, rng=rng, vectorized=True)
             else:
                 x0 = np.full(dim, 1.0 / np.sqrt(dim))
-                result = local_random_search(f, x0, step_size, n_evals, rng=rng,
-                                             distribution="sphere")
+                result = local_random_search(
+                    f, x0, step_size, n_evals, rng=rng, distribution="sphere"
+                )
             if len(self._results) > 64:
                 self._results.pop(next(iter(self._results)))
             self._results[key] = result
@@ -133,26 +137,42 @@ class RandomSearchExplorer(Explorer):
         bounds = ((-1.25 * RADIUS, 1.25 * RADIUS),) * 2
         plot_contours(self.ax_samples, plane, bounds=bounds, n=120, levels=12, alpha=0.7)
         box = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]) * RADIUS
-        self.ax_samples.plot(*box.T, color="0.6", linewidth=0.8, linestyle="--",
-                             label="sampling box")
+        self.ax_samples.plot(
+            *box.T, color="0.6", linewidth=0.8, linestyle="--", label="sampling box"
+        )
         ax = self.ax_samples
-        (self.samples,) = ax.plot([], [], ".", color="0.35", markersize=3, alpha=0.6,
-                                  label="evaluated points")
-        (self.walk,) = ax.plot([], [], "-o", color="C3", markersize=2.5, linewidth=1.1,
-                               label="random search: best so far")
-        (self.best,) = ax.plot([], [], "*", color="C3", markersize=13,
-                               markeredgecolor="white")
-        self.note = ax.text(0.5, 1.02, "", transform=ax.transAxes, ha="center",
-                            va="bottom", fontsize=9.5)
+        (self.samples,) = ax.plot(
+            [], [], ".", color="0.35", markersize=3, alpha=0.6, label="evaluated points"
+        )
+        (self.walk,) = ax.plot(
+            [],
+            [],
+            "-o",
+            color="C3",
+            markersize=2.5,
+            linewidth=1.1,
+            label="random search: best so far",
+        )
+        (self.best,) = ax.plot([], [], "*", color="C3", markersize=13, markeredgecolor="white")
+        self.note = ax.text(
+            0.5, 1.02, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=9.5
+        )
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
 
         ax = self.ax_curve
         (self.curve,) = ax.plot([], [], color="C3", linewidth=1.6)
-        (self.gd_curve,) = ax.plot([], [], color="C0", linewidth=1.4,
-                                   label=f"{self._gd_name} (a gradient = 2 evaluations)")
-        (self.fd_curve,) = ax.plot([], [], color="C0", linestyle="--", linewidth=1.2,
-                                   label=f"{self._gd_name} (finite differences: d + 1)")
+        (self.gd_curve,) = ax.plot(
+            [], [], color="C0", linewidth=1.4, label=f"{self._gd_name} (a gradient = 2 evaluations)"
+        )
+        (self.fd_curve,) = ax.plot(
+            [],
+            [],
+            color="C0",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"{self._gd_name} (finite differences: d + 1)",
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(1, self.controls["n_evals"].max)
@@ -161,11 +181,19 @@ class RandomSearchExplorer(Explorer):
         ax.grid(True, which="major", alpha=0.3)
         # the legend lives outside the axes, in the figure's never-redrawn background
         handles = [self.samples, self.walk, self.gd_curve, self.fd_curve]
-        self.figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8.5,
-                           frameon=False)
+        self.figure.legend(
+            handles=handles, loc="outside lower center", ncols=2, fontsize=8.5, frameon=False
+        )
         ax.set_title("best loss against cost", fontsize=10)
-        for artist in (self.samples, self.walk, self.best, self.note, self.curve,
-                       self.gd_curve, self.fd_curve):
+        for artist in (
+            self.samples,
+            self.walk,
+            self.best,
+            self.note,
+            self.curve,
+            self.gd_curve,
+            self.fd_curve,
+        ):
             self._animate(artist)
         self.controls["step_size"].disabled = self.value("method") == "global"
 
@@ -200,8 +228,10 @@ class RandomSearchExplorer(Explorer):
         self._limits = log_limits(_FLOOR, top)
         self.ax_curve.set_ylim(*self._limits)
         shown = "below 1e-10" if result.best_value < _FLOOR else f"{result.best_value:.3g}"
-        text = f"{method.capitalize()} random search, d = {dim}: best loss after {n} " \
-               f"evaluations {shown}"
+        text = (
+            f"{method.capitalize()} random search, d = {dim}: best loss after {n} "
+            f"evaluations {shown}"
+        )
         if gd.min() <= result.best_value:  # first step k at or below it costs 1 + 2k
             k = int(np.argmax(gd <= result.best_value))
             text += f"; {self._gd_name} gets as low within {1 + 2 * k} evaluations"

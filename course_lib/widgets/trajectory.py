@@ -65,12 +65,12 @@ class Preset(NamedTuple):
 
 
 PRESETS = {
-    "ill-conditioned bowl": Preset(lambda: landscapes.Quadratic.bowl(condition_number=20.0),
-                                   0.09, (-1.8, 1.2)),
+    "ill-conditioned bowl": Preset(
+        lambda: landscapes.Quadratic.bowl(condition_number=20.0), 0.09, (-1.8, 1.2)
+    ),
     "Rosenbrock": Preset(landscapes.Rosenbrock, 1e-3, (-1.2, 1.0)),
     "Himmelblau": Preset(landscapes.Himmelblau, 0.01, (0.0, 0.0)),
-    "saddle": Preset(landscapes.Saddle, 0.05, (-1.8, 0.02), log_levels=False,
-                     loss_scale="symlog"),
+    "saddle": Preset(landscapes.Saddle, 0.05, (-1.8, 0.02), log_levels=False, loss_scale="symlog"),
     "Beale": Preset(landscapes.Beale, 0.01, (1.0, 1.5)),
     "parabola x² (1-D)": Preset(landscapes.Parabola, 0.3, (1.8,)),
     "x cos(cx) (1-D)": Preset(landscapes.XCos, 0.3, (10.0,), loss_scale="linear"),
@@ -114,8 +114,12 @@ def custom_preset(f):
     lr = 0.01
     if np.isfinite(curvature) and curvature > 0:
         lr = float(np.clip(1.0 / curvature, 1e-4, 1.0))
-    return Preset(lambda: f, lr, tuple(float(s) for s in start),
-                  loss_scale="log" if f.min_value is not None else "symlog")
+    return Preset(
+        lambda: f,
+        lr,
+        tuple(float(s) for s in start),
+        loss_scale="log" if f.min_value is not None else "symlog",
+    )
 
 
 # -- what the caller passes: ready objects or factories of control values ---------------------
@@ -149,16 +153,21 @@ def _factory(fn, what, controls):
             if p.name in controls:
                 uses.append(p.name)
             elif p.default is p.empty:
-                raise ValueError(f"{what} asks for {p.name!r}, which is not a control; the "
-                                 f"controls are {list(controls)}")
+                raise ValueError(
+                    f"{what} asks for {p.name!r}, which is not a control; the "
+                    f"controls are {list(controls)}"
+                )
         uses = tuple(uses)
     return _Factory(lambda values: fn(**{name: values[name] for name in uses}), uses)
 
 
 def is_optimizer(obj):
     """True for an optimizer object (with ``init`` and ``step``), not a class or factory."""
-    return (not isinstance(obj, type) and callable(getattr(obj, "init", None))
-            and callable(getattr(obj, "step", None)))
+    return (
+        not isinstance(obj, type)
+        and callable(getattr(obj, "init", None))
+        and callable(getattr(obj, "step", None))
+    )
 
 
 def _is_landscape(obj):
@@ -172,8 +181,11 @@ def optimizer_label(optimizer):
         defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()}
     except (TypeError, ValueError):
         return repr(optimizer)
-    changed = [f"{k}={v!r}" for k, v in vars(optimizer).items()
-               if k in defaults and (k == "lr" or defaults[k] != v)]
+    changed = [
+        f"{k}={v!r}"
+        for k, v in vars(optimizer).items()
+        if k in defaults and (k == "lr" or defaults[k] != v)
+    ]
     return f"{cls.__name__}({', '.join(changed)})"
 
 
@@ -232,17 +244,33 @@ class TrajectoryExplorer(Explorer):
     figsize = (8.4, 3.4)
     _first_controls = ("landscape",)
 
-    def __init__(self, optimizers, landscape=None, schedule=None, controls=None, *,
-                 selected=None, max_steps=1000, **values):
+    def __init__(
+        self,
+        optimizers,
+        landscape=None,
+        schedule=None,
+        controls=None,
+        *,
+        selected=None,
+        max_steps=1000,
+        **values,
+    ):
         self.max_steps = integer("max_steps", max_steps, 1)
         extra = {} if controls is None else controls
-        check(isinstance(extra, dict), "controls", controls,
-              "a dict name -> ipywidgets control")
+        check(isinstance(extra, dict), "controls", controls, "a dict name -> ipywidgets control")
         for name, control in extra.items():
-            check(name not in _BUILT_IN, "controls", name,
-                  f"named otherwise than the built-in controls {list(_BUILT_IN)}")
-            check(hasattr(control, "value") and hasattr(control, "observe"),
-                  f"controls[{name!r}]", control, "an ipywidgets control (with a value)")
+            check(
+                name not in _BUILT_IN,
+                "controls",
+                name,
+                f"named otherwise than the built-in controls {list(_BUILT_IN)}",
+            )
+            check(
+                hasattr(control, "value") and hasattr(control, "observe"),
+                f"controls[{name!r}]",
+                control,
+                "an ipywidgets control (with a value)",
+            )
         self._extra = dict(extra)
         names = list(_BUILT_IN) + list(extra)
         self._entries = self._parse_optimizers(optimizers, schedule, names)
@@ -271,10 +299,15 @@ class TrajectoryExplorer(Explorer):
         elif isinstance(optimizers, (list, tuple)):
             items = [(None, v, f"optimizers[{i}]") for i, v in enumerate(optimizers)]
         else:
-            raise ValueError(f"optimizers must be a list or a dict label -> optimizer, got "
-                             f"{optimizers!r}")
-        check(1 <= len(items) <= len(STYLES), "optimizers", f"{len(items)} optimizers",
-              f"1 to {len(STYLES)} optimizers (one style each)")
+            raise ValueError(
+                f"optimizers must be a list or a dict label -> optimizer, got {optimizers!r}"
+            )
+        check(
+            1 <= len(items) <= len(STYLES),
+            "optimizers",
+            f"{len(items)} optimizers",
+            f"1 to {len(STYLES)} optimizers (one style each)",
+        )
         shared = None if schedule is None else _as_schedule(schedule, "schedule", names)
         entries, seen = [], set()
         for label, entry, what in items:
@@ -289,12 +322,15 @@ class TrajectoryExplorer(Explorer):
             elif callable(entry):
                 factory = _factory(entry, what, names)
                 default = getattr(entry, "__name__", "")
-                default = f"optimizer {len(entries) + 1}" if default in ("", "<lambda>") \
-                    else default
+                default = (
+                    f"optimizer {len(entries) + 1}" if default in ("", "<lambda>") else default
+                )
             else:
-                raise ValueError(f"{what} must be a course_lib optimizer (an object with init "
-                                 f"and step, e.g. SGD(lr=0.1)) or a function of control "
-                                 f"values returning one, got {entry!r}")
+                raise ValueError(
+                    f"{what} must be a course_lib optimizer (an object with init "
+                    f"and step, e.g. SGD(lr=0.1)) or a function of control "
+                    f"values returning one, got {entry!r}"
+                )
             label = default if label is None else label
             while label in seen:
                 label += "′"
@@ -330,11 +366,17 @@ class TrajectoryExplorer(Explorer):
                 label = getattr(item, "__name__", "") if label is None else label
                 label = _UNNAMED if label in ("", "<lambda>") else label
             else:
-                raise ValueError(f"landscape must be one of {list(PRESETS)}, a landscape "
-                                 f"object or a function of control values returning one, "
-                                 f"got {item!r}")
-            check(label is not None and label not in specs, "landscape", label,
-                  "a list of distinct landscapes (give a dict label -> landscape)")
+                raise ValueError(
+                    f"landscape must be one of {list(PRESETS)}, a landscape "
+                    f"object or a function of control values returning one, "
+                    f"got {item!r}"
+                )
+            check(
+                label is not None and label not in specs,
+                "landscape",
+                label,
+                "a list of distinct landscapes (give a dict label -> landscape)",
+            )
             specs[str(label)] = spec
         return specs
 
@@ -344,8 +386,9 @@ class TrajectoryExplorer(Explorer):
         if len(self._specs) > 1:
             controls["landscape"] = dropdown("landscape", list(self._specs), self._selected)
         controls.update(self._extra)
-        controls["steps"] = int_slider("steps", min(100, self.max_steps), 1, self.max_steps,
-                                       continuous_update=True)
+        controls["steps"] = int_slider(
+            "steps", min(100, self.max_steps), 1, self.max_steps, continuous_update=True
+        )
         controls["x0"] = float_slider("start x₁", 0.0, -1.0, 1.0, 0.01)
         controls["y0"] = float_slider("start x₂", 0.0, -1.0, 1.0, 0.01)
         self.controls = controls
@@ -406,8 +449,12 @@ class TrajectoryExplorer(Explorer):
         values = self._values()
         for entry in self._entries:  # a factory that fails now is the author's mistake
             optimizer = entry.optimizer.make(values)
-            check(is_optimizer(optimizer), f"the optimizer {entry.label!r}", optimizer,
-                  "an object with init and step")
+            check(
+                is_optimizer(optimizer),
+                f"the optimizer {entry.label!r}",
+                optimizer,
+                "an object with init and step",
+            )
         several = len(self._entries) > 1
         grid = self.figure.add_gridspec(1, 2, width_ratios=(1.0, 1.15))
         self.ax2 = self.figure.add_subplot(grid[0])
@@ -416,20 +463,40 @@ class TrajectoryExplorer(Explorer):
         self.paths2, self.paths1, self.loss_lines, self.ends = [], [], [], []
         no_scale = dict(scalex=False, scaley=False)
         for style in STYLES[: len(self._entries)]:
-            path = dict(color=style.color, linestyle=style.linestyle, marker=style.marker,
-                        markersize=3.5 if several else 2.5, linewidth=1.3 if several else 1.1,
-                        zorder=3, **no_scale)
+            path = dict(
+                color=style.color,
+                linestyle=style.linestyle,
+                marker=style.marker,
+                markersize=3.5 if several else 2.5,
+                linewidth=1.3 if several else 1.1,
+                zorder=3,
+                **no_scale,
+            )
             self.paths2.append(self.ax2.plot([], [], **path)[0])
             self.paths1.append(self.ax1.plot([], [], **path)[0])
             loss = dict(path, markersize=4.5, linewidth=1.4, zorder=2)
             if not several:
                 loss.update(color="C0", marker="none")
             self.loss_lines.append(self.ax_loss.plot([], [], **loss)[0])
-            end = dict(color=style.color, marker="X", markersize=10, markeredgecolor="white",
-                       markeredgewidth=0.8, linestyle="none", zorder=5, **no_scale)
+            end = dict(
+                color=style.color,
+                marker="X",
+                markersize=10,
+                markeredgecolor="white",
+                markeredgewidth=0.8,
+                linestyle="none",
+                zorder=5,
+                **no_scale,
+            )
             self.ends.append((self.ax2.plot([], [], **end)[0], self.ax1.plot([], [], **end)[0]))
-        start = dict(color="black" if several else STYLES[0].color, marker="s", markersize=6,
-                     linestyle="none", zorder=4, **no_scale)
+        start = dict(
+            color="black" if several else STYLES[0].color,
+            marker="s",
+            markersize=6,
+            linestyle="none",
+            zorder=4,
+            **no_scale,
+        )
         (self.start2,) = self.ax2.plot([], [], **start)
         (self.start1,) = self.ax1.plot([], [], **start)
         for artist in (*self.paths2, *self.paths1, *self.loss_lines, self.start2, self.start1):
@@ -437,18 +504,35 @@ class TrajectoryExplorer(Explorer):
         for pair in self.ends:
             for artist in pair:
                 self._animate(artist)
-        self.status = self.ax_loss.text(0.5, 1.03, "", transform=self.ax_loss.transAxes,
-                                        ha="center", va="bottom", fontsize=9.5)
+        self.status = self.ax_loss.text(
+            0.5, 1.03, "", transform=self.ax_loss.transAxes, ha="center", va="bottom", fontsize=9.5
+        )
         self._animate(self.status)
         self.ax_loss.set_xlabel("step t")
         self.ax_loss.grid(True, which="major", alpha=0.3)
         self._loss_limits = None
         if several:  # below the plots, in the never-redrawn background: it covers no data
-            handles = [Line2D([], [], color=s.color, linestyle=s.linestyle, marker=s.marker,
-                              markersize=5, linewidth=1.4) for s in STYLES]
-            self.figure.legend(handles[: len(self.labels)], self.labels,
-                               loc="outside lower center", ncols=min(len(self.labels), 4),
-                               fontsize=8.5, frameon=False, handlelength=3.0)
+            handles = [
+                Line2D(
+                    [],
+                    [],
+                    color=s.color,
+                    linestyle=s.linestyle,
+                    marker=s.marker,
+                    markersize=5,
+                    linewidth=1.4,
+                )
+                for s in STYLES
+            ]
+            self.figure.legend(
+                handles[: len(self.labels)],
+                self.labels,
+                loc="outside lower center",
+                ncols=min(len(self.labels), 4),
+                fontsize=8.5,
+                frameon=False,
+                handlelength=3.0,
+            )
 
     def _after_layout(self):
         self.ax1.set_position(self.ax2.get_position())
@@ -494,8 +578,9 @@ class TrajectoryExplorer(Explorer):
     def _make_view(self, view):
         f = view.f
         if f.dim == 2:
-            contours = plot_contours(self.ax2, f, n=160, levels=18,
-                                     log=view.preset.log_levels, minima=False)
+            contours = plot_contours(
+                self.ax2, f, n=160, levels=18, log=view.preset.log_levels, minima=False
+            )
             return [contours, mark_minima(self.ax2, f)]
         curve = plot_1d(self.ax1, f, n=400)
         values = curve.get_ydata()
@@ -518,13 +603,23 @@ class TrajectoryExplorer(Explorer):
         if traj is None or (traj.steps_taken < steps and not traj.diverged):
             f = view.f
             bound = BOUND_FACTOR * float(np.max(np.abs(f.bounds)))
-            longer = steps if exact else min(
-                max(steps, 100, 2 * (traj.steps_taken if traj else 0)), self.max_steps)
+            longer = (
+                steps
+                if exact
+                else min(max(steps, 100, 2 * (traj.steps_taken if traj else 0)), self.max_steps)
+            )
             try:
                 optimizer = entry.optimizer.make(values)
                 schedule = None if entry.schedule is None else entry.schedule.make(values)
-                traj = run(optimizer, f, start if f.dim == 2 else start[0], longer,
-                           schedule=schedule, bound=bound, rng=0)
+                traj = run(
+                    optimizer,
+                    f,
+                    start if f.dim == 2 else start[0],
+                    longer,
+                    schedule=schedule,
+                    bound=bound,
+                    rng=0,
+                )
             except (ValueError, TypeError, AttributeError) as error:
                 traj = f"{type(error).__name__}: {error}"
             if len(self._runs) > 64 * len(self._entries):
@@ -617,8 +712,10 @@ class TrajectoryExplorer(Explorer):
             return f"could not run: {traj}", "error"
         k = traj.steps_taken
         if traj.diverged and f.min_value is not None:
-            return (f"diverged at step {traj.diverged_at}: lr too large for this curvature",
-                    "diverged")
+            return (
+                f"diverged at step {traj.diverged_at}: lr too large for this curvature",
+                "diverged",
+            )
         if traj.diverged:
             return f"ran off to infinity at step {traj.diverged_at}: f has no minimum", "diverged"
         lows, highs = np.array(f.bounds, dtype=float).reshape(-1, 2).T
@@ -631,8 +728,12 @@ class TrajectoryExplorer(Explorer):
         return f"after {k} steps: f = {traj.losses[k]:.3g}", "ok"
 
     def _set_status(self, f, steps):
-        colors = {"diverged": STYLES[0].color, "error": STYLES[0].color, "left": "#E69F00",
-                  "ok": "black"}
+        colors = {
+            "diverged": STYLES[0].color,
+            "error": STYLES[0].color,
+            "left": "#E69F00",
+            "ok": "black",
+        }
         outcomes = {label: self.outcome(label, f) for label in self.labels}
         if len(self.labels) == 1:
             message, kind = outcomes[self.labels[0]]
@@ -649,7 +750,8 @@ class TrajectoryExplorer(Explorer):
                 message, kind = f"after {steps} steps", "ok"
             self.info.value = " &nbsp;·&nbsp; ".join(
                 f"<b>{html.escape(label)}</b>: {html.escape(outcomes[label][0])}"
-                for label in self.labels)
+                for label in self.labels
+            )
         self.status.set_text(message)
         self.status.set_color(colors[kind])
 
@@ -657,17 +759,22 @@ class TrajectoryExplorer(Explorer):
         parts = []
         for label in bad:
             traj = self.results[label]
-            parts.append(f"{label} (no run)" if isinstance(traj, str)
-                         else f"{label} (step {traj.diverged_at})")
+            parts.append(
+                f"{label} (no run)"
+                if isinstance(traj, str)
+                else f"{label} (step {traj.diverged_at})"
+            )
         return "diverged: " + ", ".join(parts)
 
     def alt_text(self):
         view = self._view()
         where = "graph" if view.f.dim == 1 else "contour lines"
         start = tuple(round(float(self.value(k)), 3) for k in ("x0", "y0")[: view.f.dim])
-        return (f"Left: the path of {', '.join(self.labels)} on the {where} of "
-                f"{self._title(view)}, from the start {start}. Right: the loss against the "
-                f"step. {self.status.get_text()}.")
+        return (
+            f"Left: the path of {', '.join(self.labels)} on the {where} of "
+            f"{self._title(view)}, from the start {start}. Right: the loss against the "
+            f"step. {self.status.get_text()}."
+        )
 
 
 def _sliced(traj, steps):
@@ -676,19 +783,30 @@ def _sliced(traj, steps):
     if traj.steps_taken < steps or (traj.steps_taken == steps and not traj.diverged):
         return traj  # what run(..., steps) returns: it diverged before `steps`, or is exact
     k = steps  # it went on past `steps` (or failed at step t = steps, which is not run)
-    return replace(traj, path=traj.path[: k + 1], losses=traj.losses[: k + 1],
-                   lrs=traj.lrs[:k], diverged=False, diverged_at=None, steps_taken=k,
-                   final_state=None)
+    return replace(
+        traj,
+        path=traj.path[: k + 1],
+        losses=traj.losses[: k + 1],
+        lrs=traj.lrs[:k],
+        diverged=False,
+        diverged_at=None,
+        steps_taken=k,
+        final_state=None,
+    )
 
 
 def _as_schedule(schedule, what, names):
     """A ``_Factory`` for a schedule: a ready ``course_lib.schedules`` object or a factory."""
     if isinstance(schedule, ReduceLROnPlateau):
-        raise ValueError(f"{what} must be a function of the step t; ReduceLROnPlateau "
-                         f"follows a validation metric, which a landscape run does not have")
+        raise ValueError(
+            f"{what} must be a function of the step t; ReduceLROnPlateau "
+            f"follows a validation metric, which a landscape run does not have"
+        )
     if isinstance(schedule, Schedule):
         return _ready(schedule)
     if callable(schedule):
         return _factory(schedule, what, names)
-    raise ValueError(f"{what} must be a course_lib.schedules schedule or a function of "
-                     f"control values returning one, got {schedule!r}")
+    raise ValueError(
+        f"{what} must be a course_lib.schedules schedule or a function of "
+        f"control values returning one, got {schedule!r}"
+    )

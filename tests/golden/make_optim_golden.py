@@ -46,7 +46,10 @@ OBJECTIVES = {
     "quadratic": (quadratic, [1.5, -0.5]),
     "neg_quadratic": (neg_quadratic, [1.5, -0.5]),
     "rosenbrock": (rosenbrock, [-1.2, 1.0]),
-    "matrix_lsq": (matrix_lsq, [[0.3, -0.2, 0.1, 0.5], [-0.4, 0.2, 0.6, -0.1], [0.05, 0.3, -0.7, 0.2]]),
+    "matrix_lsq": (
+        matrix_lsq,
+        [[0.3, -0.2, 0.1, 0.5], [-0.4, 0.2, 0.6, -0.1], [0.05, 0.3, -0.7, 0.2]],
+    ),
 }
 
 # ---- option grid: every keyword of every optimizer, alone and combined ---------------------
@@ -68,7 +71,13 @@ OPTIONS = {
         {"lr": 0.1, "initial_accumulator_value": 0.1},
         {"lr": 0.1, "eps": 1e-3},
         {"lr": 0.1, "weight_decay": 0.1},
-        {"lr": 0.2, "lr_decay": 0.01, "weight_decay": 0.01, "initial_accumulator_value": 0.5, "eps": 1e-6},
+        {
+            "lr": 0.2,
+            "lr_decay": 0.01,
+            "weight_decay": 0.01,
+            "initial_accumulator_value": 0.5,
+            "eps": 1e-6,
+        },
         {"lr": 0.1, "maximize": True},
     ],
     "RMSprop": [
@@ -143,7 +152,9 @@ def main():
     cases = []
     for opt_name, grid in OPTIONS.items():
         for kwargs in grid:
-            objectives = ["neg_quadratic"] if kwargs.get("maximize") else ["quadratic", "rosenbrock"]
+            objectives = (
+                ["neg_quadratic"] if kwargs.get("maximize") else ["quadratic", "rosenbrock"]
+            )
             for objective in objectives:
                 cases.append((opt_name, kwargs, objective, None, torch.float64))
         # every optimizer once more on a matrix parameter, under a changing lr, and in float32

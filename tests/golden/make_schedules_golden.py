@@ -46,8 +46,11 @@ def torch_scheduler(opt, name, kwargs):
     if name == "warmup":
         inner = kw["schedule"]
         ramp = L.LinearLR(opt, kw["start_factor"], 1.0, kw["warmup_steps"])
-        return L.SequentialLR(opt, [ramp, torch_scheduler(opt, inner["schedule"], inner["kwargs"])],
-                              milestones=[kw["warmup_steps"]])
+        return L.SequentialLR(
+            opt,
+            [ramp, torch_scheduler(opt, inner["schedule"], inner["kwargs"])],
+            milestones=[kw["warmup_steps"]],
+        )
     return getattr(L, name)(opt, **kw)
 
 
@@ -97,58 +100,115 @@ def lr_cases():
     for step_size, gamma in [(1, 0.1), (3, 0.5), (7, 0.9), (10, 0.1), (4, 1.0), (5, 1.5)]:
         cases.append(("StepLR", {"lr": 0.1, "step_size": step_size, "gamma": gamma}, 40))
     cases.append(("StepLR", {"lr": 0.05, "step_size": 2}, 30))  # default gamma
-    for milestones, gamma in [([3, 7, 15], 0.1), ([5, 5, 12], 0.5), ([0, 10], 0.3), ([], 0.1),
-                              ([2, 4, 6, 8, 10], 0.8), ([20], 2.0)]:
+    for milestones, gamma in [
+        ([3, 7, 15], 0.1),
+        ([5, 5, 12], 0.5),
+        ([0, 10], 0.3),
+        ([], 0.1),
+        ([2, 4, 6, 8, 10], 0.8),
+        ([20], 2.0),
+    ]:
         cases.append(("MultiStepLR", {"lr": 0.1, "milestones": milestones, "gamma": gamma}, 30))
     cases.append(("MultiStepLR", {"lr": 1.0, "milestones": [4, 9]}, 15))  # default gamma
     for gamma in [0.9, 0.5, 0.99, 1.05]:
         cases.append(("ExponentialLR", {"lr": 0.1, "gamma": gamma}, 100 if gamma == 0.99 else 40))
     for T_max in [1, 3, 10, 25, 100]:
         for lr, eta_min in [(0.1, 0.0), (0.1, 0.001), (1.0, 0.5)]:
-            cases.append(("CosineAnnealingLR", {"lr": lr, "T_max": T_max, "eta_min": eta_min},
-                          max(4 * T_max, 12)))
+            cases.append(
+                (
+                    "CosineAnnealingLR",
+                    {"lr": lr, "T_max": T_max, "eta_min": eta_min},
+                    max(4 * T_max, 12),
+                )
+            )
     cases.append(("CosineAnnealingLR", {"lr": 0.1, "T_max": 8}, 40))  # default eta_min
     # T_max = 333, eta_min close to lr: the closed form drifts > 1e-12 from torch's recursion
     cases.append(("CosineAnnealingLR", {"lr": 0.05, "T_max": 333, "eta_min": 0.0499}, 4 * 333))
-    for start, end, total in [(1 / 3, 1.0, 5), (0.1, 1.0, 10), (1.0, 0.0, 10), (0.5, 0.25, 7),
-                              (0.25, 0.75, 3), (1.0, 0.1, 20), (0.001, 1.0, 1), (1.0, 0.0, 37)]:
-        cases.append(("LinearLR", {"lr": 0.1, "start_factor": start, "end_factor": end,
-                                   "total_iters": total}, max(total + 10, 30)))
+    for start, end, total in [
+        (1 / 3, 1.0, 5),
+        (0.1, 1.0, 10),
+        (1.0, 0.0, 10),
+        (0.5, 0.25, 7),
+        (0.25, 0.75, 3),
+        (1.0, 0.1, 20),
+        (0.001, 1.0, 1),
+        (1.0, 0.0, 37),
+    ]:
+        cases.append(
+            (
+                "LinearLR",
+                {"lr": 0.1, "start_factor": start, "end_factor": end, "total_iters": total},
+                max(total + 10, 30),
+            )
+        )
     cases.append(("LinearLR", {"lr": 0.1}, 30))  # all defaults
     for staircase in [False, True]:
         for steps, rate in [(1, 0.5), (10, 1.0), (2.5, 0.1)]:
-            cases.append(("InverseTimeDecay", {"lr": 0.1, "decay_steps": steps,
-                                               "decay_rate": rate, "staircase": staircase}, 40))
+            cases.append(
+                (
+                    "InverseTimeDecay",
+                    {"lr": 0.1, "decay_steps": steps, "decay_rate": rate, "staircase": staircase},
+                    40,
+                )
+            )
     cases.append(("InverseTimeDecay", {"lr": 0.1, "decay_steps": 7, "decay_rate": 0.5}, 30))
 
     lr = 0.1
     sequences = [
-        ([sub("LinearLR", lr=lr, start_factor=0.1, total_iters=5),
-          sub("CosineAnnealingLR", lr=lr, T_max=20, eta_min=0.001)], [5]),
-        ([sub("ExponentialLR", lr=lr, gamma=0.9),
-          sub("MultiStepLR", lr=lr, milestones=[2, 6], gamma=0.5),
-          sub("CosineAnnealingLR", lr=lr, T_max=10)], [4, 12]),
+        (
+            [
+                sub("LinearLR", lr=lr, start_factor=0.1, total_iters=5),
+                sub("CosineAnnealingLR", lr=lr, T_max=20, eta_min=0.001),
+            ],
+            [5],
+        ),
+        (
+            [
+                sub("ExponentialLR", lr=lr, gamma=0.9),
+                sub("MultiStepLR", lr=lr, milestones=[2, 6], gamma=0.5),
+                sub("CosineAnnealingLR", lr=lr, T_max=10),
+            ],
+            [4, 12],
+        ),
         ([sub("StepLR", lr=lr, step_size=3, gamma=0.5), sub("LinearLR", lr=lr)], [7]),
-        ([sub("LinearLR", lr=lr, start_factor=0.5, total_iters=3),
-          sub("ExponentialLR", lr=lr, gamma=0.95)], [0]),  # milestone 0: skip the first
-        ([sub("ExponentialLR", lr=lr, gamma=0.8), sub("StepLR", lr=lr, step_size=2),
-          sub("CosineAnnealingLR", lr=lr, T_max=6, eta_min=0.01)], [5, 5]),  # repeated
-        ([sub("CosineAnnealingLR", lr=lr, T_max=4), sub("CosineAnnealingLR", lr=lr, T_max=9)],
-         [10]),  # the first cosine runs past its T_max
-        ([sub("LinearLR", lr=lr, start_factor=1.0, end_factor=0.0, total_iters=6),
-          sub("LinearLR", lr=lr, start_factor=0.2, end_factor=1.0, total_iters=6)], [8]),
+        (
+            [
+                sub("LinearLR", lr=lr, start_factor=0.5, total_iters=3),
+                sub("ExponentialLR", lr=lr, gamma=0.95),
+            ],
+            [0],
+        ),  # milestone 0: skip the first
+        (
+            [
+                sub("ExponentialLR", lr=lr, gamma=0.8),
+                sub("StepLR", lr=lr, step_size=2),
+                sub("CosineAnnealingLR", lr=lr, T_max=6, eta_min=0.01),
+            ],
+            [5, 5],
+        ),  # repeated
+        (
+            [sub("CosineAnnealingLR", lr=lr, T_max=4), sub("CosineAnnealingLR", lr=lr, T_max=9)],
+            [10],
+        ),  # the first cosine runs past its T_max
+        (
+            [
+                sub("LinearLR", lr=lr, start_factor=1.0, end_factor=0.0, total_iters=6),
+                sub("LinearLR", lr=lr, start_factor=0.2, end_factor=1.0, total_iters=6),
+            ],
+            [8],
+        ),
     ]
     for schedules, milestones in sequences:
         cases.append(("SequentialLR", {"schedules": schedules, "milestones": milestones}, 35))
 
-    for inner, w, start in [(sub("CosineAnnealingLR", lr=lr, T_max=30, eta_min=1e-4), 5, 0.1),
-                            (sub("StepLR", lr=lr, step_size=10, gamma=0.5), 8, 1 / 3),
-                            (sub("ExponentialLR", lr=lr, gamma=0.97), 3, 0.01),
-                            (sub("MultiStepLR", lr=lr, milestones=[10, 20]), 1, 0.5),
-                            (sub("InverseTimeDecay", lr=lr, decay_steps=5, decay_rate=0.5), 4,
-                             0.25),
-                            (sub("LinearLR", lr=lr, start_factor=1.0, end_factor=0.0,
-                                 total_iters=25), 10, 0.001)]:
+    for inner, w, start in [
+        (sub("CosineAnnealingLR", lr=lr, T_max=30, eta_min=1e-4), 5, 0.1),
+        (sub("StepLR", lr=lr, step_size=10, gamma=0.5), 8, 1 / 3),
+        (sub("ExponentialLR", lr=lr, gamma=0.97), 3, 0.01),
+        (sub("MultiStepLR", lr=lr, milestones=[10, 20]), 1, 0.5),
+        (sub("InverseTimeDecay", lr=lr, decay_steps=5, decay_rate=0.5), 4, 0.25),
+        (sub("LinearLR", lr=lr, start_factor=1.0, end_factor=0.0, total_iters=25), 10, 0.001),
+    ]:
         cases.append(("warmup", {"schedule": inner, "warmup_steps": w, "start_factor": start}, 40))
 
     one_cycle = [
@@ -156,12 +216,33 @@ def lr_cases():
         ({"max_lr": 0.1, "total_steps": 100}, "Adam"),
         ({"max_lr": 0.1, "total_steps": 100, "anneal_strategy": "linear"}, "SGD"),
         ({"max_lr": 0.1, "total_steps": 100, "three_phase": True}, "SGD"),
-        ({"max_lr": 0.1, "total_steps": 100, "three_phase": True, "anneal_strategy": "linear"},
-         "Adam"),
-        ({"max_lr": 1.0, "total_steps": 47, "pct_start": 0.25, "div_factor": 10.0,
-          "final_div_factor": 100.0, "base_momentum": 0.8, "max_momentum": 0.9}, "SGD"),
-        ({"max_lr": 1.0, "total_steps": 47, "pct_start": 0.4, "three_phase": True,
-          "base_momentum": 0.8, "max_momentum": 0.99}, "Adam"),
+        (
+            {"max_lr": 0.1, "total_steps": 100, "three_phase": True, "anneal_strategy": "linear"},
+            "Adam",
+        ),
+        (
+            {
+                "max_lr": 1.0,
+                "total_steps": 47,
+                "pct_start": 0.25,
+                "div_factor": 10.0,
+                "final_div_factor": 100.0,
+                "base_momentum": 0.8,
+                "max_momentum": 0.9,
+            },
+            "SGD",
+        ),
+        (
+            {
+                "max_lr": 1.0,
+                "total_steps": 47,
+                "pct_start": 0.4,
+                "three_phase": True,
+                "base_momentum": 0.8,
+                "max_momentum": 0.99,
+            },
+            "Adam",
+        ),
         ({"max_lr": 0.01, "total_steps": 30, "cycle_momentum": False}, "SGD"),
         ({"max_lr": 0.01, "total_steps": 12, "pct_start": 0.05}, "SGD"),  # pct * total < 1
         ({"max_lr": 0.01, "total_steps": 20, "pct_start": 0.0}, "Adam"),
@@ -181,11 +262,11 @@ def loss_curve(n=80):
         if i >= 60:
             x += 0.001 * ((-1) ** i)  # the stall
         elif i % 10 < 3:
-            x *= 0.9            # clear improvement
+            x *= 0.9  # clear improvement
         elif i % 10 < 6:
-            pass                # exact plateau
+            pass  # exact plateau
         elif i % 10 == 6:
-            x *= 1 - 1e-5       # better, but by less than the default threshold
+            x *= 1 - 1e-5  # better, but by less than the default threshold
         else:
             x += 0.01 * ((-1) ** i)  # bumps
         values.append(x)
@@ -221,8 +302,15 @@ def plateau_case(kwargs, lr=0.1):
         best.append(sched.best)
         bad.append(sched.num_bad_epochs)
         cool.append(sched.cooldown_counter)
-    return {"schedule": "ReduceLROnPlateau", "kwargs": kwargs, "metrics": metrics, "lrs": lrs,
-            "best": best, "num_bad_epochs": bad, "cooldown_counter": cool}
+    return {
+        "schedule": "ReduceLROnPlateau",
+        "kwargs": kwargs,
+        "metrics": metrics,
+        "lrs": lrs,
+        "best": best,
+        "num_bad_epochs": bad,
+        "cooldown_counter": cool,
+    }
 
 
 def main():
