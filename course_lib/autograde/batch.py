@@ -846,7 +846,10 @@ def preflight_message(result: dict, log_path: Optional[str]) -> str:
         line = [x for x in stderr.splitlines() if "sandbox setup failed" in x][-1]
         cause = f"the sandbox could not be set up ({line.strip()})."
         fix = "Fix that step (docs/deployment.md), or grade on a machine where sandboxes work."
-    elif "MemoryError" in stderr or result["status"] == "memory limit":
+    elif result["status"] == "memory limit" or any(
+        sign in stderr
+        for sign in ("MemoryError", "failed to map segment", "Cannot allocate memory")
+    ):  # out of address space: Python's error, or the loader's when a library is mapped
         cause = "the memory limit is too small for Python and the course's libraries."
         fix = "Raise --memory (the default is 2048 MiB)."
     elif result["status"] == "timed out":
