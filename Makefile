@@ -28,9 +28,12 @@ book: $(STAMP)
 notebooks: $(STAMP)
 	for page in book/*.md; do $(BIN)/jupytext --to ipynb --update --quiet "$$page"; done
 
-# The tests include ruff's linter and formatter checks (tests/test_code_quality.py).
+# The tests include ruff's linter and formatter checks (tests/test_code_quality.py). They run in
+# TEST_JOBS processes (pytest-xdist); --dist loadscope keeps a module's or class's tests on one
+# process, so each assignment's real-nbgrader pipeline is graded once and shared by its tests.
+TEST_JOBS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope
 
 # Apply ruff's formatter and safe lint fixes (configured in pyproject.toml).
 format: $(STAMP)
