@@ -43,7 +43,7 @@ from matplotlib.lines import Line2D
 
 from course_lib import landscapes
 from course_lib._checks import check, integer
-from course_lib.plots import mark_minima, plot_1d, plot_contours
+from course_lib.plots import OKABE_ITO, mark_minima, plot_1d, plot_contours
 from course_lib.schedules import ReduceLROnPlateau, Schedule
 from course_lib.train import run
 from course_lib.widgets.controls import dropdown, float_slider, int_slider, set_range
@@ -85,14 +85,17 @@ class Style(NamedTuple):
 
 # Okabe-Ito colours, ordered to stand out on viridis contour lines, each with its own dash
 # pattern and marker
-STYLES = (
-    Style("#D55E00", "-", "o"),  # vermillion
-    Style("#0072B2", "--", "s"),  # blue
-    Style("#000000", ":", "^"),  # black
-    Style("#CC79A7", "-.", "D"),  # reddish purple
-    Style("#E69F00", (0, (6, 2)), "v"),  # orange
-    Style("#56B4E9", (0, (4, 1, 1, 1, 1, 1)), "P"),  # sky blue
-    Style("#009E73", (0, (1, 3)), "X"),  # bluish green
+STYLES = tuple(
+    Style(OKABE_ITO[colour], dashes, marker)
+    for colour, dashes, marker in (
+        ("vermillion", "-", "o"),
+        ("blue", "--", "s"),
+        ("black", ":", "^"),
+        ("reddish purple", "-.", "D"),
+        ("orange", (0, (6, 2)), "v"),
+        ("sky blue", (0, (4, 1, 1, 1, 1, 1)), "P"),
+        ("bluish green", (0, (1, 3)), "X"),
+    )
 )
 
 BOUND_FACTOR = 1e3  # an iterate farther than this many window sizes counts as diverged
@@ -731,7 +734,7 @@ class TrajectoryExplorer(Explorer):
         colors = {
             "diverged": STYLES[0].color,
             "error": STYLES[0].color,
-            "left": "#E69F00",
+            "left": OKABE_ITO["orange"],
             "ok": "black",
         }
         outcomes = {label: self.outcome(label, f) for label in self.labels}
