@@ -11,6 +11,10 @@ momentum factor ``beta`` (PyTorch's ``momentum``) matter. This module gives, for
   the error eventually shrinks per step; vectorised, for maps over ``(h, beta)``;
 - ``momentum_regime(h, beta)``: "overdamped" (two real roots), "critically damped" (a double
   root), "underdamped" (complex roots: the error oscillates) or "unstable";
+- ``nesterov_matrix``, ``nesterov_roots``, ``nesterov_rate``: the same for Nesterov's
+  accelerated gradient;
+- ``stability_limit(method, beta)``: the largest stable ``h`` of "gd" (2), "momentum"
+  (``2 + 2 beta``) and "nesterov" (``(2 + 2 beta) / (1 + 2 beta)``);
 
 and, for a whole quadratic with eigenvalues in ``[lambda_min, lambda_max]``:
 
@@ -33,8 +37,22 @@ is ``z^2 - (1 + beta - h) z + beta``: the same as that of the equivalent second-
 ``e_{t+1} = (1 + beta - h) e_t - beta e_{t-1}``. It is stable (every root inside the unit
 circle) iff ``0 <= beta < 1`` and ``0 < h < 2 + 2 beta``.
 
-References: Polyak (1964), "Some methods of speeding up the convergence of iteration methods",
-USSR Comput. Math. Math. Phys. 4(5); Goh (2017), "Why Momentum Really Works", Distill.
+Nesterov's method in look-ahead form, ``v_{t+1} = beta v_t - lr grad f(w_t + beta v_t)``,
+``w_{t+1} = w_t + v_{t+1}``, takes the gradient at ``e_t + beta v_t``::
+
+    v_{t+1} = -h e_t + beta (1 - h) v_t          [e_{t+1}]   [1 - h   beta (1 - h)] [e_t]
+    e_{t+1} = (1 - h) e_t + beta (1 - h) v_t     [v_{t+1}] = [  -h    beta (1 - h)] [v_t]
+
+with trace ``(1 + beta)(1 - h)`` and determinant ``beta (1 - h)``. The Jury conditions for
+``z^2 - (1 + beta)(1 - h) z + beta (1 - h)`` give: stable iff ``0 < h < (2 + 2 beta) / (1 + 2
+beta)`` (for ``0 <= beta < 1``). PyTorch's ``SGD(nesterov=True)`` runs the same method on the
+look-ahead points ``x = w + beta v``, a change of variables that keeps the eigenvalues.
+
+References: Polyak (1964), "Some methods of speeding up the convergence of iteration
+methods", USSR Comput. Math. Math. Phys. 4(5); Nesterov (1983), "A method for solving the convex
+programming problem with convergence rate O(1/k^2)", Soviet Math. Dokl. 27; Sutskever, Martens,
+Dahl & Hinton (2013), "On the importance of initialization and momentum in deep learning", ICML;
+Goh (2017), "Why Momentum Really Works", Distill.
 """
 
 from __future__ import annotations
@@ -51,6 +69,10 @@ __all__ = [
     "momentum_roots",
     "momentum_rate",
     "momentum_regime",
+    "nesterov_matrix",
+    "nesterov_roots",
+    "nesterov_rate",
+    "stability_limit",
     "best_gd",
     "best_momentum",
     "BestParameters",
@@ -118,8 +140,12 @@ def momentum_roots(h: Any, beta: Any) -> np.ndarray:
       larger modulus first (for real roots: the larger absolute value).
     """
     h, beta = np.broadcast_arrays(_real_array("h", h), _beta_array(beta))
-    trace = 1.0 + beta - h
-    sqrt_disc = np.sqrt((trace**2 - 4.0 * beta).astype(complex))
+    return _roots(1.0 + beta - h, beta)
+
+
+def _roots(trace: np.ndarray, det: np.ndarray) -> np.ndarray:
+    """Roots of ``z^2 - trace z + det``, the one of larger modulus first, on a last axis."""
+    sqrt_disc = np.sqrt((trace**2 - 4.0 * det).astype(complex))
     z1, z2 = (trace + sqrt_disc) / 2.0, (trace - sqrt_disc) / 2.0
     first_larger = np.abs(z1) >= np.abs(z2)
     return np.stack([np.where(first_larger, z1, z2), np.where(first_larger, z2, z1)], axis=-1)
@@ -168,6 +194,67 @@ def momentum_regime(h: float, beta: float, tol: float = 1e-12) -> str:
     if abs(disc) <= tol * max(trace**2, 4.0 * beta):
         return "critically damped"
     return "overdamped" if disc > 0 else "underdamped"
+
+
+def nesterov_matrix(h: float, beta: float) -> np.ndarray:
+    """The 2x2 matrix of one step of Nesterov's method on a direction with ``h = lr * lambda``.
+
+    It maps the error and the look-ahead-form velocity ``(e_t, v_t)`` to
+    ``(e_{t+1}, v_{t+1})``::
+
+        [[1 - h, beta * (1 - h)],
+         [   -h, beta * (1 - h)]]
+
+    Args:
+      h: ``lr * lambda``, a finite real number.
+      beta: the momentum factor, in [0, 1).
+    """
+    h = real("h", h)
+    beta = real("beta", beta, 0.0, 1.0, high_open=True)
+    return np.array([[1.0 - h, beta * (1.0 - h)], [-h, beta * (1.0 - h)]])
+
+
+def nesterov_roots(h: Any, beta: Any) -> np.ndarray:
+    """The eigenvalues of ``nesterov_matrix(h, beta)``: the roots of
+    ``z^2 - (1 + beta)(1 - h) z + beta (1 - h)``, the one of larger modulus first.
+
+    Args and shape as for ``momentum_roots``.
+    """
+    h, beta = np.broadcast_arrays(_real_array("h", h), _beta_array(beta))
+    return _roots((1.0 + beta) * (1.0 - h), beta * (1.0 - h))
+
+
+def nesterov_rate(h: Any, beta: Any) -> Any:
+    """The spectral radius of ``nesterov_matrix(h, beta)``: below 1 iff
+    ``0 < h < (2 + 2 beta) / (1 + 2 beta)``. Vectorised as ``momentum_rate``.
+    """
+    return _scalar_or_array(np.abs(nesterov_roots(h, beta)[..., 0]))
+
+
+def stability_limit(method: str, beta: float = 0.0) -> float:
+    """The largest ``h = lr * lambda`` for which ``method`` converges along a direction.
+
+    The method is stable for ``0 < h <`` this limit (and not at the limit itself):
+
+    - "gd": 2;
+    - "momentum" (heavy ball): ``2 + 2 beta``;
+    - "nesterov": ``(2 + 2 beta) / (1 + 2 beta)``, which falls from 2 at ``beta = 0`` towards
+      4/3 as ``beta -> 1``: Nesterov's correction shrinks the stable range where heavy-ball
+      momentum widens it.
+
+    Args:
+      method: "gd", "momentum" or "nesterov".
+      beta: the momentum factor in [0, 1) (must be 0 for "gd").
+    """
+    methods = ("gd", "momentum", "nesterov")
+    check(method in methods, "method", method, f"one of {methods}")
+    beta = real("beta", beta, 0.0, 1.0, high_open=True)
+    if method == "gd":
+        check(beta == 0.0, "beta", beta, "0 for gradient descent")
+        return 2.0
+    if method == "momentum":
+        return 2.0 + 2.0 * beta
+    return (2.0 + 2.0 * beta) / (1.0 + 2.0 * beta)
 
 
 class BestParameters(NamedTuple):

@@ -12,10 +12,14 @@ from course_lib.analysis import (
     momentum_rate,
     momentum_regime,
     momentum_roots,
+    nesterov_matrix,
+    nesterov_rate,
+    nesterov_roots,
+    stability_limit,
     steps_to_tolerance,
 )
 from course_lib.landscapes import Parabola, Quadratic
-from course_lib.optim import SGD, LectureMomentum
+from course_lib.optim import SGD, LectureMomentum, LookaheadNesterov
 from course_lib.train import run
 
 RNG = np.random.default_rng(0)
@@ -168,6 +172,66 @@ def test_steps_to_tolerance_on_a_parabola_and_when_never_reached():
     assert steps_to_tolerance(traj.path, 0.0, tol=1.0) == 0
 
 
+@pytest.mark.parametrize("lr, beta", [(0.02, 0.9), (0.15, 0.5), (0.3, 0.0)])
+def test_nesterov_matrix_reproduces_a_lookahead_run_on_every_eigen_direction(lr, beta):
+    lambdas = np.array([0.5, 3.0, 9.0])
+    bowl = Quadratic(np.diag(lambdas))
+    x0 = np.array([1.0, -0.7, 0.4])
+    opt = LookaheadNesterov(lr=lr, momentum=beta)
+    state, x = opt.init(x0), x0
+    predicted = [np.array([x0[i], 0.0]) for i in range(3)]
+    for _ in range(25):
+        x, state = opt.step(x, bowl.grad(opt.gradient_point(x, state)), state)
+        for i, lam in enumerate(lambdas):
+            predicted[i] = nesterov_matrix(lr * lam, beta) @ predicted[i]
+            np.testing.assert_allclose(predicted[i], [x[i], state.velocity[i]], atol=1e-12)
+
+
+def test_pytorch_nesterov_iterates_are_the_lookahead_points_of_the_matrix_iteration():
+    lam, lr, beta = 4.0, 0.2, 0.8
+    traj = run(SGD(lr=lr, momentum=beta, nesterov=True), Parabola(a=lam / 2), x0=1.0, steps=30)
+    # x_t = e_t + beta v_t of the look-ahead iteration started at (e, v) = (x0, 0); PyTorch's
+    # first step, whose buffer is the plain gradient, is the t = 1 case of it.
+    M = nesterov_matrix(lr * lam, beta)
+    state = np.array([traj.path[0], 0.0])
+    lookahead = []
+    for _ in range(30):
+        state = M @ state
+        lookahead.append(state[0] + beta * state[1])
+    np.testing.assert_allclose(traj.path[1:], lookahead, atol=1e-12)
+
+
+@pytest.mark.parametrize("h, beta", H_BETA)
+def test_nesterov_roots_are_the_matrix_eigenvalues(h, beta):
+    roots = nesterov_roots(h, beta)
+    eig = np.linalg.eigvals(nesterov_matrix(h, beta))
+    np.testing.assert_allclose(
+        sorted(roots, key=lambda z: (z.real, z.imag)),
+        sorted(eig, key=lambda z: (z.real, z.imag)),
+        atol=1e-9,
+    )
+    assert nesterov_rate(h, beta) == pytest.approx(max(abs(eig)), abs=1e-9)
+
+
+@pytest.mark.parametrize("method, rate", [("momentum", momentum_rate), ("nesterov", nesterov_rate)])
+@pytest.mark.parametrize("beta", [0.0, 0.3, 0.9, 0.99])
+def test_stability_limit_is_where_the_spectral_radius_reaches_one(method, rate, beta):
+    limit = stability_limit(method, beta)
+    h = np.linspace(1e-3, limit * (1 - 1e-6), 400)
+    assert np.all(rate(h, beta) < 1)
+    assert rate(limit * (1 + 1e-3), beta) > 1
+    assert rate(limit, beta) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_at_h_one_and_a_half_and_beta_point_nine_only_nesterov_diverges():
+    assert momentum_rate(1.5, 0.9) < 1 < nesterov_rate(1.5, 0.9)
+    bowl = Parabola(a=1.5 / 2)  # lambda = 1.5, lr = 1
+    hb = run(SGD(lr=1.0, momentum=0.9), bowl, x0=1.0, steps=300)
+    nag = run(SGD(lr=1.0, momentum=0.9, nesterov=True), bowl, x0=1.0, steps=300)
+    assert abs(hb.path[-1]) < 1e-3 and abs(nag.path[-1]) > 1e3
+    assert stability_limit("gd") == 2.0
+
+
 @pytest.mark.parametrize(
     "call, name",
     [
@@ -176,6 +240,11 @@ def test_steps_to_tolerance_on_a_parabola_and_when_never_reached():
         (lambda: momentum_rate(np.nan, 0.5), "h"),
         (lambda: momentum_roots("1", 0.5), "h"),
         (lambda: momentum_matrix(1.0, 1.5), "beta"),
+        (lambda: nesterov_matrix(np.nan, 0.5), "h"),
+        (lambda: nesterov_rate(1.0, 1.0), "beta"),
+        (lambda: stability_limit("adam", 0.5), "method"),
+        (lambda: stability_limit("gd", 0.5), "beta"),
+        (lambda: stability_limit("nesterov", 1.0), "beta"),
         (lambda: momentum_regime(np.inf, 0.5), "h"),
         (lambda: gd_rate([1.0, np.inf]), "h"),
         (lambda: best_momentum(0.0, 10.0), "lambda_min"),
