@@ -114,3 +114,24 @@ def test_other_landscapes_scale_lr_by_the_curvature_at_the_minimum(label, f, sta
     assert ex.controls["kappa"].disabled  # the ravine's alone
     ex.update(landscape="ravine")
     assert not ex.controls["kappa"].disabled
+
+
+@pytest.mark.parametrize("direction, k", [("steepest", -1), ("shallowest", 0)])
+def test_eigen_panel_shows_each_runs_error_along_the_chosen_hessian_direction(direction, k):
+    ex = MomentumExplorer(lr_scaled=0.8, beta=0.7, kappa=40.0, steps=80, direction=direction)
+    bowl = Quadratic.bowl(condition_number=40.0, angle=ANGLE)
+    lambdas, vectors = np.linalg.eigh(bowl.A)
+    for line, label in zip(ex.eigen_lines, ex.labels):
+        expected = np.abs((ex.results[label].path - bowl.minimizer) @ vectors[:, k])
+        np.testing.assert_allclose(line.get_ydata(), np.maximum(expected, 1e-30), rtol=1e-9)
+    assert f"λ = {lambdas[k]:.3g}" in ex.ax_eigen.get_ylabel()
+    assert direction in ex.image.tooltip
+
+
+def test_eigen_panel_of_the_shallow_direction_decays_at_the_predicted_rate():
+    # lr * lambda_max = 1 on kappa = 25: the shallow direction has h = 0.04, and for beta = 0.5
+    # its (real, dominant) root is the momentum rate there; the panel's slope follows it
+    ex = MomentumExplorer(lr_scaled=1.0, beta=0.5, kappa=25.0, steps=200, direction="shallowest")
+    y = ex.eigen_lines[1].get_ydata()  # momentum
+    measured = (y[200] / y[150]) ** (1 / 50)
+    assert measured == pytest.approx(analysis.momentum_rate(0.04, 0.5), rel=1e-3)

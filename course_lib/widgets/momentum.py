@@ -25,8 +25,9 @@ import numpy as np
 from course_lib import analysis
 from course_lib.landscapes import Bumpy, Quadratic, Rosenbrock
 from course_lib.optim import SGD
-from course_lib.widgets.controls import float_slider, log_slider
-from course_lib.widgets.trajectory import PRESETS, Preset, TrajectoryExplorer
+from course_lib.widgets.controls import float_slider, log_slider, toggle
+from course_lib.widgets.limits import log_limits, nice_ceil
+from course_lib.widgets.trajectory import PRESETS, STYLES, Preset, TrajectoryExplorer
 
 __all__ = ["MomentumExplorer", "ravine", "LANDSCAPES", "curvatures"]
 
@@ -48,13 +49,18 @@ LANDSCAPES = {
 _FIXED = {"Rosenbrock": Rosenbrock(), "bumpy parabola (1-D)": Bumpy()}
 
 
+def eigen_directions(f):
+    """The Hessian of landscape ``f`` at its (first) minimum: eigenvalues, ascending, and the
+    eigenvectors as columns."""
+    return np.linalg.eigh(np.atleast_2d(f.hessian(f.minima[0])))
+
+
 def curvatures(landscape, kappa):
     """The Hessian eigenvalues at the minimum of the landscape labelled ``landscape``
     (ascending): ``[1, kappa]`` for the ravine."""
     if landscape == "ravine":
         return np.array([1.0, float(kappa)])
-    f = _FIXED[landscape]
-    return np.linalg.eigvalsh(np.atleast_2d(f.hessian(f.minima[0])))
+    return eigen_directions(_FIXED[landscape])[0]
 
 
 def _lr(lr_scaled, kappa, landscape):
@@ -76,10 +82,16 @@ def _nesterov(lr_scaled, beta, kappa, landscape="ravine"):
 class MomentumExplorer(TrajectoryExplorer):
     """Gradient descent, momentum and Nesterov's method from one start on one landscape.
 
+    Left: the paths on the landscape. Right, above: the loss against the step; below: each
+    run's distance to the minimum along one eigen-direction of the Hessian there (the error's
+    eigen-component, log scale), the steepest or the shallowest, as the ``direction`` control
+    chooses: steep directions show the overshoot, shallow ones the acceleration.
+
     Controls: ``landscape`` (the ravine, Rosenbrock, the bumpy parabola; a new landscape
     resets the start), ``lr_scaled`` (the learning rate times lambda_max at the minimum, 0.05
     to 4), ``beta`` (the momentum, 0 to 0.99), ``kappa`` (the ravine's condition number, 1 to
-    1000, log scale), ``steps``, ``x0``, ``y0`` (the start).
+    1000, log scale), ``direction`` ("steepest" or "shallowest"), ``steps``, ``x0``, ``y0``
+    (the start).
 
     Args:
       **values: initial control values, e.g. ``MomentumExplorer(kappa=100, beta=0.67)``.
@@ -88,14 +100,19 @@ class MomentumExplorer(TrajectoryExplorer):
 
     Attributes (besides ``TrajectoryExplorer``'s): ``predicted`` (dict: "gradient descent",
     "momentum" and "Nesterov" -> the rate per step that ``course_lib.analysis`` predicts for
-    the current controls near the minimum; 1 or more means the run does not converge there).
+    the current controls near the minimum; 1 or more means the run does not converge there),
+    ``ax_eigen`` and ``eigen_lines`` (the eigen-component panel and its curves, one per
+    optimizer, in the optimizer's style).
     """
+
+    figsize = (8.4, 5.2)
 
     def __init__(self, **values):
         controls = {
             "lr_scaled": float_slider("learning rate × λmax", 1.0, 0.05, 4.0, 0.05),
             "beta": float_slider("momentum β", 0.9, 0.0, 0.99, 0.01),
             "kappa": log_slider("ravine's condition number κ", 25.0, 1.0, 1000.0),
+            "direction": toggle("error along the", ["steepest", "shallowest"], "steepest"),
         }
         optimizers = {
             "gradient descent": _gradient_descent,
@@ -110,6 +127,62 @@ class MomentumExplorer(TrajectoryExplorer):
             optimizers, landscape=LANDSCAPES, controls=controls, selected=selected, **values
         )
         self.controls["kappa"].disabled = selected != "ravine"
+
+    def _build(self):
+        super()._build()
+        top, bottom = self.ax_loss.get_subplotspec().subgridspec(2, 1)
+        self.ax_loss.set_subplotspec(top)
+        self.ax_eigen = self.figure.add_subplot(bottom)
+        self.ax_eigen.set_yscale("log")
+        self.ax_eigen.set_xlabel("step t")
+        self.ax_eigen.grid(True, which="major", alpha=0.3)
+        self.ax_loss.set_xlabel("")
+        self.eigen_lines = []
+        for style in STYLES[: len(self.labels)]:
+            (line,) = self.ax_eigen.plot(
+                [], [], color=style.color, linestyle=style.linestyle, marker=style.marker,
+                markersize=4, linewidth=1.3, scalex=False, scaley=False,
+            )  # fmt: skip
+            self.eigen_lines.append(self._animate(line))
+        self._eigen_key = None
+
+    def _draw(self):
+        super()._draw()
+        f = self._view().f
+        lambdas, vectors = eigen_directions(f)
+        k = -1 if self.value("direction") == "steepest" else 0
+        steps, shown = int(self.value("steps")), []
+        for i, (line, label) in enumerate(zip(self.eigen_lines, self.labels)):
+            traj = self.results[label]
+            if isinstance(traj, str):
+                line.set_data([], [])
+                continue
+            errors = traj.path.reshape(len(traj.path), -1) - np.ravel(f.minima[0])
+            y = np.maximum(np.abs(errors @ vectors[:, k]), 1e-30)
+            line.set_data(np.arange(len(y)), y)
+            every = max(1, steps // 8)
+            line.set_markevery((i * every // len(self.labels), every))
+            shown.append(y)
+        high = max((float(y.max()) for y in shown), default=1.0)
+        low = max(min((float(y.min()) for y in shown), default=1e-3), high * 1e-12)
+        ylim = log_limits(low, high)
+        self.ax_eigen.set_xlim(0, nice_ceil(steps))
+        self.ax_eigen.set_ylim(*ylim)
+        self.ax_eigen.set_ylabel(f"|error| along λ = {lambdas[k]:.3g}")
+        self._eigen_key = (nice_ceil(steps), ylim, k, float(lambdas[k]))
+
+    def _panels(self):
+        return [[self.ax2, self.ax1], [self.ax_loss, self.ax_eigen]]
+
+    def _panel_key(self, i):
+        key = super()._panel_key(i)
+        return key if i == 0 else (key, self._eigen_key)
+
+    def alt_text(self):
+        return (
+            f"{super().alt_text()} Below the loss: each run's distance to the minimum along "
+            f"the {self.value('direction')} eigen-direction of the Hessian there, log scale."
+        )
 
     def _on_control(self, name):
         super()._on_control(name)
