@@ -120,11 +120,11 @@ def test_other_landscapes_scale_lr_by_the_curvature_at_the_minimum(label, f, sta
 def test_eigen_panel_shows_each_runs_error_along_the_chosen_hessian_direction(direction, k):
     ex = MomentumExplorer(lr_scaled=0.8, beta=0.7, kappa=40.0, steps=80, direction=direction)
     bowl = Quadratic.bowl(condition_number=40.0, angle=ANGLE)
-    lambdas, vectors = np.linalg.eigh(bowl.A)
+    vectors = np.linalg.eigh(bowl.A)[1]
     for line, label in zip(ex.eigen_lines, ex.labels):
         expected = np.abs((ex.results[label].path - bowl.minimizer) @ vectors[:, k])
         np.testing.assert_allclose(line.get_ydata(), np.maximum(expected, 1e-30), rtol=1e-9)
-    assert f"λ = {lambdas[k]:.3g}" in ex.ax_eigen.get_ylabel()
+    assert direction in ex.ax_eigen.get_ylabel()
     assert direction in ex.image.tooltip
 
 

@@ -26,12 +26,15 @@ from course_lib import analysis
 from course_lib.landscapes import Bumpy, Quadratic, Rosenbrock
 from course_lib.optim import SGD
 from course_lib.widgets.controls import float_slider, log_slider, toggle
-from course_lib.widgets.limits import log_limits, nice_ceil
+from course_lib.widgets.limits import nice_ceil
 from course_lib.widgets.trajectory import PRESETS, STYLES, Preset, TrajectoryExplorer
 
 __all__ = ["MomentumExplorer", "ravine", "LANDSCAPES", "curvatures"]
 
 ANGLE = np.pi / 6  # the ravine's shallow direction, 30 degrees above the x1 axis
+# fixed limits of the eigen-component panel (starts are within a few units of the minimum):
+# its background is then redrawn only when the number of steps or the direction changes
+EIGEN_LIMITS = (1e-10, 1e2)
 
 
 def ravine(kappa):
@@ -134,6 +137,7 @@ class MomentumExplorer(TrajectoryExplorer):
         self.ax_loss.set_subplotspec(top)
         self.ax_eigen = self.figure.add_subplot(bottom)
         self.ax_eigen.set_yscale("log")
+        self.ax_eigen.set_ylim(*EIGEN_LIMITS)
         self.ax_eigen.set_xlabel("step t")
         self.ax_eigen.grid(True, which="major", alpha=0.3)
         self.ax_loss.set_xlabel("")
@@ -149,9 +153,9 @@ class MomentumExplorer(TrajectoryExplorer):
     def _draw(self):
         super()._draw()
         f = self._view().f
-        lambdas, vectors = eigen_directions(f)
+        vectors = eigen_directions(f)[1]
         k = -1 if self.value("direction") == "steepest" else 0
-        steps, shown = int(self.value("steps")), []
+        steps = int(self.value("steps"))
         for i, (line, label) in enumerate(zip(self.eigen_lines, self.labels)):
             traj = self.results[label]
             if isinstance(traj, str):
@@ -162,14 +166,9 @@ class MomentumExplorer(TrajectoryExplorer):
             line.set_data(np.arange(len(y)), y)
             every = max(1, steps // 8)
             line.set_markevery((i * every // len(self.labels), every))
-            shown.append(y)
-        high = max((float(y.max()) for y in shown), default=1.0)
-        low = max(min((float(y.min()) for y in shown), default=1e-3), high * 1e-12)
-        ylim = log_limits(low, high)
         self.ax_eigen.set_xlim(0, nice_ceil(steps))
-        self.ax_eigen.set_ylim(*ylim)
-        self.ax_eigen.set_ylabel(f"|error| along λ = {lambdas[k]:.3g}")
-        self._eigen_key = (nice_ceil(steps), ylim, k, float(lambdas[k]))
+        self.ax_eigen.set_ylabel(f"|error|, {self.value('direction')}")
+        self._eigen_key = (nice_ceil(steps), k)  # the static part of the panel
 
     def _panels(self):
         return [[self.ax2, self.ax1], [self.ax_loss, self.ax_eigen]]
