@@ -28,7 +28,9 @@ from course_lib.widgets import (
     FiniteDifferenceExplorer,
     GradientDescentExplorer,  # noqa: E402
     MinibatchExplorer,
+    MomentumExplorer,
     RandomSearchExplorer,
+    RateMap,
     TrajectoryExplorer,
 )
 from course_lib.widgets.controls import float_slider, log_slider  # noqa: E402
@@ -71,6 +73,8 @@ EXPLORERS = [
     ("MinibatchExplorer", MinibatchExplorer),
     ("Trajectory: momentum (ch5)", momentum_explorer),
     ("Trajectory: race (ch7)", optimizer_race),
+    ("MomentumExplorer", MomentumExplorer),
+    ("RateMap", RateMap),
 ]
 
 

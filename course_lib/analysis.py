@@ -15,6 +15,9 @@ momentum factor ``beta`` (PyTorch's ``momentum``) matter. This module gives, for
   accelerated gradient;
 - ``stability_limit(method, beta)``: the largest stable ``h`` of "gd" (2), "momentum"
   (``2 + 2 beta``) and "nesterov" (``(2 + 2 beta) / (1 + 2 beta)``);
+- ``critical_damping(method, beta)``: the two ``h`` between which the roots are complex
+  (the error oscillates): ``(1 -+ sqrt(beta))^2`` for momentum, ``((1 - beta) / (1 + beta))^2``
+  and 1 for Nesterov;
 
 and, for a whole quadratic with eigenvalues in ``[lambda_min, lambda_max]``:
 
@@ -73,6 +76,7 @@ __all__ = [
     "nesterov_roots",
     "nesterov_rate",
     "stability_limit",
+    "critical_damping",
     "best_gd",
     "best_momentum",
     "BestParameters",
@@ -255,6 +259,29 @@ def stability_limit(method: str, beta: float = 0.0) -> float:
     if method == "momentum":
         return 2.0 + 2.0 * beta
     return (2.0 + 2.0 * beta) / (1.0 + 2.0 * beta)
+
+
+def critical_damping(method: str, beta: float) -> tuple[float, float]:
+    """The two values of ``h = lr * lambda`` where the two roots of ``method`` coincide
+    (critical damping); between them the roots are complex and the error oscillates.
+
+    - "momentum": ``(1 - sqrt(beta))^2`` and ``(1 + sqrt(beta))^2``; in between, the roots
+      have modulus ``sqrt(beta)``.
+    - "nesterov": ``((1 - beta) / (1 + beta))^2`` and 1, where the discriminant
+      ``(1 - h) ((1 + beta)^2 (1 - h) - 4 beta)`` of its characteristic polynomial vanishes;
+      in between, the roots have modulus ``sqrt(beta (1 - h))``, and at ``h = 1`` both are 0.
+
+    Args:
+      method: "momentum" or "nesterov".
+      beta: the momentum factor in [0, 1).
+    """
+    methods = ("momentum", "nesterov")
+    check(method in methods, "method", method, f"one of {methods}")
+    beta = real("beta", beta, 0.0, 1.0, high_open=True)
+    if method == "momentum":
+        root = np.sqrt(beta)
+        return float((1.0 - root) ** 2), float((1.0 + root) ** 2)
+    return float(((1.0 - beta) / (1.0 + beta)) ** 2), 1.0
 
 
 class BestParameters(NamedTuple):

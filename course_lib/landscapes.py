@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib._checks import real
+from course_lib._checks import integer, real
 
 __all__ = [
     "Landscape",
@@ -206,6 +206,35 @@ class Quadratic(Landscape):
         A = R @ np.diag([lam, kappa * lam]) @ R.T
         f = cls(A, b=A @ center, c=0.5 * center @ A @ center, **kwargs)
         f.minimizer, f.min_value = _readonly(center), 0.0  # exact, rather than re-solved
+        return f
+
+    @classmethod
+    def worst_case(cls, dim=100, L=1.0):
+        """Nesterov's "worst function in the world" for first-order methods, in ``dim``
+        dimensions: ``L/4 (1/2 x^T T x - x_1)`` with T the tridiagonal matrix of 2 on the
+        diagonal and -1 beside it (Nesterov 2004, "Introductory Lectures on Convex
+        Optimization", section 2.1.2).
+
+        Its Hessian eigenvalues ``L/2 (1 - cos(k pi / (dim + 1)))``, k = 1..dim, fill
+        ``(0, L)`` ever more densely near 0 as ``dim`` grows: convex with an L-Lipschitz
+        gradient, and for ``t`` well below ``dim`` steps as good as not strongly convex.
+        The minimiser is ``x*_i = 1 - i / (dim + 1)``, and a method that moves only along
+        the gradients it has seen reaches the first ``t`` coordinates only after ``t`` steps,
+        With ``dim = 2 t + 1`` this keeps ``f - f*`` above ``3 L |x_0 - x*|^2 / (32 (t + 1)^2)``
+        after t steps (Nesterov's Theorem 2.1.7): no such method beats ``1/t^2`` on every
+        smooth convex function.
+
+        Args:
+          dim: the dimension, an int >= 2.
+          L: the largest possible curvature (the gradient's Lipschitz constant), > 0.
+        """
+        dim = integer("dim", dim, 2)
+        L = real("L", L, 0.0, low_open=True)
+        T = 2.0 * np.eye(dim) - np.eye(dim, k=1) - np.eye(dim, k=-1)
+        b = np.zeros(dim)
+        b[0] = L / 4.0
+        f = cls(L / 4.0 * T, b=b)
+        f.name = "worst-case quadratic"
         return f
 
     # With a minimum, f is evaluated around it, f* + 1/2 d^T A d with d = x - x*: the same

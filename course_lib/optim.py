@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from course_lib._checks import flag as _flag
+from course_lib._checks import integer as _integer
 from course_lib._checks import nonnegative as _nonnegative
 from course_lib._checks import unit_interval as _in_unit_interval
 
@@ -46,6 +47,7 @@ __all__ = [
     "AdamW",
     "LectureMomentum",
     "LookaheadNesterov",
+    "convex_momentum",
     "AdamNoBiasCorrection",
     "SGDState",
     "AdagradState",
@@ -650,15 +652,54 @@ class LookaheadNesterov(LectureMomentum):
     this). ``SGD(nesterov=True)`` runs the same method after the change of variables
     ``x = w + momentum * v``: its parameters are this class's look-ahead points.
 
-    Args: lr >= 0, momentum >= 0 (default 0.9).
+    ``momentum`` may also be a schedule: a function of the number of steps already taken,
+    ``t = 0, 1, 2, ...``, returning the momentum of the next step, such as
+    ``convex_momentum`` (``(t - 1) / (t + 2)``), the schedule of Nesterov's O(1/t^2) guarantee on
+    convex functions.
+
+    Args: lr >= 0, momentum >= 0 or a function ``t -> momentum >= 0`` (default 0.9).
     """
 
+    def __init__(self, lr=1e-2, momentum=0.9):
+        if callable(momentum):
+            self.lr = _nonnegative("lr", lr)
+            self.momentum = momentum
+        else:
+            super().__init__(lr, momentum)
+
+    def momentum_at(self, t: int) -> float:
+        """The momentum of the step taken after ``t`` steps (t = 0 for the first step)."""
+        if not callable(self.momentum):
+            return self.momentum
+        return _nonnegative(f"momentum({t})", self.momentum(t))
+
     def gradient_point(self, params, state):
+        beta = self.momentum_at(state.step)
         leaves, treedef = _flatten(params, "params")
         velocity, _ = _flatten(state.velocity, "state.velocity")
-        return _unflatten(
-            treedef, [np.asarray(p) + self.momentum * v for p, v in zip(leaves, velocity)]
-        )
+        return _unflatten(treedef, [np.asarray(p) + beta * v for p, v in zip(leaves, velocity)])
+
+    def _update_leaf(self, p, g, leaf, t, lr):
+        v = self.momentum_at(t - 1) * leaf["velocity"] - lr * g
+        return p + v, {"velocity": v}
+
+
+def convex_momentum(t: int) -> float:
+    """Nesterov's momentum schedule for convex functions: ``(t - 1) / (t + 2)`` for the step
+    taken after ``t >= 1`` steps (0, 1/4, 2/5, 1/2, ...), and 0 for the first step, where the
+    velocity is still 0 anyway.
+
+    With ``LookaheadNesterov(lr=1 / L, momentum=convex_momentum)`` on a convex function whose
+    gradient is L-Lipschitz, ``f(w_k) - f* <= 2 L |w_0 - w*|^2 / (k + 1)^2`` (Su, Boyd &
+    Candes 2016, "A differential equation for modeling Nesterov's accelerated gradient
+    method", JMLR 17; after Nesterov 1983): the O(1/k^2) rate, against gradient descent's
+    ``L |w_0 - w*|^2 / (2 k)``.
+
+    Args:
+      t: the number of steps already taken, an int >= 0.
+    """
+    t = _integer("t", t, 0)
+    return max(t - 1.0, 0.0) / (t + 2.0)
 
 
 class AdamNoBiasCorrection(Adam):

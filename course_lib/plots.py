@@ -57,6 +57,7 @@ __all__ = [
     "plot_loss_curve",
     "plot_1d",
     "plot_surface",
+    "plot_rate_map",
 ]
 
 
@@ -457,3 +458,60 @@ def plot_surface(ax, landscape, bounds=None, n=60, cmap="viridis", **kwargs):
     ax.set_ylabel("$x_2$")
     ax.set_zlabel("$f(x)$")
     return surface
+
+
+_RATE_METHODS = {"momentum": "heavy-ball momentum", "nesterov": "Nesterov"}
+
+
+def plot_rate_map(ax, method, h_max=4.2, beta_max=0.99, n=(360, 240), cmap="cividis"):
+    """The rate per step (spectral radius) of ``method`` over ``(lr * lambda, beta)``.
+
+    Filled contours of the rate where it is below 1, in a sequential colour-blind-safe map
+    (``cividis`` by default), with labelled contour lines at 0.5, 0.8, 0.9 and 0.95; the
+    unstable region (rate >= 1) hatched, so that it does not depend on colour; the stability
+    edge ``analysis.stability_limit`` as a solid black line and the two critical-damping
+    curves ``analysis.critical_damping`` (complex roots between them) as dashed lines.
+
+    Args:
+      ax: a Matplotlib Axes.
+      method: "momentum" or "nesterov".
+      h_max: the largest ``lr * lambda`` shown (> 0).
+      beta_max: the largest momentum shown, in (0, 1).
+      n: grid points along ``lr * lambda`` and along ``beta``.
+      cmap: colormap name.
+
+    Returns:
+      The filled ``ContourSet`` (for a colour bar: ``fig.colorbar(cs, ax=...)``).
+    """
+    from course_lib import analysis
+    from course_lib._checks import real
+
+    check(method in _RATE_METHODS, "method", method, f"one of {list(_RATE_METHODS)}")
+    h_max = real("h_max", h_max, 0.0, low_open=True)
+    beta_max = real("beta_max", beta_max, 0.0, 1.0, low_open=True, high_open=True)
+    n_h, n_beta = (integer("n", k, low=2) for k in n)
+    h = np.linspace(h_max / n_h / 10, h_max, n_h)
+    beta = np.linspace(0.0, beta_max, n_beta)
+    rate_of = {"momentum": analysis.momentum_rate, "nesterov": analysis.nesterov_rate}[method]
+    rate = rate_of(h[None, :], beta[:, None])
+    stable = np.where(rate < 1, rate, np.nan)
+    filled = ax.contourf(h, beta, stable, levels=np.linspace(0, 1, 11), cmap=cmap)
+    lines = ax.contour(h, beta, stable, levels=[0.5, 0.8, 0.9, 0.95], colors="0.1", linewidths=0.6)
+    ax.clabel(lines, fmt="%.2f", fontsize=8)
+    ax.contourf(
+        h, beta, (rate >= 1).astype(float), levels=[0.5, 1.5], colors="none", hatches=["//"]
+    )
+    edge = [analysis.stability_limit(method, b) for b in beta]
+    ax.plot(edge, beta, "k-", lw=2, label="stability edge")
+    damping = np.array([analysis.critical_damping(method, b) for b in beta])
+    ax.plot(damping[:, 0], beta, "k--", lw=1.2, label="critical damping")
+    ax.plot(damping[:, 1], beta, "k--", lw=1.2)
+    ax.set(
+        xlim=(0, h_max),
+        ylim=(0, beta_max),
+        xlabel=r"$\eta\lambda$",
+        ylabel=r"momentum $\beta$",
+        title=_RATE_METHODS[method],
+    )
+    ax.grid(False)
+    return filled

@@ -7,6 +7,7 @@ import pytest
 from course_lib.analysis import (
     best_gd,
     best_momentum,
+    critical_damping,
     gd_rate,
     momentum_matrix,
     momentum_rate,
@@ -256,3 +257,26 @@ def test_at_h_one_and_a_half_and_beta_point_nine_only_nesterov_diverges():
 def test_bad_arguments_are_named(call, name):
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         call()
+
+
+@pytest.mark.parametrize("method", ["momentum", "nesterov"])
+@pytest.mark.parametrize("beta", [0.1, 0.5, 0.9, 0.99])
+def test_critical_damping_bounds_the_complex_roots(method, beta):
+    roots = {"momentum": momentum_roots, "nesterov": nesterov_roots}[method]
+    low, high = critical_damping(method, beta)
+    assert 0 <= low < high
+    is_complex = lambda h: abs(roots(h, beta)[..., 0].imag) > 1e-9  # noqa: E731
+    for h in np.linspace(low, high, 9)[1:-1]:
+        assert is_complex(h), h
+    for h in (low * 0.9, high * 1.05):
+        assert not is_complex(h), h
+    for h in (low, high):  # a double root
+        z1, z2 = roots(h, beta)
+        assert abs(z1 - z2) < 1e-6
+
+
+def test_critical_damping_rejects_gradient_descent_and_bad_beta():
+    with pytest.raises(ValueError, match="method must be one of"):
+        critical_damping("gd", 0.5)
+    with pytest.raises(ValueError, match=r"beta must be in \[0, 1\)"):
+        critical_damping("nesterov", 1.0)

@@ -265,3 +265,22 @@ def test_on_bumpy_momentum_rolls_past_the_bump_where_gradient_descent_stops():
     heavy_ball = run(SGD(lr=0.05, momentum=0.9), Bumpy(), x0=3.5, steps=300)
     assert abs(gd.path[-1] - 1.2) < 0.05 and gd.losses[-1] > 0.9
     assert abs(heavy_ball.path[-1]) < 1e-4
+
+
+@pytest.mark.parametrize("dim, L", [(2, 1.0), (7, 3.0), (50, 0.5)])
+def test_worst_case_quadratic_has_nesterovs_eigenvalues_and_minimiser(dim, L):
+    f = Quadratic.worst_case(dim, L)
+    k = np.arange(1, dim + 1)
+    np.testing.assert_allclose(
+        f.eigenvalues, np.sort(L / 2 * (1 - np.cos(k * np.pi / (dim + 1)))), atol=1e-12
+    )
+    np.testing.assert_allclose(f.minimizer, 1 - k / (dim + 1), atol=1e-10)
+    np.testing.assert_allclose(f.grad(f.minimizer), 0.0, atol=1e-12)
+    assert f.min_value == pytest.approx(L / 8 * (-1 + 1 / (dim + 1)))
+    assert f.eigenvalues[-1] < L
+
+
+@pytest.mark.parametrize("dim, L", [(1, 1.0), (2.5, 1.0), (5, 0.0), (5, -1.0)])
+def test_worst_case_quadratic_rejects_bad_arguments(dim, L):
+    with pytest.raises(ValueError, match="dim|L"):
+        Quadratic.worst_case(dim, L)

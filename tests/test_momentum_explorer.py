@@ -1,11 +1,12 @@
-"""MomentumExplorer (chapter 5): its runs are train.run of the optimizers its controls
-describe, and the rates it predicts are course_lib.analysis's."""
+"""MomentumExplorer (momentum and Nesterov chapters): its runs are train.run of the
+optimizers its controls describe, on the landscape chosen, and the rates it predicts are
+course_lib.analysis's."""
 
 import numpy as np
 import pytest
 
 from course_lib import analysis
-from course_lib.landscapes import Quadratic
+from course_lib.landscapes import Bumpy, Quadratic, Rosenbrock
 from course_lib.optim import SGD
 from course_lib.train import run
 from course_lib.widgets.momentum import ANGLE, MomentumExplorer
@@ -76,9 +77,61 @@ def test_every_control_through_its_range_gives_a_valid_figure_and_rates():
     assert_displays_itself(ex)
     for name in ex.controls:
         drive(ex, name, n_between=1)
-        assert set(ex.predicted) == {"gradient descent", "momentum"}
+        assert set(ex.predicted) == {"gradient descent", "momentum", "Nesterov"}
         assert all(np.isfinite(rate) and rate >= 0 for rate in ex.predicted.values())
-    ex.update(x0=-1.6, y0=0.3, lr_scaled=1.0, beta=0.9, kappa=25.0, steps=100)  # not at w*
+    ex.update(landscape="ravine", x0=-1.6, y0=0.3, lr_scaled=1.0, beta=0.9, kappa=25.0, steps=100)
     for name, value in [("lr_scaled", 2.5), ("beta", 0.5), ("kappa", 300.0)]:
         assert_change_redraws(ex, name, value)
     assert len(ex.image.tooltip) > 40 and "ravine" in ex.image.tooltip
+
+
+def test_nesterov_rate_is_predicted_and_its_divergence_shown_where_momentum_converges(explorer):
+    # lr * lambda_max = 1.5 with beta = 0.9: momentum's limit is 3.8, Nesterov's 3.8 / 2.8
+    explorer.update(landscape="ravine", lr_scaled=1.5, beta=0.9, kappa=10.0, steps=200)
+    h = 1.5 / 10.0 * np.array([1.0, 10.0])
+    assert explorer.predicted["Nesterov"] == pytest.approx(max(analysis.nesterov_rate(h, 0.9)))
+    assert explorer.predicted["Nesterov"] > 1 > explorer.predicted["momentum"]
+    assert explorer.results["Nesterov"].diverged
+    assert not explorer.results["momentum"].diverged
+    assert "Nesterov" in explorer.status.get_text() and "diverged" in explorer.status.get_text()
+    assert f"Nesterov {explorer.predicted['Nesterov']:.4f}" in explorer.info.value
+
+
+@pytest.mark.parametrize(
+    "label, f, start",
+    [("Rosenbrock", Rosenbrock(), [-1.2, 1.0]), ("bumpy parabola (1-D)", Bumpy(), 3.5)],
+)
+def test_other_landscapes_scale_lr_by_the_curvature_at_the_minimum(label, f, start):
+    ex = MomentumExplorer(landscape=label, lr_scaled=0.5, beta=0.8, steps=150)
+    lambdas = np.linalg.eigvalsh(np.atleast_2d(f.hessian(f.minima[0])))
+    lr = 0.5 / lambdas[-1]
+    expected = SGD(lr=lr, momentum=0.8, nesterov=True)
+    traj = run(expected, f, x0=start, steps=150)
+    np.testing.assert_allclose(ex.results["Nesterov"].path, traj.path, atol=1e-12)
+    h = lr * lambdas
+    assert ex.predicted["momentum"] == pytest.approx(max(analysis.momentum_rate(h, 0.8)))
+    assert "near the minimum" in ex.info.value and label.split()[0] in ex.image.tooltip
+    assert ex.controls["kappa"].disabled  # the ravine's alone
+    ex.update(landscape="ravine")
+    assert not ex.controls["kappa"].disabled
+
+
+@pytest.mark.parametrize("direction, k", [("steepest", -1), ("shallowest", 0)])
+def test_eigen_panel_shows_each_runs_error_along_the_chosen_hessian_direction(direction, k):
+    ex = MomentumExplorer(lr_scaled=0.8, beta=0.7, kappa=40.0, steps=80, direction=direction)
+    bowl = Quadratic.bowl(condition_number=40.0, angle=ANGLE)
+    vectors = np.linalg.eigh(bowl.A)[1]
+    for line, label in zip(ex.eigen_lines, ex.labels):
+        expected = np.abs((ex.results[label].path - bowl.minimizer) @ vectors[:, k])
+        np.testing.assert_allclose(line.get_ydata(), np.maximum(expected, 1e-30), rtol=1e-9)
+    assert direction in ex.ax_eigen.get_ylabel()
+    assert direction in ex.image.tooltip
+
+
+def test_eigen_panel_of_the_shallow_direction_decays_at_the_predicted_rate():
+    # lr * lambda_max = 1 on kappa = 25: the shallow direction has h = 0.04, and for beta = 0.5
+    # its (real, dominant) root is the momentum rate there; the panel's slope follows it
+    ex = MomentumExplorer(lr_scaled=1.0, beta=0.5, kappa=25.0, steps=200, direction="shallowest")
+    y = ex.eigen_lines[1].get_ydata()  # momentum
+    measured = (y[200] / y[150]) ** (1 / 50)
+    assert measured == pytest.approx(analysis.momentum_rate(0.04, 0.5), rel=1e-3)

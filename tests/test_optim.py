@@ -380,3 +380,36 @@ def test_step_lr_override_is_validated():
 def test_complex_parameters_are_rejected():
     with pytest.raises(ValueError, match="params must be real floating-point"):
         optim.SGD().init(np.zeros(2, dtype=complex))
+
+
+def test_convex_momentum_is_nesterovs_schedule():
+    assert [optim.convex_momentum(t) for t in range(5)] == [0.0, 0.0, 0.25, 0.4, 0.5]
+    assert optim.convex_momentum(1000) == pytest.approx(1 - 3 / 1002)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="t must be an int >= 0"):
+            optim.convex_momentum(bad)
+
+
+def test_lookahead_nesterov_with_a_momentum_schedule_is_the_textbook_scheme():
+    # y_k = x_k + (k - 1)/(k + 2) (x_k - x_{k-1}),  x_{k+1} = y_k - lr grad f(y_k)
+    look = optim.LookaheadNesterov(lr=0.05, momentum=optim.convex_momentum)
+    got, _ = _run(look, np.array([1.0, -1.0]), 30)
+    x_prev = x = np.array([1.0, -1.0])
+    for k in range(30):
+        y = x + optim.convex_momentum(k) * (x - x_prev)
+        x_prev, x = x, y - 0.05 * _quadratic_grad(y)
+        np.testing.assert_allclose(got[k], x, rtol=1e-12, atol=1e-15)
+
+
+def test_lookahead_nesterov_with_a_constant_schedule_equals_the_constant_momentum():
+    constant, _ = _run(optim.LookaheadNesterov(lr=0.05, momentum=0.9), np.array([1.0, -1.0]), 20)
+    scheduled, _ = _run(
+        optim.LookaheadNesterov(lr=0.05, momentum=lambda t: 0.9), np.array([1.0, -1.0]), 20
+    )
+    np.testing.assert_array_equal(constant, scheduled)
+
+
+def test_lookahead_nesterov_rejects_a_schedule_value_out_of_range():
+    look = optim.LookaheadNesterov(lr=0.05, momentum=lambda t: -0.5)
+    with pytest.raises(ValueError, match=r"momentum\(0\) must be in \[0, inf\)"):
+        _run(look, np.array([1.0, -1.0]), 2)

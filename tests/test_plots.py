@@ -22,6 +22,7 @@ from course_lib.plots import (
     plot_contours,
     plot_loss_curve,
     plot_path,
+    plot_rate_map,
     plot_surface,
 )
 from course_lib.train import run
@@ -248,3 +249,27 @@ def test_plot_path_accepts_matplotlib_short_aliases():
     ax = Figure().add_subplot()
     line = plot_path(ax, np.array([[0.0, 0.0], [1.0, 1.0]]), ls="--", c="black")
     assert line.get_linestyle() == "--" and line.get_color() == "black"
+
+
+@pytest.mark.parametrize("method", ["momentum", "nesterov"])
+def test_rate_map_draws_the_stability_edge_and_hatches_the_unstable_region(method):
+    from course_lib import analysis
+
+    ax = Figure().subplots()
+    filled = plot_rate_map(ax, method, h_max=4.0, beta_max=0.9, n=(80, 40))
+    assert filled.levels[0] == 0 and filled.levels[-1] == 1
+    edge = next(line for line in ax.get_lines() if line.get_label() == "stability edge")
+    betas = edge.get_ydata()
+    expected = [analysis.stability_limit(method, b) for b in betas]
+    np.testing.assert_allclose(edge.get_xdata(), expected)
+    hatched = [c for c in ax.collections if "//" in (getattr(c, "hatches", None) or [])]
+    assert hatched, "the unstable region is hatched"
+    assert ax.get_xlim() == (0, 4.0) and ax.get_ylim() == (0, 0.9)
+
+
+def test_rate_map_rejects_an_unknown_method_and_bad_ranges():
+    ax = Figure().subplots()
+    with pytest.raises(ValueError, match="method must be one of"):
+        plot_rate_map(ax, "gd")
+    with pytest.raises(ValueError, match="beta_max must be in"):
+        plot_rate_map(ax, "nesterov", beta_max=1.0)

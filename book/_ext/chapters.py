@@ -33,7 +33,7 @@ CHAPTERS: dict[str, tuple[str, str]] = {
     "gradient-descent": ("book/03_gradient_descent", "Gradient descent"),
     "minibatch-sgd": ("book/04_sgd_minibatch", "Stochastic and minibatch gradient descent"),
     "momentum": ("book/05_momentum", "Momentum"),
-    "nesterov": ("book/06_nesterov", "Nesterov accelerated gradient"),
+    "nesterov": ("book/06_nesterov", "Nesterov's accelerated gradient"),
     "adaptive": ("book/07_adaptive", "Adagrad, RMSProp, Adadelta, Adam (and AdamW)"),
     "schedules": ("book/08_schedules", "Schedules and warmup"),
     "classifier": ("book/09_classifier", "Training a real classifier"),

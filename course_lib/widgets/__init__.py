@@ -12,9 +12,12 @@ End a notebook cell with an explorer and it displays itself::
   divergence shown as a stopped path and a message. The base of the optimizer explorers of
   chapters 5-8 (momentum, adaptive methods, schedules); see ``course_lib.widgets.trajectory``.
 - ``MomentumExplorer()``: the trajectory explorer configured for the momentum chapter:
-  gradient descent, momentum and Nesterov in a ravine, with the learning rate as a multiple of
-  ``1/lambda_max``, the momentum and the condition number as controls, and the rates that
-  ``course_lib.analysis`` predicts.
+  gradient descent, momentum and Nesterov in a ravine (or on Rosenbrock's valley or a bumpy
+  parabola), with the learning rate as a multiple of ``1/lambda_max``, the momentum and the
+  condition number as controls, and the rates that ``course_lib.analysis`` predicts.
+- ``RateMap()``: the rate per step of momentum and of Nesterov's method over
+  ``(lr * lambda, beta)``, two maps side by side with the stability edges, and sliders that
+  move a marker on both (``course_lib.widgets.rate_map``).
 - ``GradientDescentExplorer(landscape=None)``: the trajectory explorer with one optimizer,
   ``SGD(lr)``: learning rate, steps and start point on 2-D and 1-D landscapes.
 - ``RandomSearchExplorer(optimizer=None)``: global vs local random search on a d-dimensional
@@ -44,6 +47,7 @@ from course_lib.widgets.gradient_descent import GradientDescentExplorer
 from course_lib.widgets.minibatch import MinibatchExplorer
 from course_lib.widgets.momentum import MomentumExplorer
 from course_lib.widgets.random_search import RandomSearchExplorer
+from course_lib.widgets.rate_map import RateMap
 from course_lib.widgets.trajectory import TrajectoryExplorer
 
 __all__ = [
@@ -52,5 +56,6 @@ __all__ = [
     "GradientDescentExplorer",
     "MinibatchExplorer",
     "MomentumExplorer",
+    "RateMap",
     "TrajectoryExplorer",
 ]
