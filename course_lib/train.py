@@ -36,7 +36,7 @@ import numpy as np
 from course_lib._checks import check, flag, integer
 from course_lib.data import minibatch_indices
 
-__all__ = ["Trajectory", "run", "History", "train_minibatch"]
+__all__ = ["Trajectory", "run", "effective_lrs", "History", "train_minibatch"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -184,6 +184,30 @@ def run(
         final_state=state,
         states=states,
     )
+
+
+def effective_lrs(optimizer, trajectory: Trajectory) -> np.ndarray:
+    """The per-coordinate learning rate of every step of a run: ``(k, *x0.shape)``.
+
+    Row t is ``optimizer.effective_lr(states[t], states[t + 1], lr=lrs[t])``, the factor that
+    step t applied to its direction (see ``course_lib.optim.Optimizer.effective_lr``).
+
+    Args:
+      optimizer: the optimizer of the run.
+      trajectory: from ``run(optimizer, ..., keep_states=True)``.
+    """
+    check(
+        trajectory.states is not None,
+        "trajectory",
+        "a Trajectory without states",
+        "a run made with keep_states=True",
+    )
+    states, shape = trajectory.states, trajectory.path.shape[1:]
+    rates = [
+        np.broadcast_to(optimizer.effective_lr(before, after, lr=lr), shape)
+        for before, after, lr in zip(states, states[1:], trajectory.lrs)
+    ]
+    return np.array(rates, dtype=float).reshape((len(rates),) + shape)
 
 
 # --------------------------------------------------------------------------------------------

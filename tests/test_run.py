@@ -155,3 +155,21 @@ def test_keep_states_records_the_state_of_every_iterate():
     assert run(opt, Quadratic.bowl(), x0=[1.0, 1.0], steps=3).states is None
     with pytest.raises(ValueError, match="keep_states must be True or False"):
         run(opt, Quadratic.bowl(), x0=[1.0, 1.0], steps=3, keep_states="yes")
+
+
+def test_effective_lrs_of_a_run_are_its_steps_over_its_gradients():
+    from course_lib.optim import RMSprop
+    from course_lib.schedules import ExponentialLR
+    from course_lib.train import effective_lrs
+
+    bowl = Quadratic.bowl(condition_number=50.0)
+    opt = RMSprop(lr=0.05)
+    traj = run(
+        opt, bowl, x0=[-1.8, 1.2], steps=30, schedule=ExponentialLR(0.05, 0.9), keep_states=True
+    )
+    rates = effective_lrs(opt, traj)
+    assert rates.shape == (30, 2)
+    steps = np.diff(traj.path, axis=0)
+    np.testing.assert_allclose(steps, -rates * bowl.grad(traj.path[:-1]), rtol=1e-10)
+    with pytest.raises(ValueError, match="keep_states=True"):
+        effective_lrs(opt, run(opt, bowl, x0=[-1.8, 1.2], steps=3))
