@@ -21,7 +21,8 @@ Reference optimizers (keyword arguments and defaults as in ``torch.optim``; the 
 
 Teaching variants, written the way lecture notes write them:
 ``LectureMomentum`` (``v = mu*v - lr*g; w += v``), ``LookaheadNesterov`` (gradient taken at the
-look-ahead point ``w + mu*v``; see ``gradient_point``) and ``AdamNoBiasCorrection``.
+look-ahead point ``w + mu*v``; see ``gradient_point``), ``AdamNoBiasCorrection`` and
+``RMSpropEpsInside`` (eps inside the square root, as Keras places it).
 
 ``opt.effective_lr(before, after)`` gives the per-coordinate learning rate of the step between
 two states (for Adagrad ``lr / (sqrt(sum) + eps)``, ...): what an adaptive method does to each
@@ -52,6 +53,7 @@ __all__ = [
     "LectureMomentum",
     "LookaheadNesterov",
     "AdamNoBiasCorrection",
+    "RMSpropEpsInside",
     "SGDState",
     "AdagradState",
     "RMSpropState",
@@ -757,3 +759,31 @@ class AdamNoBiasCorrection(Adam):
 
     def _effective_leaf(self, before, after, t, lr):
         return lr / (np.sqrt(after["exp_avg_sq"]) + self.eps)
+
+
+class RMSpropEpsInside(RMSprop):
+    r"""RMSProp with eps inside the square root, where Keras (and TensorFlow 1) put it::
+
+        v_t = alpha * v_{t-1} + (1 - alpha) * g_t**2
+        w_t = w_{t-1} - lr * g_t / sqrt(v_t + eps)
+
+    The defaults are Keras's (``keras.optimizers.RMSprop``: learning rate 1e-3, rho 0.9,
+    epsilon 1e-7). The effective learning rate can never exceed ``lr / sqrt(eps)``; PyTorch's
+    ``RMSprop`` adds eps to ``sqrt(v_t)`` instead.
+
+    Args: lr >= 0, alpha in [0, 1), eps >= 0 (no momentum, centring or weight decay).
+    """
+
+    def __init__(self, lr=1e-3, alpha=0.9, eps=1e-7):
+        super().__init__(lr, alpha, eps)
+
+    def _hyperparameters(self):
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps}
+
+    def _update_leaf(self, p, g, leaf, t, lr):
+        square_avg = leaf["square_avg"] * self.alpha + (1 - self.alpha) * g * g
+        p = p - lr * g / np.sqrt(square_avg + self.eps)
+        return p, {"square_avg": square_avg, "grad_avg": None, "momentum_buffer": None}
+
+    def _effective_leaf(self, before, after, t, lr):
+        return lr / np.sqrt(after["square_avg"] + self.eps)

@@ -463,3 +463,20 @@ def test_effective_lr_refuses_states_that_are_not_one_step_apart():
         opt.effective_lr(s1, s0)
     with pytest.raises(ValueError, match="before must be a AdamState"):
         opt.effective_lr(optim.SGD().init(np.zeros(2)), s1)
+
+
+def test_rmsprop_eps_inside_divides_by_the_root_of_v_plus_eps():
+    opt = optim.RMSpropEpsInside()  # Keras's defaults
+    assert (opt.lr, opt.alpha, opt.eps) == (1e-3, 0.9, 1e-7)
+    g = np.array([1e-6, 1.0])
+    w1, state = opt.step(np.zeros(2), g, opt.init(np.zeros(2)))
+    np.testing.assert_allclose(w1, -1e-3 * g / np.sqrt(0.1 * g**2 + 1e-7), rtol=1e-12)
+    # a tiny gradient moves far less than with PyTorch's placement, a large one the same
+    torch_like, _ = optim.RMSprop(lr=1e-3, alpha=0.9, eps=1e-7).step(
+        np.zeros(2), g, optim.RMSprop(alpha=0.9).init(np.zeros(2))
+    )
+    assert abs(w1[0]) < abs(torch_like[0]) / 100
+    np.testing.assert_allclose(w1[1], torch_like[1], rtol=1e-5)
+    rate = opt.effective_lr(opt.init(np.zeros(2)), state)
+    np.testing.assert_allclose(w1, -rate * g, rtol=1e-12)
+    assert repr(opt) == "RMSpropEpsInside(lr=0.001, alpha=0.9, eps=1e-07)"
