@@ -7,7 +7,7 @@ new PNG bytes are in the image widget. Prints median and 95th percentile (wall c
 time of this process; on a busy machine the two differ), and the time to build each explorer
 with its defaults. Prints numbers only: no assertion, timings depend on the machine.
 
-    python benchmarks/bench_widgets.py [--changes 30] [--seed 0]
+    python benchmarks/bench_widgets.py [--changes 30] [--seed 0] [--only ch7]
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ import ipywidgets as widgets  # noqa: E402
 import numpy as np  # noqa: E402
 
 from course_lib.landscapes import Quadratic  # noqa: E402
-from course_lib.optim import SGD, Adam, RMSprop  # noqa: E402
+from course_lib.optim import SGD  # noqa: E402
 from course_lib.widgets import (
+    EffectiveLRExplorer,
     FiniteDifferenceExplorer,
     GradientDescentExplorer,  # noqa: E402
     MinibatchExplorer,
     MomentumExplorer,
+    OptimizerRace,
     RandomSearchExplorer,
     RateMap,
     TrajectoryExplorer,
@@ -53,28 +55,16 @@ def momentum_explorer():
     )
 
 
-def optimizer_race():
-    """A chapter-7 race: four optimizers with one learning rate, every preset landscape."""
-    return TrajectoryExplorer(
-        {
-            "SGD": lambda lr: SGD(lr=lr),
-            "momentum": lambda lr: SGD(lr=lr, momentum=0.9),
-            "RMSprop": lambda lr: RMSprop(lr=lr),
-            "Adam": lambda lr: Adam(lr=lr),
-        },
-        controls={"lr": log_slider("learning rate", 0.01, 1e-4, 1.0)},
-    )
-
-
 EXPLORERS = [
     ("RandomSearchExplorer", RandomSearchExplorer),
     ("FiniteDifferenceExplorer", FiniteDifferenceExplorer),
     ("GradientDescentExplorer", GradientDescentExplorer),
     ("MinibatchExplorer", MinibatchExplorer),
     ("Trajectory: momentum (ch5)", momentum_explorer),
-    ("Trajectory: race (ch7)", optimizer_race),
     ("MomentumExplorer", MomentumExplorer),
     ("RateMap", RateMap),
+    ("OptimizerRace (ch7)", OptimizerRace),
+    ("EffectiveLRExplorer (ch7)", EffectiveLRExplorer),
 ]
 
 
@@ -110,6 +100,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=30, help="changes per control")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffled order")
+    parser.add_argument("--only", default="", help="time only explorers whose name contains this")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
 
@@ -120,7 +111,7 @@ def main():
     print(header)
     print("-" * len(header))
     all_wall = []
-    for name_of, make in EXPLORERS:
+    for name_of, make in [e for e in EXPLORERS if args.only in e[0]]:
         start = time.perf_counter()
         explorer = make()
         build = time.perf_counter() - start

@@ -27,6 +27,7 @@ __all__ = [
     "load_digits",
     "load_diabetes",
     "make_linear_regression",
+    "make_rare_features",
     "standardize",
     "train_test_split",
     "minibatch_indices",
@@ -288,6 +289,53 @@ def make_linear_regression(
     rng = np.random.default_rng(integer("seed", seed))
     X = rng.standard_normal((n, dim))
     w_true = rng.standard_normal(dim)
+    y = X @ w_true + noise * rng.standard_normal(n)
+    return LinearRegressionData(X, y, w_true)
+
+
+def make_rare_features(
+    n: int = 2000,
+    dense: int = 4,
+    rare: int = 4,
+    p_rare: float = 0.02,
+    scale: float = 1.0,
+    noise: float = 0.1,
+    seed: int = 0,
+) -> LinearRegressionData:
+    """Linear regression with rare binary features, the setting Adagrad was made for.
+
+    The first ``dense`` columns of X are normal with standard deviation ``scale`` (present in
+    every example, they set the largest stable learning rate of gradient descent); the last
+    ``rare`` columns are 0 or 1, each example having each of them with probability
+    ``p_rare`` (like rare words in a bag of words). ``y = X @ w_true + noise * eps`` with every
+    weight of size between 1 and 2 and a random sign, so that each feature matters. A rare
+    feature's weight gets a non-zero gradient only from the few examples that have it.
+
+    Args:
+      n: number of examples, an int >= 1.
+      dense: number of dense features, an int >= 0.
+      rare: number of rare binary features, an int >= 0 (dense + rare >= 1).
+      p_rare: probability that an example has a given rare feature, in (0, 1].
+      scale: standard deviation of the dense features, > 0.
+      noise: standard deviation of the noise, >= 0.
+      seed: seed (same seed, same data).
+
+    Returns:
+      ``LinearRegressionData(X (n, dense + rare), y (n,), w_true (dense + rare,))``.
+    """
+    n = integer("n", n, 1)
+    dense = integer("dense", dense, 0)
+    rare = integer("rare", rare, 0)
+    check(dense + rare >= 1, "dense + rare", dense + rare, "at least 1 feature")
+    p_rare = real("p_rare", p_rare, 0.0, 1.0, low_open=True)
+    scale = real("scale", scale, 0.0, low_open=True)
+    noise = real("noise", noise, 0.0)
+    rng = np.random.default_rng(integer("seed", seed))
+    X = np.hstack(
+        [scale * rng.standard_normal((n, dense)), (rng.random((n, rare)) < p_rare).astype(float)]
+    )
+    dim = dense + rare
+    w_true = rng.choice([-1.0, 1.0], dim) * rng.uniform(1.0, 2.0, dim)
     y = X @ w_true + noise * rng.standard_normal(n)
     return LinearRegressionData(X, y, w_true)
 

@@ -21,7 +21,13 @@ Reference optimizers (keyword arguments and defaults as in ``torch.optim``; the 
 
 Teaching variants, written the way lecture notes write them:
 ``LectureMomentum`` (``v = mu*v - lr*g; w += v``), ``LookaheadNesterov`` (gradient taken at the
-look-ahead point ``w + mu*v``; see ``gradient_point``) and ``AdamNoBiasCorrection``.
+look-ahead point ``w + mu*v``; see ``gradient_point``), ``AdamNoBiasCorrection`` and
+``RMSpropEpsInside`` (eps inside the square root, as Keras places it).
+
+``opt.effective_lr(before, after)`` gives the per-coordinate learning rate of the step between
+two states (for Adagrad ``lr / (sqrt(sum) + eps)``, ...): what an adaptive method does to each
+parameter's step size, ready to plot (``course_lib.train.run(..., keep_states=True)`` keeps
+every state of a run).
 
 Invalid hyperparameters raise ``ValueError`` naming the parameter and its allowed range.
 """
@@ -49,6 +55,7 @@ __all__ = [
     "LookaheadNesterov",
     "convex_momentum",
     "AdamNoBiasCorrection",
+    "RMSpropEpsInside",
     "SGDState",
     "AdagradState",
     "RMSpropState",
@@ -198,6 +205,52 @@ class Optimizer:
         """Where the caller should evaluate the gradient for the next step: ``params`` itself
         for every optimizer except the look-ahead teaching form of Nesterov's method."""
         return params
+
+    def effective_lr(self, before: Any, after: Any, *, lr: float | None = None) -> Any:
+        """The per-coordinate learning rate of the step that turned state ``before`` into
+        ``after``: the factor that multiplied the step's direction in each coordinate.
+
+        The direction is the gradient for SGD without momentum, Adagrad, RMSprop and
+        Adadelta (there the step is ``-effective_lr * g``); the momentum buffer or velocity
+        for SGD with momentum and ``LectureMomentum`` (the factor is ``lr``); the
+        bias-corrected first moment ``m_t / (1 - beta1**t)`` for Adam and AdamW (the factor is
+        ``lr / (sqrt(v_t / (1 - beta2**t)) + eps)``), and ``m_t`` itself for
+        ``AdamNoBiasCorrection``. (RMSprop with momentum: the factor that multiplies the
+        gradient before it enters the buffer.)
+
+        Args:
+          before, after: the states before and after one ``step`` (``after.step`` must be
+            ``before.step + 1``).
+          lr: the learning rate that step used, if a schedule overrode it (default self.lr).
+
+        Returns:
+          Arrays in the structure of the parameters; a float (``lr``) for an optimizer that
+          keeps no per-coordinate state (SGD without momentum).
+        """
+        lr = self.lr if lr is None else _nonnegative("lr", lr)
+        for name, state in (("before", before), ("after", after)):
+            if not isinstance(state, self.State):
+                raise ValueError(
+                    f"{name} must be a {self.State.__name__} of {type(self).__name__}, "
+                    f"got {type(state).__name__}"
+                )
+        if after.step != before.step + 1:
+            raise ValueError(
+                f"after must be the state one step after before, got steps {before.step} "
+                f"and {after.step}"
+            )
+        arrays = [getattr(after, f) for f in self.State._fields[1:]]
+        arrays = [a for a in arrays if a is not None]
+        if not arrays:
+            return lr
+        leaves, treedef = _flatten(arrays[0], "after")
+        pairs = zip(self._unpack(before, len(leaves)), self._unpack(after, len(leaves)))
+        rates = [self._effective_leaf(b, a, after.step, lr) for b, a in pairs]
+        return _unflatten(treedef, [np.broadcast_to(r, np.shape(p)) for r, p in zip(rates, leaves)])
+
+    def _effective_leaf(self, before: dict, after: dict, t: int, lr: float):
+        """The factor of one array's step (see ``effective_lr``); default: ``lr``."""
+        return lr
 
     # -- helpers -------------------------------------------------------------------------
     def _pack(self, t: int, per_leaf: list[dict], treedef: Any) -> Any:
@@ -369,6 +422,9 @@ class Adagrad(Optimizer):
         std = np.sqrt(s) + self.eps
         return p - clr * g / std, {"sum": s}
 
+    def _effective_leaf(self, before, after, t, lr):
+        return lr / (1 + (t - 1) * self.lr_decay) / (np.sqrt(after["sum"]) + self.eps)
+
 
 class RMSpropState(NamedTuple):
     step: int
@@ -449,6 +505,12 @@ class RMSprop(Optimizer):
             p = p - lr * g / avg
         return p, {"square_avg": square_avg, "grad_avg": grad_avg, "momentum_buffer": buf}
 
+    def _effective_leaf(self, before, after, t, lr):
+        second = after["square_avg"]
+        if self.centered:
+            second = second - after["grad_avg"] ** 2
+        return lr / (np.sqrt(second) + self.eps)
+
 
 class AdadeltaState(NamedTuple):
     step: int
@@ -497,6 +559,10 @@ class Adadelta(Optimizer):
         delta = np.sqrt(leaf["acc_delta"] + eps) / np.sqrt(square_avg + eps) * g
         acc_delta = leaf["acc_delta"] * rho + (1 - rho) * delta * delta
         return p - lr * delta, {"square_avg": square_avg, "acc_delta": acc_delta}
+
+    def _effective_leaf(self, before, after, t, lr):
+        eps = self.eps
+        return lr * np.sqrt(before["acc_delta"] + eps) / np.sqrt(after["square_avg"] + eps)
 
 
 class AdamState(NamedTuple):
@@ -577,6 +643,10 @@ class Adam(Optimizer):
         denom = np.sqrt(second) / (1 - beta2**t) ** 0.5 + self.eps
         p = p - step_size * exp_avg / denom
         return p, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "max_exp_avg_sq": max_exp_avg_sq}
+
+    def _effective_leaf(self, before, after, t, lr):
+        second = after["max_exp_avg_sq"] if self.amsgrad else after["exp_avg_sq"]
+        return lr / (np.sqrt(second) / (1 - self.betas[1] ** t) ** 0.5 + self.eps)
 
 
 class AdamW(Adam):
@@ -727,3 +797,34 @@ class AdamNoBiasCorrection(Adam):
         exp_avg_sq = beta2 * leaf["exp_avg_sq"] + (1 - beta2) * g * g
         p = p - lr * exp_avg / (np.sqrt(exp_avg_sq) + self.eps)
         return p, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "max_exp_avg_sq": None}
+
+    def _effective_leaf(self, before, after, t, lr):
+        return lr / (np.sqrt(after["exp_avg_sq"]) + self.eps)
+
+
+class RMSpropEpsInside(RMSprop):
+    r"""RMSProp with eps inside the square root, where Keras (and TensorFlow 1) put it::
+
+        v_t = alpha * v_{t-1} + (1 - alpha) * g_t**2
+        w_t = w_{t-1} - lr * g_t / sqrt(v_t + eps)
+
+    The defaults are Keras's (``keras.optimizers.RMSprop``: learning rate 1e-3, rho 0.9,
+    epsilon 1e-7). The effective learning rate can never exceed ``lr / sqrt(eps)``; PyTorch's
+    ``RMSprop`` adds eps to ``sqrt(v_t)`` instead.
+
+    Args: lr >= 0, alpha in [0, 1), eps >= 0 (no momentum, centring or weight decay).
+    """
+
+    def __init__(self, lr=1e-3, alpha=0.9, eps=1e-7):
+        super().__init__(lr, alpha, eps)
+
+    def _hyperparameters(self):
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps}
+
+    def _update_leaf(self, p, g, leaf, t, lr):
+        square_avg = leaf["square_avg"] * self.alpha + (1 - self.alpha) * g * g
+        p = p - lr * g / np.sqrt(square_avg + self.eps)
+        return p, {"square_avg": square_avg, "grad_avg": None, "momentum_buffer": None}
+
+    def _effective_leaf(self, before, after, t, lr):
+        return lr / np.sqrt(after["square_avg"] + self.eps)

@@ -36,7 +36,7 @@ import numpy as np
 from course_lib._checks import check, flag, integer
 from course_lib.data import minibatch_indices
 
-__all__ = ["Trajectory", "run", "History", "train_minibatch"]
+__all__ = ["Trajectory", "run", "effective_lrs", "History", "train_minibatch"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -54,6 +54,8 @@ class Trajectory:
         good iterate, so ``diverged_at == steps_taken``.
       steps_taken: k, the number of completed steps.
       final_state: the optimizer state after the last completed step.
+      states: with ``run(..., keep_states=True)``, the list of the ``k + 1`` optimizer states,
+        the initial one first (``states[t]`` goes with ``path[t]``); else None.
     """
 
     path: np.ndarray
@@ -63,6 +65,7 @@ class Trajectory:
     diverged_at: Optional[int]
     steps_taken: int
     final_state: Any
+    states: Optional[list] = None
 
     def __repr__(self):
         status = f"diverged at step {self.diverged_at}" if self.diverged else "did not diverge"
@@ -107,6 +110,7 @@ def run(
     bound: float = 1e6,
     rng=None,
     stochastic: Optional[bool] = None,
+    keep_states: bool = False,
 ) -> Trajectory:
     """Iterate ``optimizer`` from ``x0`` on ``landscape`` for ``steps`` steps.
 
@@ -126,6 +130,8 @@ def run(
       rng: seed or ``np.random.Generator`` for stochastic gradients (reproducible runs).
       stochastic: use ``landscape.stochastic_grad(x, rng)`` instead of ``grad``; default: if
         the landscape has one.
+      keep_states: keep the optimizer's state after every step in ``Trajectory.states``
+        (to plot what an adaptive method remembers, e.g. with ``optimizer.effective_lr``).
 
     Returns:
       A ``Trajectory``.
@@ -134,6 +140,7 @@ def run(
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
     if not bound > 0:
         raise ValueError(f"bound must be > 0, got {bound!r}")
+    keep_states = flag("keep_states", keep_states)
     gradient = _gradient_function(landscape, rng, stochastic)
     x = np.array(x0, dtype=float)  # a copy: x0 is never touched
     path = np.empty((steps + 1,) + x.shape)
@@ -150,6 +157,7 @@ def run(
             raise ValueError(f"x0 must be finite, |x0| <= bound={bound}, finite loss; got {x0!r}")
         path[0], losses[0] = x, loss
         state = optimizer.init(x)
+        states = [state] if keep_states else None
         for t in range(steps):
             g = gradient(gradient_point(x, state))
             if not np.all(np.isfinite(g)):
@@ -163,6 +171,8 @@ def run(
                 break
             x, state, k = new_x, new_state, t + 1
             path[k], losses[k], lrs[t] = x, loss, lr
+            if keep_states:
+                states.append(state)
 
     return Trajectory(
         path=path[: k + 1],
@@ -172,7 +182,32 @@ def run(
         diverged_at=diverged_at,
         steps_taken=k,
         final_state=state,
+        states=states,
     )
+
+
+def effective_lrs(optimizer, trajectory: Trajectory) -> np.ndarray:
+    """The per-coordinate learning rate of every step of a run: ``(k, *x0.shape)``.
+
+    Row t is ``optimizer.effective_lr(states[t], states[t + 1], lr=lrs[t])``, the factor that
+    step t applied to its direction (see ``course_lib.optim.Optimizer.effective_lr``).
+
+    Args:
+      optimizer: the optimizer of the run.
+      trajectory: from ``run(optimizer, ..., keep_states=True)``.
+    """
+    check(
+        trajectory.states is not None,
+        "trajectory",
+        "a Trajectory without states",
+        "a run made with keep_states=True",
+    )
+    states, shape = trajectory.states, trajectory.path.shape[1:]
+    rates = [
+        np.broadcast_to(optimizer.effective_lr(before, after, lr=lr), shape)
+        for before, after, lr in zip(states, states[1:], trajectory.lrs)
+    ]
+    return np.array(rates, dtype=float).reshape((len(rates),) + shape)
 
 
 # --------------------------------------------------------------------------------------------

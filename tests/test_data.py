@@ -12,6 +12,7 @@ from course_lib.data import (
     load_diabetes,
     load_digits,
     make_linear_regression,
+    make_rare_features,
     minibatch_indices,
     one_hot,
     standardize,
@@ -175,3 +176,28 @@ def test_bad_arguments_raise_value_errors_naming_them():
     for name, call in cases:
         with pytest.raises(ValueError, match=rf"^{name} must be"):
             call()
+
+
+def test_rare_features_are_binary_and_rare_dense_ones_have_the_scale():
+    d = make_rare_features(n=20000, dense=3, rare=2, p_rare=0.01, scale=3.0, noise=0.0, seed=1)
+    assert d.X.shape == (20000, 5) and d.w_true.shape == (5,)
+    assert set(np.unique(d.X[:, 3:])) == {0.0, 1.0}
+    np.testing.assert_allclose(d.X[:, 3:].mean(axis=0), 0.01, atol=0.003)
+    np.testing.assert_allclose(d.X[:, :3].std(axis=0), 3.0, rtol=0.03)
+    assert np.all((np.abs(d.w_true) >= 1) & (np.abs(d.w_true) <= 2))
+    np.testing.assert_allclose(d.y, d.X @ d.w_true)  # no noise asked
+    again = make_rare_features(n=20000, dense=3, rare=2, p_rare=0.01, scale=3.0, noise=0.0, seed=1)
+    np.testing.assert_array_equal(again.X, d.X)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"p_rare": 0.0}, r"p_rare must be in \(0, 1\]"),
+        ({"scale": 0.0}, r"scale must be in \(0, inf\)"),
+        ({"dense": 0, "rare": 0}, "dense \\+ rare must be at least 1 feature"),
+    ],
+)
+def test_rare_features_refuse_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_rare_features(**kwargs)

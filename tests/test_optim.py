@@ -413,3 +413,103 @@ def test_lookahead_nesterov_rejects_a_schedule_value_out_of_range():
     look = optim.LookaheadNesterov(lr=0.05, momentum=lambda t: -0.5)
     with pytest.raises(ValueError, match=r"momentum\(0\) must be in \[0, inf\)"):
         _run(look, np.array([1.0, -1.0]), 2)
+
+
+# -- effective learning rate: the factor each step applied to its direction -------------------
+def _two_steps(opt, seed=0, lr=None):
+    """Parameters and states of two steps on random gradients of a 2x3 array."""
+    rng = np.random.default_rng(seed)
+    w0 = rng.standard_normal((2, 3))
+    s0 = opt.init(w0)
+    g1, g2 = rng.standard_normal((2, 2, 3)) * np.array([[1e-3], [10.0]])
+    w1, s1 = opt.step(w0, g1, s0, lr=lr)
+    w2, s2 = opt.step(w1, g2, s1, lr=lr)
+    return (w1, w2), (s1, s2), g2
+
+
+@pytest.mark.parametrize(
+    "opt",
+    [
+        optim.Adagrad(lr=0.3, lr_decay=0.1, initial_accumulator_value=0.2),
+        optim.RMSprop(lr=0.01, alpha=0.9),
+        optim.RMSprop(lr=0.01, centered=True),
+        optim.Adadelta(lr=0.5, rho=0.8),
+        optim.SGD(lr=0.1),
+    ],
+    ids=repr,
+)
+def test_effective_lr_times_the_gradient_is_the_step(opt):
+    (w1, w2), (s1, s2), g2 = _two_steps(opt)
+    rate = opt.effective_lr(s1, s2)
+    np.testing.assert_allclose(w2 - w1, -np.asarray(rate) * g2, rtol=1e-10, atol=1e-15)
+    assert np.ndim(rate) == 0 or np.shape(rate) == w1.shape
+
+
+@pytest.mark.parametrize(
+    "opt, corrected",
+    [
+        (optim.Adam(lr=0.01, betas=(0.8, 0.99)), True),
+        (optim.Adam(lr=0.01, amsgrad=True), True),
+        (optim.AdamW(lr=0.01), True),
+        (optim.AdamNoBiasCorrection(lr=0.01), False),
+    ],
+    ids=repr,
+)
+def test_adam_effective_lr_multiplies_the_first_moment(opt, corrected):
+    (w1, w2), (s1, s2), _ = _two_steps(opt)
+    direction = s2.exp_avg / (1 - opt.betas[0] ** 2) if corrected else s2.exp_avg
+    decayed = w1 * (1 - opt.lr * opt.weight_decay) if isinstance(opt, optim.AdamW) else w1
+    np.testing.assert_allclose(w2 - decayed, -opt.effective_lr(s1, s2) * direction, rtol=1e-10)
+
+
+def test_effective_lr_uses_the_scheduled_lr_and_keeps_the_parameter_structure():
+    opt = optim.RMSprop(lr=1.0)
+    params = {"W": np.ones((2, 2)), "b": np.zeros(2)}
+    grads = {"W": np.full((2, 2), 2.0), "b": np.array([1.0, -4.0])}
+    s0 = opt.init(params)
+    p1, s1 = opt.step(params, grads, s0, lr=0.05)
+    rate = opt.effective_lr(s0, s1, lr=0.05)
+    assert set(rate) == {"W", "b"} and rate["b"].shape == (2,)
+    np.testing.assert_allclose(p1["b"] - params["b"], -rate["b"] * grads["b"], rtol=1e-12)
+    # one step of RMSprop: sqrt(v) = sqrt(1 - alpha) |g|, so the factor is lr / that
+    np.testing.assert_allclose(rate["b"], 0.05 / (0.1 * np.abs(grads["b"]) + 1e-8), rtol=1e-12)
+
+
+def test_adagrad_effective_lr_only_decays_rmsprop_recovers():
+    adagrad, rmsprop = optim.Adagrad(lr=0.1), optim.RMSprop(lr=0.1, alpha=0.9)
+    grads = [1.0] * 20 + [1e-3] * 100  # a large gradient, then a flat stretch
+    for opt, monotone in ((adagrad, True), (rmsprop, False)):
+        w, state, rates = np.zeros(1), opt.init(np.zeros(1)), []
+        for g in grads:
+            w, new = opt.step(w, np.array([g]), state)
+            rates.append(float(opt.effective_lr(state, new)[0]))
+            state = new
+        assert np.all(np.diff(rates) <= 0) == monotone
+    assert rates[-1] > 100 * rates[19]  # RMSprop's rate grows as the RMS forgets the 1.0s
+
+
+def test_effective_lr_refuses_states_that_are_not_one_step_apart():
+    opt = optim.Adam()
+    s0 = opt.init(np.zeros(2))
+    _, s1 = opt.step(np.zeros(2), np.ones(2), s0)
+    with pytest.raises(ValueError, match="one step after"):
+        opt.effective_lr(s1, s0)
+    with pytest.raises(ValueError, match="before must be a AdamState"):
+        opt.effective_lr(optim.SGD().init(np.zeros(2)), s1)
+
+
+def test_rmsprop_eps_inside_divides_by_the_root_of_v_plus_eps():
+    opt = optim.RMSpropEpsInside()  # Keras's defaults
+    assert (opt.lr, opt.alpha, opt.eps) == (1e-3, 0.9, 1e-7)
+    g = np.array([1e-6, 1.0])
+    w1, state = opt.step(np.zeros(2), g, opt.init(np.zeros(2)))
+    np.testing.assert_allclose(w1, -1e-3 * g / np.sqrt(0.1 * g**2 + 1e-7), rtol=1e-12)
+    # a tiny gradient moves far less than with PyTorch's placement, a large one the same
+    torch_like, _ = optim.RMSprop(lr=1e-3, alpha=0.9, eps=1e-7).step(
+        np.zeros(2), g, optim.RMSprop(alpha=0.9).init(np.zeros(2))
+    )
+    assert abs(w1[0]) < abs(torch_like[0]) / 100
+    np.testing.assert_allclose(w1[1], torch_like[1], rtol=1e-5)
+    rate = opt.effective_lr(opt.init(np.zeros(2)), state)
+    np.testing.assert_allclose(w1, -rate * g, rtol=1e-12)
+    assert repr(opt) == "RMSpropEpsInside(lr=0.001, alpha=0.9, eps=1e-07)"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from course_lib.landscapes import Cosh, Himmelblau, NoisyQuadratic, Parabola, Quadratic, Rosenbrock
-from course_lib.optim import SGD, Adam, LookaheadNesterov
+from course_lib.optim import SGD, Adagrad, Adam, LookaheadNesterov
 from course_lib.train import Trajectory, run
 
 
@@ -142,3 +142,34 @@ def test_lookahead_nesterov_gets_gradients_at_the_lookahead_point():
     torch_form = run(SGD(lr=1e-3, momentum=0.9, nesterov=True), f, x0, 200)
     lookahead_point = look.path[-1] + 0.9 * look.final_state.velocity
     np.testing.assert_allclose(torch_form.path[-1], lookahead_point, rtol=1e-10)
+
+
+def test_keep_states_records_the_state_of_every_iterate():
+    opt = Adagrad(lr=0.5)
+    traj = run(opt, Quadratic.bowl(condition_number=10.0), x0=[1.0, 1.0], steps=5, keep_states=True)
+    assert len(traj.states) == len(traj.path) == 6
+    assert [s.step for s in traj.states] == list(range(6))
+    assert traj.states[-1] is traj.final_state
+    grads = [Quadratic.bowl(condition_number=10.0).grad(p) for p in traj.path[:-1]]
+    np.testing.assert_allclose(traj.states[-1].sum, np.sum(np.square(grads), axis=0))
+    assert run(opt, Quadratic.bowl(), x0=[1.0, 1.0], steps=3).states is None
+    with pytest.raises(ValueError, match="keep_states must be True or False"):
+        run(opt, Quadratic.bowl(), x0=[1.0, 1.0], steps=3, keep_states="yes")
+
+
+def test_effective_lrs_of_a_run_are_its_steps_over_its_gradients():
+    from course_lib.optim import RMSprop
+    from course_lib.schedules import ExponentialLR
+    from course_lib.train import effective_lrs
+
+    bowl = Quadratic.bowl(condition_number=50.0)
+    opt = RMSprop(lr=0.05)
+    traj = run(
+        opt, bowl, x0=[-1.8, 1.2], steps=30, schedule=ExponentialLR(0.05, 0.9), keep_states=True
+    )
+    rates = effective_lrs(opt, traj)
+    assert rates.shape == (30, 2)
+    steps = np.diff(traj.path, axis=0)
+    np.testing.assert_allclose(steps, -rates * bowl.grad(traj.path[:-1]), rtol=1e-10)
+    with pytest.raises(ValueError, match="keep_states=True"):
+        effective_lrs(opt, run(opt, bowl, x0=[-1.8, 1.2], steps=3))

@@ -34,7 +34,7 @@ CHAPTERS: dict[str, tuple[str, str]] = {
     "minibatch-sgd": ("book/04_sgd_minibatch", "Stochastic and minibatch gradient descent"),
     "momentum": ("book/05_momentum", "Momentum"),
     "nesterov": ("book/06_nesterov", "Nesterov's accelerated gradient"),
-    "adaptive": ("book/07_adaptive", "Adagrad, RMSProp, Adadelta, Adam (and AdamW)"),
+    "adaptive": ("book/07_adaptive", "Adaptive learning rates"),
     "schedules": ("book/08_schedules", "Schedules and warmup"),
     "classifier": ("book/09_classifier", "Training a real classifier"),
     "second-order": ("book/appendix_second_order", "Beyond first order"),

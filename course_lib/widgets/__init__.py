@@ -18,6 +18,12 @@ End a notebook cell with an explorer and it displays itself::
 - ``RateMap()``: the rate per step of momentum and of Nesterov's method over
   ``(lr * lambda, beta)``, two maps side by side with the stability edges, and sliders that
   move a marker on both (``course_lib.widgets.rate_map``).
+- ``OptimizerRace(methods=...)``: the trajectory explorer for the adaptive methods: any of
+  SGD, momentum, Nesterov, Adagrad, RMSProp, Adadelta, Adam and AdamW, each with its own
+  learning rate (log sliders), on a badly scaled bowl, Rosenbrock, Beale or a saddle.
+- ``EffectiveLRExplorer()``: one adaptive method (Adam with or without bias correction too)
+  on a badly scaled bowl: its path, and the learning rate it applies to each coordinate at
+  every step against gradient descent's stability limit ``2 / lambda``.
 - ``GradientDescentExplorer(landscape=None)``: the trajectory explorer with one optimizer,
   ``SGD(lr)``: learning rate, steps and start point on 2-D and 1-D landscapes.
 - ``RandomSearchExplorer(optimizer=None)``: global vs local random search on a d-dimensional
@@ -42,6 +48,7 @@ updates), ``controls`` (slider, dropdown and toggle factories, the responsive co
 explorer.
 """
 
+from course_lib.widgets.adaptive import EffectiveLRExplorer, OptimizerRace
 from course_lib.widgets.finite_difference import FiniteDifferenceExplorer
 from course_lib.widgets.gradient_descent import GradientDescentExplorer
 from course_lib.widgets.minibatch import MinibatchExplorer
@@ -58,4 +65,6 @@ __all__ = [
     "MomentumExplorer",
     "RateMap",
     "TrajectoryExplorer",
+    "OptimizerRace",
+    "EffectiveLRExplorer",
 ]

@@ -795,6 +795,7 @@ def _sliced(traj, steps):
         diverged_at=None,
         steps_taken=k,
         final_state=None,
+        states=None if traj.states is None else traj.states[: k + 1],
     )
 
 
