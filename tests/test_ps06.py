@@ -647,7 +647,7 @@ class TestPipeline(AssignmentPipeline):
         "heavy_ball": Student(
             with_mistakes("step_heavy_ball"),
             lost={STEP_VALUES},
-            lms_file="heavyball_1006_2006_ps06.ipynb",
+            lms_file="heavy_ball_1006_2006_ps06.ipynb",
         ),
         "pytorch_and_matrix": Student(
             with_mistakes("pt_first_step", "matrix_transposed"),
