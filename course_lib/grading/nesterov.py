@@ -933,39 +933,65 @@ _RADIUS_MISTAKES = [
 ]
 
 
+def _check_number(
+    student: Callable,
+    reference: Callable,
+    cases: Sequence[Case],
+    mistakes: Sequence[Mistake],
+    *,
+    name: str,
+    what: str,
+    hidden: bool,
+    rtol: float,
+    complex_message: Optional[str] = None,
+) -> None:
+    """Compare a number with the reference to ``rtol``; a wrong one is "<what> is wrong"
+    unless a mistake explains every case."""
+
+    def read(out, case):
+        return as_array(out, name=name, what=what, shape=(), hidden=hidden, case=case)
+
+    check_against_reference(
+        student,
+        reference,
+        cases,
+        name=name,
+        hidden=hidden,
+        what=what,
+        rtol=rtol,
+        atol=1e-12,
+        read=read,
+        complex_message=complex_message,
+        verdict=_verdict(
+            student,
+            cases,
+            mistakes,
+            read,
+            lambda got, expected, hidden: f"{what} is wrong",
+            name=name,
+            hidden=hidden,
+        ),
+        details=lambda expected, got, out: (
+            f"expected: {expected:.10g}\ngot:      {float(got):.10g}"
+        ),
+    )
+
+
 def check_spectral_radius(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """``spectral_radius(M)``: the largest ``|eigenvalue|`` of a square matrix (heavy ball's
     and Nesterov's matrices with complex, negative and positive eigenvalues, a random 3 x 3
     matrix, a 1 x 1 matrix)."""
-    cases = _radius_cases(seed)
-
-    def read(out, case):
-        return as_array(
-            out, name=_RADIUS, what="the spectral radius", shape=(), hidden=hidden, case=case
-        )
-
-    check_against_reference(
+    _check_number(
         student,
         _reference_radius,
-        cases,
+        _radius_cases(seed),
+        _RADIUS_MISTAKES,
         name=_RADIUS,
-        hidden=hidden,
         what="the spectral radius",
+        hidden=hidden,
         rtol=1e-9,
-        atol=1e-12,
-        read=read,
         complex_message="returned a complex number: the spectral radius is the largest "
         "modulus, np.max(np.abs(np.linalg.eigvals(M))), a real number",
-        verdict=_verdict(
-            student,
-            cases,
-            _RADIUS_MISTAKES,
-            read,
-            lambda got, expected, hidden: "the spectral radius is wrong",
-            name=_RADIUS,
-            hidden=hidden,
-        ),
-        details=lambda expected, got, out: f"expected: {expected:.6g}\ngot:      {describe(out)}",
     )
 
 
@@ -1034,31 +1060,15 @@ _LIMIT_MISTAKES = [
 
 
 def _check_limit(student: Callable, cases: list[Case], hidden: bool) -> None:
-    def read(out, case):
-        return as_array(
-            out, name=_LIMIT, what="the largest stable h", shape=(), hidden=hidden, case=case
-        )
-
-    check_against_reference(
+    _check_number(
         student,
         _reference_limit,
         cases,
+        _LIMIT_MISTAKES,
         name=_LIMIT,
-        hidden=hidden,
         what="the largest stable h",
+        hidden=hidden,
         rtol=1e-7,
-        atol=1e-9,
-        read=read,
-        verdict=_verdict(
-            student,
-            cases,
-            _LIMIT_MISTAKES,
-            read,
-            lambda got, expected, hidden: "the largest stable h is wrong",
-            name=_LIMIT,
-            hidden=hidden,
-        ),
-        details=lambda expected, got, out: f"expected: {expected:.10g}\ngot:      {describe(out)}",
     )
 
 
