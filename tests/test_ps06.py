@@ -10,14 +10,17 @@ a typical mistake is named only when it explains every case. The second part
 """
 
 import matplotlib
+import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
+    REPO,
     AssignmentChecks,
     AssignmentPipeline,
     SourceNotebook,
     Student,
     nbgrader_meta,
+    run_in_process,
 )
 
 from course_lib.grading import GradingError
@@ -222,6 +225,19 @@ MISTAKES = {
 }
 
 _source = SourceNotebook(PS, MISTAKES)
+# A correct solution written independently of the instructor's, in the released notebook: the
+# similarity report treats the code it shares with the solution as natural (docs/grading.md).
+ALTERNATIVE_NOTEBOOK = REPO / "solutions" / PS / "alternatives" / "ps06_alternative.ipynb"
+
+
+def alternative_answers() -> dict:
+    """grade_id -> code of the answer cells of the alternative notebook."""
+    nb = nbformat.read(ALTERNATIVE_NOTEBOOK, as_version=4)
+    return {
+        nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if nbgrader_meta(c).get("solution")
+    }
+
+
 source_nb, solutions = _source.notebook, _source.solutions
 with_mistakes, points = _source.with_mistakes, _source.points
 
@@ -327,6 +343,14 @@ def largest_stable_h(method, beta):  # bisection on the student's own functions
 """,
     ],
 }
+
+
+def test_the_alternative_notebook_is_correct_and_written_differently():
+    answers = alternative_answers()
+    assert set(answers) == set(solutions())
+    assert run_in_process(source_nb(), answers) == {gid: None for gid in points()}
+    assert all(answers[gid] != code for gid, code in solutions().items())
+
 
 # Wrong functions beyond the notebook edits above: name -> ({answer cell: code},
 # {test cell: what its message must say, or None if the function must pass it}).
@@ -658,9 +682,7 @@ class TestPipeline(AssignmentPipeline):
             lost={STEP_FORMAT, LIMIT_GD, LIMIT_NESTEROV},
         ),
         "wrong_beta": Student(with_mistakes("runs_wrong_beta"), lost={RUNS}),
-        "alternative": Student(
-            {gid: codes[-1] for gid, codes in ALTERNATIVES.items()},
-        ),
+        "alternative": Student(alternative_answers()),
     }
     feedback_messages = [
         (student, MISTAKES[mistake][2])
