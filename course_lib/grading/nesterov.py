@@ -130,6 +130,23 @@ def _rounded(rng: np.random.Generator, low: float, high: float, size=None, digit
     return np.round(rng.uniform(low, high, size), digits)
 
 
+def _problems(rng: np.random.Generator, name: str, hidden: bool, kappas) -> list[Problem]:
+    """A rotated bowl with a condition number in ``kappas`` and random quadratics of 1, 3 and
+    4 to 6 dimensions."""
+    kappa, angle = float(np.round(log_uniform(rng, *kappas), 1)), float(_rounded(rng, 0.2, 1.4))
+    problems = [rotated_bowl(kappa, angle, _rounded(rng, -1, 1, 2, 2), name, hidden)]
+    return problems + [
+        random_quadratic(rng, d, name, hidden) for d in (1, 3, int(rng.integers(4, 7)))
+    ]
+
+
+def _lr_beta(rng: np.random.Generator, problem: Problem) -> tuple[float, float]:
+    """A learning rate with lr * lambda_max in [0.2, 1.2] (stable for Nesterov at any beta)
+    and a momentum in [0.3, 0.95]."""
+    lr = float(np.round(rng.uniform(0.2, 1.2) / _lam_max(problem), 4))
+    return lr, float(_rounded(rng, 0.3, 0.95, digits=2))
+
+
 # --------------------------------------------------------------------------------------------
 # Question 1: one step of the look-ahead form
 # --------------------------------------------------------------------------------------------
@@ -156,13 +173,9 @@ def _step_cases(seed: int, hidden: bool) -> list[Case]:
     from course_lib.landscapes import Rosenbrock
 
     rng = np.random.default_rng(seed)
-    kappa, angle = float(np.round(log_uniform(rng, 3, 30), 1)), float(_rounded(rng, 0.2, 1.4))
-    problems = [rotated_bowl(kappa, angle, _rounded(rng, -1, 1, 2, 2), _STEP, hidden)]
-    problems += [random_quadratic(rng, d, _STEP, hidden) for d in (1, 3, int(rng.integers(4, 7)))]
     cases = []
-    for p in problems:
-        lr = float(np.round(rng.uniform(0.2, 1.2) / _lam_max(p), 4))
-        beta = float(_rounded(rng, 0.3, 0.95, digits=2))
+    for p in _problems(rng, _STEP, hidden, (3, 30)):
+        lr, beta = _lr_beta(rng, p)
         cases.append(
             _step_case(p, _rounded(rng, -2, 2, p.dim), _rounded(rng, -1, 1, p.dim), lr, beta)
         )
@@ -387,14 +400,9 @@ def _pt_cases(seed: int, hidden: bool) -> list[Case]:
     from course_lib.landscapes import Rosenbrock
 
     rng = np.random.default_rng(seed)
-    kappa, angle = float(np.round(log_uniform(rng, 5, 40), 1)), float(_rounded(rng, 0.2, 1.4))
-    center = _rounded(rng, -1, 1, 2, 2)
-    problems = [rotated_bowl(kappa, angle, center, _PT, hidden)]
-    problems += [random_quadratic(rng, d, _PT, hidden) for d in (1, 3, int(rng.integers(4, 7)))]
     cases = []
-    for i, p in enumerate(problems):
-        lr = float(np.round(rng.uniform(0.2, 1.2) / _lam_max(p), 4))
-        beta = float(_rounded(rng, 0.3, 0.95, digits=2))
+    for i, p in enumerate(_problems(rng, _PT, hidden, (5, 40))):
+        lr, beta = _lr_beta(rng, p)
         steps = (int(rng.integers(8, 16)), 3, 1, int(rng.integers(5, 20)))[i]
         cases.append(_pt_case(p, _rounded(rng, -2, 2, p.dim), lr, beta, steps))
     rosen = Problem(Rosenbrock(), 2, "Rosenbrock's function", _PT, hidden)
@@ -611,8 +619,7 @@ def _points_cases(seed: int) -> list[Case]:
     cases = []
     for dim, steps in ((2, int(rng.integers(5, 9))), (1, 3), (int(rng.integers(3, 6)), 12)):
         p = random_quadratic(rng, dim, _POINTS, True)
-        lr = float(np.round(rng.uniform(0.2, 1.2) / _lam_max(p), 4))
-        beta = float(_rounded(rng, 0.3, 0.95, digits=2))
+        lr, beta = _lr_beta(rng, p)
         path = _lookahead_form_path(p, _rounded(rng, -2, 2, dim), lr, beta, steps)
         label = (
             f"path = the look-ahead form on {p.description} with lr = {lr:g}, beta = {beta:g}, "
