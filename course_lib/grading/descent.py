@@ -170,7 +170,7 @@ def check_gradient_descent_trajectory(
         out = run(
             student, case, name=_GD, hidden=hidden, no_aliasing=True, explain=_explain_gd_error
         )
-        got = _trajectory_shape(out, case, hidden)
+        got = trajectory_shape(out, case, hidden)
         x0 = np.asarray(case.args["x0"], dtype=float)
         if not np.array_equal(got[0], x0):
             steps = case.args["steps"]
@@ -217,16 +217,26 @@ def check_gradient_descent_trajectory(
                 )
 
 
-def _trajectory_shape(out: Any, case: Case, hidden: bool) -> np.ndarray:
-    """The output as a ``(steps + 1, dim)`` array, with a diagnosis of a wrong shape."""
+def trajectory_shape(
+    out: Any,
+    case: Case,
+    hidden: bool,
+    name: str = _GD,
+    reference: Optional[Callable[[Case], np.ndarray]] = None,
+) -> np.ndarray:
+    """The output as a ``(steps + 1, dim)`` array, with a diagnosis of a wrong shape.
+
+    ``name`` is the student's function; ``reference(case)`` the right trajectory (default:
+    gradient descent), used to tell a trajectory without ``x0`` from one a row short.
+    """
     problem, steps = case.args["grad"], case.args["steps"]
     dim = problem.dim
-    got = as_array(out, name=_GD, what="the trajectory", hidden=hidden, case=case)
+    got = as_array(out, name=name, what="the trajectory", hidden=hidden, case=case)
     want = (steps + 1, dim)
     shape = "" if hidden else f"; got shape {got.shape}, expected {want}"
     if got.ndim == 1 and dim == 1 and got.size == steps + 1:
         fail(
-            _GD,
+            name,
             "the trajectory must be 2-D, one row per iterate and one column per "
             "coordinate, even in 1-D: shape (steps + 1, 1)",
             hidden=hidden,
@@ -235,7 +245,7 @@ def _trajectory_shape(out: Any, case: Case, hidden: bool) -> np.ndarray:
     if got.ndim != 2 or got.shape[1] != dim:
         transposed = got.ndim == 2 and got.shape == want[::-1]
         fail(
-            _GD,
+            name,
             ("your trajectory is transposed: " if transposed else "")
             + "the trajectory must have one row per iterate and one column per coordinate"
             + shape,
@@ -244,8 +254,12 @@ def _trajectory_shape(out: Any, case: Case, hidden: bool) -> np.ndarray:
         )
     rows = got.shape[0]
     if rows == steps and steps >= 1:
-        reference = _reference_path(problem, case.args["x0"], case.args["lr"], steps)
-        if close(got, reference[1:], rtol=1e-9, atol=1e-12):
+        right = (
+            _reference_path(problem, case.args["x0"], case.args["lr"], steps)
+            if reference is None
+            else reference(case)
+        )
+        if close(got, right[1:], rtol=1e-9, atol=1e-12):
             why = (
                 "the trajectory does not include x0: row 0 must be x0 and row t the iterate "
                 "after t steps, steps + 1 rows in all"
@@ -255,10 +269,10 @@ def _trajectory_shape(out: Any, case: Case, hidden: bool) -> np.ndarray:
                 "the trajectory has one row too few: x0 first, then one row per step, "
                 "steps + 1 rows in all"
             )
-        fail(_GD, why, hidden=hidden, case=case)
+        fail(name, why, hidden=hidden, case=case)
     if rows == steps + 2:
         fail(
-            _GD,
+            name,
             "the trajectory has one row too many: make exactly `steps` updates "
             "(for t in range(steps)) and keep x0 as row 0, steps + 1 rows in all",
             hidden=hidden,
@@ -266,7 +280,7 @@ def _trajectory_shape(out: Any, case: Case, hidden: bool) -> np.ndarray:
         )
     if rows != steps + 1:
         fail(
-            _GD,
+            name,
             "the trajectory must have steps + 1 rows, x0 and one per step" + shape,
             hidden=hidden,
             case=case,
@@ -387,6 +401,18 @@ def _steps_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     return cases
 
 
+def rows_right_but_shifted(got: np.ndarray, long: np.ndarray, steps: int) -> bool:
+    """True if ``got`` is a trajectory of ``steps`` steps without ``x0``, or with one row more
+    or less, whose rows are right: ``long`` is the right trajectory of ``steps + 1`` steps.
+    A step checker accepts it, leaving the shape to the trajectory checker."""
+    rows = got.shape[0]
+    return any(
+        close(got, long[start : start + rows], rtol=1e-9, atol=1e-12)
+        for start in (0, 1)
+        if rows >= steps and start + rows <= steps + 2
+    )
+
+
 def check_gradient_descent_steps(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """``gradient_descent`` makes the right steps: row t + 1 is row t - lr * grad(row t).
 
@@ -413,13 +439,10 @@ def check_gradient_descent_steps(student: Callable, seed: int = 0, hidden: bool 
         return got
 
     def accept(got, case):  # without x0, or with one row more or less: the rows are right
-        steps, rows = case.args["steps"], got.shape[0]
-        long = _reference_path(case.args["grad"], case.args["x0"], case.args["lr"], steps + 1)
-        return any(
-            close(got, long[start : start + rows], rtol=1e-9, atol=1e-12)
-            for start in (0, 1)
-            if rows >= steps and start + rows <= steps + 2
+        long = _reference_path(
+            case.args["grad"], case.args["x0"], case.args["lr"], case.args["steps"] + 1
         )
+        return rows_right_but_shifted(got, long, case.args["steps"])
 
     def verdict(got, expected, case):
         if not np.all(np.isfinite(got)):
