@@ -9,9 +9,11 @@ corpus of submissions with the real nbgrader and with ``python -m course_lib.aut
 """
 
 import matplotlib
+import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
+    REPO,
     AssignmentChecks,
     AssignmentPipeline,
     SourceNotebook,
@@ -257,6 +259,22 @@ def adamw_step(w, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_dec
     ],
 }
 
+
+def alternative_answers() -> dict:
+    """The answer cells of the second correct solution, solutions/ps07/alternatives/ (which
+    the similarity report also reads): graded in the pipeline, and on many seeds here."""
+    path = REPO / "solutions" / PS / "alternatives" / f"{PS}_alternative.ipynb"
+    return {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in nbformat.read(path, as_version=4).cells
+        if nbgrader_meta(c).get("solution")
+    }
+
+
+for _gid, _code in alternative_answers().items():
+    if _gid in ALTERNATIVES:
+        ALTERNATIVES[_gid].append(_code)
+
 # Wrong functions beyond the notebook edits above: name -> ({answer cell: code},
 # {test cell: what its message must say, or None if the function must pass it}).
 WRONG = {
@@ -457,12 +475,14 @@ def test_the_uncorrected_first_step_is_larger_and_points_the_same_way():
 # The real pipeline
 # --------------------------------------------------------------------------------------------
 class TestPipeline(AssignmentPipeline):
-    """ps07 through nbgrader: a small corpus, one submission from an LMS export."""
+    """ps07 through nbgrader: the solution (from an LMS export), the released notebook, the
+    second correct solution and four wrong submissions."""
 
     assignment = PS
     students = {
         "solution": Student(lms_file="solution_LATE_1001_2002_ps07-1.ipynb"),
         "released": Student(released=True, lost=set(points())),
+        "alternative": Student(alternative_answers()),
         "eps_inside": Student(with_mistakes("adam_eps_inside"), lost={ADAM, ADAMW}),
         "state_in_place": Student(
             with_mistakes("adam_state_in_place"), lost={ADAM_FORM, ADAMW_FORM}
