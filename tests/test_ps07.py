@@ -319,6 +319,32 @@ def adam_step(w, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         },
         {ADAM_FORM: None, ADAM: "differs from course_lib.optim.Adam: the first difference is"},
     ),
+    "adam_stores_corrected_moments": (
+        {
+            "adam_step": """
+def adam_step(w, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    beta1, beta2 = betas
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g**2
+    m, v = m / (1 - beta1**t), v / (1 - beta2**t)
+    return w - lr * m / (np.sqrt(v) + eps), {"m": m, "v": v}
+"""
+        },
+        {ADAM_FORM: None, ADAM: "you store the bias-corrected m_hat and v_hat in the state"},
+    ),
+    "adagrad_state_key": (  # the wrong name for the state's entry
+        {
+            "adagrad_step": """
+def adagrad_step(w, g, state, t, lr=1e-2, eps=1e-10):
+    s = state["s"] + g**2
+    return w - lr * g / (np.sqrt(s) + eps), {"s": s}
+"""
+        },
+        {
+            ADAGRAD_FORM: "the state is a dict with the entries {'sum': sum}",
+            ADAGRAD: "the state is a dict with the entries {'sum': sum}",
+        },
+    ),
     "adam_flattens_w": (  # the values are right: only the form loses its point
         {
             "adam_step": """
@@ -407,6 +433,7 @@ class TestChecks(AssignmentChecks):
         "adam_one_second_moment",
         "adam_counts_its_own_steps",
         "adagrad_returns_a_tuple",
+        "adam_stores_corrected_moments",
     ]
     quiet_function = "adam_step"
 

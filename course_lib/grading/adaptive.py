@@ -148,6 +148,8 @@ def _adam_wrong(kind: str) -> Callable:
         denom = {"eps_inside": np.sqrt(v_hat + eps), "no_sqrt": v_hat + eps}.get(
             kind, np.sqrt(v_hat) + eps
         )
+        if kind == "stores_corrected":
+            return w - lr * m_hat / denom, {"m": m_hat, "v": v_hat}
         return w - lr * m_hat / denom, {"m": m, "v": v}
 
     return step
@@ -201,6 +203,12 @@ _ADAM_MISTAKES = [
         "betas_swapped",
         "beta1 and beta2 are swapped: betas = (beta1, beta2); beta1 averages the gradient into "
         "m and beta2, the one closer to 1, averages its square into v",
+    ),
+    (
+        "stores_corrected",
+        "you store the bias-corrected m_hat and v_hat in the state: the state keeps the "
+        "running averages m and v themselves, and the correction is applied anew at every "
+        "step, only to compute the update",
     ),
     (
         "only_m",
@@ -450,18 +458,21 @@ def _trusted_run(step: Callable, method: _Method) -> Callable:
     return runner
 
 
-def _explain_step_error(exc: BaseException) -> Optional[str]:
-    text = str(exc).lower()
-    if isinstance(exc, ZeroDivisionError):
-        return (
-            "t is the number of this step, 1 on the first call: a bias correction "
-            "1 - beta**t is then never zero (1 - beta**(t - 1) is, at the first step)"
-        )
-    if "cast" in text:
-        return "w may be an integer array: compute a new float array, w - ..., not w -= ..."
-    if isinstance(exc, (KeyError, TypeError)) and ("'" in text or "subscript" in text):
-        return "state is a dict of arrays; read its entries by name, e.g. state['v']"
-    return None
+def _explain_step_error(method: _Method) -> Callable[[BaseException], Optional[str]]:
+    def explain(exc: BaseException) -> Optional[str]:
+        text = str(exc).lower()
+        if isinstance(exc, ZeroDivisionError):
+            return (
+                "t is the number of this step, 1 on the first call: a bias correction "
+                "1 - beta**t is then never zero (1 - beta**(t - 1) is, at the first step)"
+            )
+        if "cast" in text:
+            return "w may be an integer array: compute a new float array, w - ..., not w -= ..."
+        if isinstance(exc, KeyError):
+            return f"the state is a dict with the entries {_state_literal(method)}"
+        return None
+
+    return explain
 
 
 def _student_run(student: Callable, method: _Method, hidden: bool, label: str) -> Callable:
@@ -480,7 +491,7 @@ def _student_run(student: Callable, method: _Method, hidden: bool, label: str) -
                 name=method.name,
                 hidden=hidden,
                 check_inputs=False,
-                explain=_explain_step_error,
+                explain=_explain_step_error(method),
             )
             rows.append(_values(out, w, method, hidden, case))
             w, state = rows[-1][: w.size].reshape(w.shape), out[1]
@@ -681,7 +692,7 @@ def _check_contract(method: _Method, student: Callable, seed: int, hidden: bool)
             name=method.name,
             hidden=hidden,
             no_aliasing=True,
-            explain=_explain_step_error,
+            explain=_explain_step_error(method),
             explain_mutation=_explain_mutation(method),
         )
         new_w, new_state = _pair(out, method, hidden, case)
