@@ -446,9 +446,9 @@ def _trusted_run(step: Callable, method: _Method) -> Callable:
     def runner(w0, state, t0, problem, masks, scale, hyper):
         w, rows = np.array(w0, dtype=float), []
         state = {k: np.array(state[k], dtype=float) for k in method.keys}
-        for k, mask in enumerate(masks):
+        for i, mask in enumerate(masks):
             g = _gradient(problem, w, mask, scale)
-            w, state = step(w, g, state, t0 + k, *hyper.values())
+            w, state = step(w, g, state, t0 + i, *hyper.values())
             w = np.asarray(w, dtype=float)
             rows.append(
                 np.concatenate([w.reshape(-1)] + [np.reshape(state[k], -1) for k in method.keys])
