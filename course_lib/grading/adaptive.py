@@ -289,6 +289,14 @@ def _lr(rng):
     return float(np.round(log_uniform(rng, 1e-3, 2e-2), 4))
 
 
+def _adam_hyper(rng, default: bool) -> dict:
+    return {
+        "lr": 1e-2 if default else _lr(rng),
+        "betas": (0.9, 0.999) if default else _betas(rng),
+        "eps": 1e-8 if default else _eps(rng),
+    }
+
+
 _ADAGRAD = _Method(
     "adagrad_step",
     "Adagrad",
@@ -353,11 +361,7 @@ _ADAM = _Method(
     ("m", "v"),
     _adam,
     _adam_mistakes,
-    lambda rng, default: {
-        "lr": 1e-2 if default else _lr(rng),
-        "betas": (0.9, 0.999) if default else _betas(rng),
-        "eps": 1e-8 if default else _eps(rng),
-    },
+    _adam_hyper,
 )
 _ADAMW = _Method(
     "adamw_step",
@@ -366,9 +370,7 @@ _ADAMW = _Method(
     _adamw,
     _adamw_mistakes,
     lambda rng, default: {
-        "lr": 1e-2 if default else _lr(rng),
-        "betas": (0.9, 0.999) if default else _betas(rng),
-        "eps": 1e-8 if default else _eps(rng),
+        **_adam_hyper(rng, default),
         "weight_decay": 0.1 if default else float(np.round(rng.uniform(0.05, 0.5), 2)),
     },
 )
