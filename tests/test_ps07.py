@@ -503,7 +503,7 @@ def test_the_uncorrected_first_step_is_larger_and_points_the_same_way():
 # --------------------------------------------------------------------------------------------
 class TestPipeline(AssignmentPipeline):
     """ps07 through nbgrader: the solution (from an LMS export), the released notebook, the
-    second correct solution and four wrong submissions."""
+    second correct solution and three wrong submissions."""
 
     assignment = PS
     students = {
@@ -511,20 +511,21 @@ class TestPipeline(AssignmentPipeline):
         "released": Student(released=True, lost=set(points())),
         "alternative": Student(alternative_answers()),
         "eps_inside": Student(with_mistakes("adam_eps_inside"), lost={ADAM, ADAMW}),
-        "state_in_place": Student(
-            with_mistakes("adam_state_in_place"), lost={ADAM_FORM, ADAMW_FORM}
-        ),
         "several_mistakes": Student(
             with_mistakes(
-                "adagrad_decays", "rmsprop_alpha_swapped", "adamw_l2", "prediction_no_sqrt"
+                "adagrad_decays",
+                "rmsprop_alpha_swapped",
+                "adam_state_in_place",
+                "adamw_l2",
+                "prediction_no_sqrt",
             ),
-            lost={ADAGRAD, RMSPROP, ADAMW, PREDICTION},
+            lost={ADAGRAD, RMSPROP, ADAM_FORM, ADAMW_FORM, ADAMW, PREDICTION},
         ),
         "ignores_betas": Student(WRONG["adam_ignores_betas"][0], lost={ADAM, ADAMW}),
     }
     feedback_messages = [
         ("eps_inside", "you add eps inside the square root"),
-        ("state_in_place", "changed the state dict it was given"),
+        ("several_mistakes", "changed the state dict it was given"),
         ("several_mistakes", "your sum of squared gradients decays"),
         ("several_mistakes", "the weights of your moving average are swapped"),
         ("several_mistakes", "you add weight_decay * w to the gradient"),
