@@ -479,6 +479,13 @@ _PYTORCH_MISTAKES = [
 
 _FIRST_MISTAKES = [
     Mistake(
+        "swapped",
+        "the two results are swapped: return (w_new, buf_new) in this order",
+        variant=lambda w, buf, g, lr, beta, dampening: _pytorch_step(
+            w, buf, g, lr, beta, dampening
+        )[::-1],
+    ),
+    Mistake(
         "dampening_on_first_step",
         "on the first step you applied dampening, buf_new = (1 - dampening) * g (or started "
         "from a buffer of zeros): PyTorch starts the buffer as the gradient itself, "
@@ -714,7 +721,8 @@ def _run_mistakes(form: str) -> list[Mistake]:
             "gradient_descent",
             "your trajectory is gradient descent's: the "
             + ("velocity" if form == "lecture" else "buffer")
-            + " is not carried from one step to the next (is it reset inside the loop?)",
+            + " is never used, or not carried from one step to the next (is it reset inside "
+            "the loop?)",
             variant=_loop_variant(lambda w, s, g, lr, t, lrs, beta, f: (w - lr * g, s)),
         ),
     ]
@@ -727,8 +735,9 @@ def _run_verdict(hidden: bool):
         if got.shape != expected.shape:
             fail(
                 _RUN,
-                "the trajectory must have len(lrs) + 1 rows, w0 and one per step"
-                + ("" if hidden else f"; got {got.shape[0]}, expected {expected.shape[0]}"),
+                "the trajectory must have shape (len(lrs) + 1, dim): w0 and one row per step, "
+                "one column per coordinate of w0"
+                + ("" if hidden else f"; got shape {got.shape}, expected {expected.shape}"),
                 hidden=hidden,
                 case=case,
             )
