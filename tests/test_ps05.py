@@ -8,9 +8,18 @@ grades a small corpus with the real nbgrader and with ``python -m course_lib.aut
 """
 
 import matplotlib
+import nbformat
 import numpy as np
 import pytest
-from nbgrader_course import AssignmentChecks, AssignmentPipeline, SourceNotebook, Student
+from nbgrader_course import (
+    REPO,
+    AssignmentChecks,
+    AssignmentPipeline,
+    SourceNotebook,
+    Student,
+    nbgrader_meta,
+    run_in_process,
+)
 
 from course_lib.grading import GradingError
 from course_lib.grading import momentum as checks
@@ -159,50 +168,15 @@ def run_momentum(grad, w0, lrs, beta, form):
     return path
 """
 
-ALTERNATIVES = {
-    "momentum_step_lecture": [
-        """
-def momentum_step_lecture(w, v, g, lr, beta):
-    v = beta * np.array(v, dtype=float) - lr * np.array(g, dtype=float)
-    return [w + v, v]
-""",
-    ],
-    "momentum_step_pytorch": [
-        """
-def momentum_step_pytorch(w, buf, g, lr, beta, dampening=0.0):
-    g = np.array(g, dtype=float)
-    buf = g if buf is None else beta * buf + (1.0 - dampening) * g
-    return w - lr * buf, buf
-""",
-    ],
-    "run_momentum": [
-        """
-def run_momentum(grad, w0, lrs, beta, form):
-    w0 = np.asarray(w0, dtype=float)
-    path = np.empty((len(lrs) + 1, w0.size))
-    path[0] = w0
-    state = np.zeros(w0.size)
-    for t, lr in enumerate(lrs):
-        g = grad(path[t].copy())
-        if form == "pytorch":
-            state = g if t == 0 else beta * state + g
-            path[t + 1] = path[t] - lr * state
-        else:
-            state = beta * state - lr * g
-            path[t + 1] = path[t] + state
-    return path
-""",
-    ],
-    "best_momentum_params": [
-        """
-def best_momentum_params(H):
-    ev = np.linalg.eigvalsh(H)
-    lo, hi = np.sqrt(ev.min()), np.sqrt(ev.max())
-    rate = (hi - lo) / (hi + lo)
-    return 4 / (lo + hi) ** 2, rate * rate, rate
-""",
-    ],
+# A correct submission written independently of the solution (its code is also what the
+# similarity report treats as natural, see course_lib.autograde.similarity).
+ALTERNATIVE_NOTEBOOK = REPO / "solutions" / PS / "alternatives" / "ps05_alternative.ipynb"
+ALTERNATIVE = {
+    nbgrader_meta(c)["grade_id"]: c.source
+    for c in nbformat.read(ALTERNATIVE_NOTEBOOK, as_version=4).cells
+    if nbgrader_meta(c).get("solution")
 }
+ALTERNATIVES = {gid: [code] for gid, code in ALTERNATIVE.items() if gid != "experiment"}
 
 WRONG = {
     "lecture_old_velocity": (
@@ -280,6 +254,12 @@ def test_the_points_add_up_to_the_table():
     assert sum(points().values()) == 13  # plus 3 for the written question: 16
     nb = _source.notebook()
     assert "**16**" in nb.cells[0].source
+
+
+def test_the_alternative_notebook_passes_every_test_cell_in_process():
+    assert set(ALTERNATIVE) == set(solutions())
+    results = run_in_process(_source.notebook(), ALTERNATIVE)
+    assert results == {gid: None for gid in points()}
 
 
 def test_the_hardcoded_run_passes_the_visible_tests():
@@ -360,7 +340,7 @@ class TestPipeline(AssignmentPipeline):
             lost={P_FIRST, B_BETA, B_RATE, E_SLOPES},
         ),
         "hardcoded_2d": Student({"run_momentum": HARDCODED_2D}, lost={TRAJECTORY, RUN_L, RUN_P}),
-        "alternative": Student({gid: codes[0] for gid, codes in ALTERNATIVES.items()}),
+        "alternative": Student(ALTERNATIVE),
     }
     feedback_messages = [
         ("in_place", "changed the velocity `v` in place"),

@@ -190,7 +190,7 @@ def _check_pair(out: Any, case: Case, name: str, second: str, hidden: bool) -> n
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         one = not isinstance(out, (tuple, list)) and np.size(out) == dim
         problem = (
-            f"returned one array: return both {pair}; the next step needs the new {second}"
+            f"returned one array: return {pair}; the next step needs the new {second}"
             if one
             else f"must return {pair}"
         )
@@ -419,14 +419,6 @@ _PYTORCH_MISTAKES = [
         "beta * buf - lr * g, added to w) in PyTorch's function: PyTorch's buffer holds "
         "gradients only, buf_new = beta * buf + (1 - dampening) * g, and the learning rate "
         "multiplies it when the weights move, w_new = w - lr * buf_new",
-        variant=_pytorch_variant(lambda b, g, beta, d: beta * b - (1 - d) * g, None),
-    ),
-    Mistake(
-        "lecture_form_lr",
-        "you wrote the lecture form (a velocity with the learning rate inside, "
-        "beta * buf - lr * g, added to w) in PyTorch's function: PyTorch's buffer holds "
-        "gradients only, buf_new = beta * buf + (1 - dampening) * g, and the learning rate "
-        "multiplies it when the weights move, w_new = w - lr * buf_new",
         variant=lambda w, buf, g, lr, beta, dampening: (
             _f(w) + (beta * _f(buf) - lr * _f(g)),
             beta * _f(buf) - lr * _f(g),
@@ -492,12 +484,6 @@ _FIRST_MISTAKES = [
         "from a buffer of zeros): PyTorch starts the buffer as the gradient itself, "
         "buf_new = g.copy(), and dampens only later gradients",
         variant=_pytorch_variant(_RIGHT_B),
-    ),
-    Mistake(
-        "first_step_unused",
-        _PYTORCH_UNUSED,
-        variant=lambda w, buf, g, lr, beta, dampening: (_f(w) - lr * _f(g), _f(g) * 0 + _f(g)),
-        predicate=None,
     ),
     Mistake(
         "first_step_scaled_by_beta",
