@@ -407,6 +407,14 @@ _PYTORCH_UNUSED = (
     "by the new buffer, w_new = w - lr * buf_new"
 )
 
+_PYTORCH_SWAPPED = Mistake(
+    "swapped",
+    "the two results are swapped: return (w_new, buf_new) in this order",
+    variant=lambda w, buf, g, lr, beta, dampening: _pytorch_step(w, buf, g, lr, beta, dampening)[
+        ::-1
+    ],
+)
+
 _PYTORCH_MISTAKES = [
     Mistake(
         "buffer_unused",
@@ -461,23 +469,11 @@ _PYTORCH_MISTAKES = [
         "buf_new = beta * buf + (1 - dampening) * g",
         variant=_pytorch_variant(lambda b, g, beta, d: b + (1 - d) * g),
     ),
-    Mistake(
-        "swapped",
-        "the two results are swapped: return (w_new, buf_new) in this order",
-        variant=lambda w, buf, g, lr, beta, dampening: _pytorch_step(
-            w, buf, g, lr, beta, dampening
-        )[::-1],
-    ),
+    _PYTORCH_SWAPPED,
 ]
 
 _FIRST_MISTAKES = [
-    Mistake(
-        "swapped",
-        "the two results are swapped: return (w_new, buf_new) in this order",
-        variant=lambda w, buf, g, lr, beta, dampening: _pytorch_step(
-            w, buf, g, lr, beta, dampening
-        )[::-1],
-    ),
+    _PYTORCH_SWAPPED,
     Mistake(
         "dampening_on_first_step",
         "on the first step you applied dampening, buf_new = (1 - dampening) * g (or started "
