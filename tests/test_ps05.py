@@ -177,6 +177,13 @@ ALTERNATIVE = {
     if nbgrader_meta(c).get("solution")
 }
 ALTERNATIVES = {gid: [code] for gid, code in ALTERNATIVE.items() if gid != "experiment"}
+ALTERNATIVES["momentum_step_lecture"].append(
+    """
+def momentum_step_lecture(w, v, g, lr, beta):
+    v_new = np.multiply(beta, v) - np.multiply(lr, g)
+    return np.array([w + v_new, v_new])  # one (2, dim) array unpacks like the pair
+"""
+)
 
 WRONG = {
     "lecture_old_velocity": (

@@ -187,6 +187,8 @@ def _check_pair(out: Any, case: Case, name: str, second: str, hidden: bool) -> n
     """The output as a (2, dim) array, with a diagnosis of a wrong structure."""
     dim = np.size(case.args["w"])
     pair = f"the pair (w_new, {second}_new), e.g. `return w_new, {second}_new`"
+    if isinstance(out, np.ndarray) and out.ndim >= 2 and len(out) == 2:
+        out = list(out)  # np.array([w_new, v_new]) unpacks like the pair
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         one = not isinstance(out, (tuple, list)) and np.size(out) == dim
         problem = (
