@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from course_lib.grading import (
+    Case,
+    GradingError,
+    Mistake,
     arrays_in,
+    check_against_reference,
     decode_exception,
     encode_exception,
     student_frame,
@@ -78,3 +82,29 @@ def test_arrays_in_finds_nested_arrays():
     a, b = np.zeros(2), np.ones(3)
     assert [x is a or x is b for x in arrays_in({"k": [a, (1, b)]})] == [True, True]
     assert list(arrays_in("no arrays")) == []
+
+
+def test_a_consistent_diagnosis_names_only_a_mistake_that_explains_every_case():
+    cases = [Case({"x": x}, f"x = {x}") for x in (1.0, 2.0, 3.0)]
+    doubled = Mistake("doubled", "you doubled x", variant=lambda x: 2 * x)
+    reference = lambda x: x + 1  # noqa: E731
+    # 2x equals x + 1 at x = 1 only: a function that doubles every x makes that one mistake
+    with pytest.raises(GradingError, match="you doubled x"):
+        check_against_reference(
+            lambda x: 2 * x, reference, cases, name="f", mistakes=[doubled], consistent=True
+        )
+    # right on x = 1 and 2, doubled on x = 3: the mistake explains the last case only
+    patchy = lambda x: 2 * x if x > 2 else x + 1  # noqa: E731
+    with pytest.raises(GradingError, match="you doubled x"):
+        check_against_reference(patchy, reference, cases, name="f", mistakes=[doubled])
+    with pytest.raises(GradingError, match="differs from the correct one") as info:
+        check_against_reference(
+            patchy, reference, cases, name="f", mistakes=[doubled], consistent=True
+        )
+    assert "doubled" not in str(info.value)
+    # doubled on x = 2, something else on x = 3: not named either
+    odd = lambda x: {1.0: 2.0, 2.0: 4.0}.get(x, 0.0)  # noqa: E731
+    with pytest.raises(GradingError, match="differs from the correct one"):
+        check_against_reference(
+            odd, reference, cases, name="f", mistakes=[doubled], consistent=True
+        )

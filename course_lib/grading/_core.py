@@ -510,6 +510,110 @@ def _is_complex(value: Any) -> bool:
         return False
 
 
+def _output(
+    student: Callable,
+    reference: Callable,
+    case: Case,
+    *,
+    name: str,
+    hidden: bool,
+    what: str,
+    mistakes: Sequence[Mistake],
+    time_limit: Optional[float],
+    no_aliasing: bool,
+    extract: Optional[Callable[[Any], Any]],
+    explain: Optional[Callable[[BaseException], Optional[str]]],
+    check_inputs: bool,
+    explain_mutation: Optional[Callable[[str, Any, Any], Optional[str]]],
+    unreadable: Union[str, Callable[[Any], str], None],
+    complex_message: Optional[str],
+    allow_none: Union[bool, Callable[[Case], bool]],
+    read: Optional[Callable[[Any, Case], Any]],
+) -> tuple[Any, Any, Any]:
+    """One case of :func:`check_against_reference`: ``(output, got, wanted)``, the student's
+    output, what is compared of it (an array, or None) and the reference's value."""
+    out = run(
+        student,
+        case,
+        name=name,
+        hidden=hidden,
+        time_limit=time_limit,
+        no_aliasing=no_aliasing,
+        explain=explain,
+        check_inputs=check_inputs,
+        explain_mutation=explain_mutation,
+        allow_none=allow_none(case) if callable(allow_none) else allow_none,
+    )
+    if extract is not None:
+        try:
+            out = extract(out)
+        except GradingError:
+            raise
+        except Exception:  # the output does not have the expected structure
+            if callable(unreadable):
+                problem = unreadable(out)
+            elif unreadable:
+                problem = unreadable + ("" if hidden else f"; got {describe(out)}")
+            else:
+                problem = (
+                    f"{what} could not be read from what it returned "
+                    f"({type(out).__name__}); check the return statement against "
+                    f"the docstring"
+                )
+            fail(name, problem, hidden=hidden, case=case)
+    if complex_message is not None and out is not None and _is_complex(out):
+        fail(name, complex_message, hidden=hidden, case=case)
+
+    def expect():
+        with _quiet():
+            value = reference(*copy.deepcopy(dict(case.args)).values())
+            return value if extract is None else extract(value)
+
+    if read is not None:
+        got = read(out, case)
+        return out, got, expect()
+    wanted = expect()
+    shape = np.shape(np.array(wanted, dtype=np.float64))
+    if out is None:
+        return out, None, wanted
+    got = as_array(
+        out, name=name, what=what, shape=shape, hidden=hidden, case=case, mistakes=mistakes
+    )
+    return out, got, wanted
+
+
+def _consistent_mistake(
+    mistakes: Sequence[Mistake],
+    got: Any,
+    case: Case,
+    seen: Sequence[tuple[Any, Case]],
+    later: Sequence[Case],
+    output: Callable[[Case], Any],
+) -> Optional[Mistake]:
+    """The first mistake that reproduces the student's output on every case: ``got`` on
+    ``case``, the outputs ``seen`` on the cases before it, and ``output(c)`` (the student's
+    output, computed now) on the ``later`` cases; None if none does. A later case on which
+    the student's function fails (raises, runs out of time) confirms no mistake."""
+    computed: dict[int, Any] = {}
+
+    def later_output(index: int) -> Any:
+        if index not in computed:
+            try:
+                computed[index] = output(later[index])
+            except GradingError:
+                computed[index] = None
+        return computed[index]
+
+    for mistake in mistakes:
+        if mistake.matches(got, case) and all(mistake.matches(g, c) for g, c in seen):
+            if all(
+                later_output(i) is not None and mistake.matches(later_output(i), c)
+                for i, c in enumerate(later)
+            ):
+                return mistake
+    return None
+
+
 def check_against_reference(
     student: Callable,
     reference: Callable,
@@ -535,6 +639,7 @@ def check_against_reference(
     accept: Optional[Callable[[np.ndarray, Case], bool]] = None,
     details: Optional[Callable[[Any, Any, Any], str]] = None,
     verdict: Union[str, Callable[[np.ndarray, np.ndarray, Case], str], None] = None,
+    consistent: bool = False,
 ) -> None:
     """The common checker: the student's output equals the reference on every case.
 
@@ -570,70 +675,47 @@ def check_against_reference(
       that no typical mistake explains.
 
     ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
+
+    Diagnosing: by default the first of ``mistakes`` that explains the first wrong output is
+    named. With ``consistent``, a mistake is named only if it reproduces the student's output
+    on *every* case (the cases after the wrong one are run too); otherwise the ``verdict`` or
+    the generic message says what differs.
     """
-    for case in cases:
-        out = run(
-            student,
-            case,
-            name=name,
-            hidden=hidden,
-            time_limit=time_limit,
-            no_aliasing=no_aliasing,
-            explain=explain,
-            check_inputs=check_inputs,
-            explain_mutation=explain_mutation,
-            allow_none=allow_none(case) if callable(allow_none) else allow_none,
-        )
-        if extract is not None:
-            try:
-                out = extract(out)
-            except GradingError:
-                raise
-            except Exception:  # the output does not have the expected structure
-                if callable(unreadable):
-                    problem = unreadable(out)
-                elif unreadable:
-                    problem = unreadable + ("" if hidden else f"; got {describe(out)}")
-                else:
-                    problem = (
-                        f"{what} could not be read from what it returned "
-                        f"({type(out).__name__}); check the return statement against "
-                        f"the docstring"
-                    )
-                fail(name, problem, hidden=hidden, case=case)
-        if complex_message is not None and out is not None and _is_complex(out):
-            fail(name, complex_message, hidden=hidden, case=case)
-
-        def expect():
-            with _quiet():
-                value = reference(*copy.deepcopy(dict(case.args)).values())
-                return value if extract is None else extract(value)
-
-        if read is not None:
-            got = read(out, case)
-            wanted = expect()
-        else:
-            wanted = expect()
-            shape = np.shape(np.array(wanted, dtype=np.float64))
-            got = (
-                None
-                if out is None
-                else as_array(
-                    out,
-                    name=name,
-                    what=what,
-                    shape=shape,
-                    hidden=hidden,
-                    case=case,
-                    mistakes=mistakes,
-                )
-            )
+    options = dict(
+        name=name,
+        hidden=hidden,
+        what=what,
+        mistakes=mistakes,
+        time_limit=time_limit,
+        no_aliasing=no_aliasing,
+        extract=extract,
+        explain=explain,
+        check_inputs=check_inputs,
+        explain_mutation=explain_mutation,
+        unreadable=unreadable,
+        complex_message=complex_message,
+        allow_none=allow_none,
+        read=read,
+    )
+    cases, seen = list(cases), []
+    for index, case in enumerate(cases):
+        out, got, wanted = _output(student, reference, case, **options)
         expected = np.array(wanted, dtype=np.float64)
         if got is not None and (
             close(got, expected, rtol, atol) or (accept is not None and accept(got, case))
         ):
+            seen.append((got, case))
             continue
         found = diagnose(mistakes, got, case)
+        if consistent and found is not None:
+            found = _consistent_mistake(
+                mistakes,
+                got,
+                case,
+                seen,
+                cases[index + 1 :],
+                lambda c: _output(student, reference, c, **options)[1],
+            )
         text = (
             details(wanted, got, out)
             if details is not None

@@ -605,13 +605,14 @@ def _by_unsorted(formula: Callable[[float, float], Any]) -> Callable:
     return list(variants())
 
 
-def _pair_item(pick: Optional[int]) -> Optional[Callable]:
-    """Item ``pick`` of a pair (lr, rate), or None to compare the whole output."""
+def _pair_item(pick: Optional[int], size: int = 2) -> Optional[Callable]:
+    """Item ``pick`` of a pair (lr, rate) (or of a tuple of ``size`` numbers), or None to
+    compare the whole output."""
     if pick is None:
         return None
 
     def item(out):
-        if len(out) != 2:
+        if len(out) != size:
             raise TypeError("not a pair")
         return out[pick]
 
@@ -627,9 +628,13 @@ def _check_scalar(
     mistakes: Sequence[Mistake],
     hidden: bool,
     pick: Optional[int] = None,
+    unreadable: str = "must return a pair (lr, rate), e.g. `return lr, rate`",
+    size: int = 2,
+    consistent: bool = False,
 ) -> None:
-    """Compare a number computed from H with the reference, item ``pick`` of a pair if given
-    (``reference`` then returns the pair too)."""
+    """Compare a number computed from H with the reference, item ``pick`` of a pair (of a
+    tuple of ``size`` numbers, which ``unreadable`` describes) if given (``reference`` then
+    returns the pair too)."""
     check_against_reference(
         student,
         reference,
@@ -641,8 +646,9 @@ def _check_scalar(
         atol=1e-9,
         mistakes=mistakes,
         explain=_explain_eig_error,
-        extract=_pair_item(pick),
-        unreadable="must return a pair (lr, rate), e.g. `return lr, rate`",
+        extract=_pair_item(pick, size),
+        unreadable=unreadable,
+        consistent=consistent,
         complex_message=_COMPLEX,
         verdict=f"{what} is wrong",
         details=lambda expected, got, out: (
