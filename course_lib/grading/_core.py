@@ -54,6 +54,7 @@ __all__ = [
     "as_array",
     "close",
     "diagnose",
+    "explains_every_case",
     "check_against_reference",
     "describe",
     "time_limit",
@@ -102,6 +103,10 @@ class Mistake:
     It matches a wrong output either through ``variant``, a function with the reference's
     signature that *makes* the mistake (the output is compared with the variant's output on
     the same case), or through ``predicate(got, case) -> bool``.
+
+    A mistake is named only when it reproduces the student's output on every case of the
+    checker, not just on the one that failed (see :func:`explains_every_case`): a diagnosis
+    that is wrong sends the student to change code that is right.
     """
 
     name: str
@@ -121,7 +126,11 @@ class Mistake:
                         what="output",
                         hidden=True,
                     )
-                    return close(got, wrong, self.rtol, self.atol)
+                    got = np.array(got, dtype=np.float64)
+                    # the slip reproduces a NaN where it makes one (a diverging iterate)
+                    return got.shape == wrong.shape and bool(
+                        np.allclose(got, wrong, self.rtol, self.atol, equal_nan=True)
+                    )
                 return bool(self.predicate(got, case))
         except Exception:
             return False
@@ -457,11 +466,13 @@ def as_array(
     hidden: bool = False,
     case: Optional[Case] = None,
     mistakes: Sequence[Mistake] = (),
+    others: Union[Outputs, Callable[[], Outputs], None] = None,
 ) -> np.ndarray:
     """``value`` as a new plain float64 ndarray, checked against ``shape`` if given.
 
     ``what`` names the output in messages, with its meaning when useful
-    ("xs, one row per evaluation"). On a wrong shape the ``mistakes`` are tried first.
+    ("xs, one row per evaluation"). On a wrong shape the ``mistakes`` are tried first (one
+    that also explains ``others``, see :func:`diagnose`).
     """
     try:
         with _quiet():
@@ -474,7 +485,7 @@ def as_array(
             case=case,
         )
     if shape is not None and arr.shape != tuple(shape):
-        found = diagnose(mistakes, arr, case) if case is not None else None
+        found = diagnose(mistakes, arr, case, others) if case is not None else None
         if found is not None:
             fail(
                 name,
@@ -495,10 +506,60 @@ def close(got: np.ndarray, expected: np.ndarray, rtol: float = 1e-7, atol: float
     return got.shape == expected.shape and bool(np.allclose(got, expected, rtol, atol))
 
 
-def diagnose(mistakes: Sequence[Mistake], got: Any, case: Case) -> Optional[Mistake]:
-    """The first mistake that explains ``got`` on ``case``, or None."""
+Outputs = Sequence[tuple[Case, Any, bool]]
+"""The student's output on each case of a checker: ``(case, got, correct)``, with ``got`` the
+array compared (None if the output could not be read) and ``correct`` whether it equals the
+reference."""
+
+
+_NO_OUTPUT = object()  # in Outputs: the student's function failed on that case
+
+
+def explains_every_case(
+    mistake: Mistake, outputs: Outputs, variants: Sequence[Mistake] = ()
+) -> bool:
+    """True if ``mistake`` reproduces the student's output on every case of ``outputs``.
+
+    A wrong output must match the mistake; a case on which the function failed otherwise
+    (raised, could not be read) is explained by no mistake.
+    A correct output must equal what the mistake gives too when the mistake is a ``variant``
+    (a student who makes the slip makes it on every case, also where it happens to change
+    nothing); a ``predicate`` describes wrong outputs only, so correct ones are left to it.
+    ``variants`` are other forms of the same slip (Mistakes of the same name, e.g. the two
+    orders of unsorted eigenvalues): on each case one of them may match instead.
+    """
+    forms = [mistake, *variants]
+    for case, got, correct in outputs:
+        if got is _NO_OUTPUT:
+            return False
+        if correct and all(m.variant is None for m in forms):
+            continue
+        if not any(m.matches(got, case) for m in forms):
+            return False
+    return True
+
+
+def diagnose(
+    mistakes: Sequence[Mistake],
+    got: Any,
+    case: Case,
+    others: Union[Outputs, Callable[[], Outputs], None] = None,
+) -> Optional[Mistake]:
+    """The first mistake that explains ``got`` on ``case``, or None.
+
+    ``others`` (the outputs on the checker's other cases, or a function returning them, called
+    only when a mistake matches ``case``) restricts the answer to a mistake that explains
+    those too (:func:`explains_every_case`; mistakes sharing a name are forms of one slip).
+    """
     for mistake in mistakes:
-        if mistake.matches(got, case):
+        if not mistake.matches(got, case):
+            continue
+        if others is None:
+            return mistake
+        if callable(others):
+            others = others()
+        same = [m for m in mistakes if m.name == mistake.name and m is not mistake]
+        if explains_every_case(mistake, others, same):
             return mistake
     return None
 
@@ -571,7 +632,12 @@ def check_against_reference(
 
     ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
     """
-    for case in cases:
+    cases = list(cases)
+
+    def evaluate(case: Case, mistakes: Sequence[Mistake], others, shaped: bool = True) -> tuple:
+        """(output, array compared or None, reference's output, expected array, correct);
+        without ``shaped`` (to diagnose) an output of the wrong shape is returned as it is
+        and a complex one as its real part."""
         out = run(
             student,
             case,
@@ -601,7 +667,7 @@ def check_against_reference(
                         f"the docstring"
                     )
                 fail(name, problem, hidden=hidden, case=case)
-        if complex_message is not None and out is not None and _is_complex(out):
+        if complex_message is not None and shaped and out is not None and _is_complex(out):
             fail(name, complex_message, hidden=hidden, case=case)
 
         def expect():
@@ -622,18 +688,47 @@ def check_against_reference(
                     out,
                     name=name,
                     what=what,
-                    shape=shape,
+                    shape=shape if shaped else None,
                     hidden=hidden,
                     case=case,
                     mistakes=mistakes,
+                    others=others,
                 )
             )
         expected = np.array(wanted, dtype=np.float64)
-        if got is not None and (
+        correct = got is not None and (
             close(got, expected, rtol, atol) or (accept is not None and accept(got, case))
-        ):
+        )
+        return out, got, wanted, expected, correct
+
+    seen: list = []  # (case, got, correct) of the cases checked so far, all correct
+
+    def others_than(index: int) -> Callable[[], Outputs]:
+        """The outputs on every case but ``cases[index]``, computed once when first asked
+        (the later cases are run for it)."""
+        cache: list = []
+
+        def outputs() -> Outputs:
+            if not cache:
+                cache.append(list(seen))
+                for later in cases[index + 1 :]:
+                    try:
+                        with _quiet():
+                            _, got, _, _, correct = evaluate(later, (), None, shaped=False)
+                    except GradingError:  # it fails otherwise there: nothing reproduces that
+                        got, correct = _NO_OUTPUT, False
+                    cache[0].append((later, got, correct))
+            return cache[0]
+
+        return outputs
+
+    for index, case in enumerate(cases):
+        others = others_than(index)
+        out, got, wanted, expected, correct = evaluate(case, mistakes, others)
+        if correct:
+            seen.append((case, got, True))
             continue
-        found = diagnose(mistakes, got, case)
+        found = diagnose(mistakes, got, case, others)
         text = (
             details(wanted, got, out)
             if details is not None
