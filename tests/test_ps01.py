@@ -47,6 +47,29 @@ MISTAKES = {
         "the comparison is the wrong way",
         {"test_local_search_moves"},
     ),
+    # the examiner's submissions: told "you move to every proposal" and "your steps are 1.3
+    # times longer" before a diagnosis had to reproduce every case
+    "local_stale_value": (
+        "local_random_search",
+        "            x, fx = y, fy",
+        "            x = y",
+        "you move to y but keep the old value fx",
+        {"test_local_search_moves"},
+    ),
+    "local_accepts_worse_sometimes": (
+        "local_random_search",
+        "if fy < fx:",
+        "if fy < fx or rng.random() < 0.1:",
+        "no single typical slip explains it on every test case",
+        {"test_local_search_moves"},
+    ),
+    "local_steps_too_long": (
+        "local_random_search",
+        "step_size * rng.standard_normal(x.size)",
+        "1.3 * step_size * rng.standard_normal(x.size)",
+        "your steps are about 1.3 times longer",
+        {"test_local_search_moves"},
+    ),
     "local_off_by_one": (
         "local_random_search",
         "range(n_evals - 1)",
@@ -138,9 +161,27 @@ class TestChecks(AssignmentChecks):
         "e2t_zero_based",
         "global_ignores_bounds",
         "local_off_by_one",
+        "local_accepts_worse_sometimes",
     ]
     hidden_leak = r"test case|expected|got:|\d\.\d\d"
     quiet_function = "global_random_search"
+    more_seeds = ["local_stale_value", "local_accepts_worse_sometimes", "local_steps_too_long"]
+
+
+@pytest.mark.parametrize(
+    "mistake,wrong_cause",
+    [
+        ("local_stale_value", "you move to every proposal"),
+        ("local_accepts_worse_sometimes", "times longer"),
+        ("local_accepts_worse_sometimes", "you move to every proposal"),
+    ],
+)
+def test_a_search_that_moves_otherwise_is_not_given_a_wrong_cause(mistake, wrong_cause):
+    ns = TestChecks.defined(with_mistakes(mistake))
+    for seed, hidden in [(0, False), (1, True), (2, True), (3, True)]:
+        with pytest.raises(GradingError) as info:
+            checks.check_local_search_moves(ns["local_random_search"], seed=seed, hidden=hidden)
+        assert wrong_cause not in str(info.value), (seed, str(info.value))
 
 
 def test_visible_messages_show_the_case(solution_namespace):
