@@ -107,6 +107,7 @@ def test_a_mistake_is_named_only_when_it_reproduces_every_case():
     # a predicate speaks of wrong outputs only: a right first case does not rule it out
     with pytest.raises(GradingError, match="negative inputs"):
         check(late, [positive])
+
     # a function that raises on another case is not explained by the slip either
     def raises_later(x):
         if x[0] == 3:

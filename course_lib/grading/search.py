@@ -531,10 +531,11 @@ def _diagnose_moves(runs: list) -> str:
     ``runs`` holds ``(xs, values, x0, step)`` of every case. A slip of the moves (moving to
     every proposal, drawing around x0, accepting worse points, comparing with f(x0)) is named
     only if the steps measured from its centres are right on every case and lie closer to them
-    than to the best point so far (the closest such centres if several are); a wrong step length only if the steps from the best point are
-    normal with one common spread on every case (their kurtosis within three standard errors
-    of a normal's 3: a search that sometimes draws around another point has heavier tails),
-    uniform steps likewise. Otherwise the message says what differs and lists the candidates.
+    than to the best point so far (the closest such centres if several are); a wrong step
+    length only if the steps from the best point are normal with one common spread on every
+    case (their kurtosis within three standard errors of a normal's 3: a search that
+    sometimes draws around another point has heavier tails), uniform steps likewise.
+    Otherwise the message says what differs and lists the candidates.
     """
     spread = {key: 0.0 for key in _MOVE_SLIPS}
     fitted = {key: True for key in _MOVE_SLIPS}
