@@ -130,7 +130,24 @@ MISTAKES = {
         "experiment",
         "STEP_LENGTH / math.sqrt(d)",
         "STEP_LENGTH / d",
-        "far from what this experiment gives",
+        "your per-coordinate step size is STEP_LENGTH / d",
+        {"test_experiment_result"},
+    ),
+    # the examiner's: within a factor 2.5 of the medians, a mean earned the point
+    "experiment_mean": (
+        "experiment",
+        "np.median(counts)",
+        "np.mean(counts)",
+        "you take the mean over the seeds",
+        {"test_experiment_result"},
+    ),
+    "experiment_one_generator": (
+        "experiment",
+        [
+            ("for d in DIMS:", "rng = np.random.default_rng(0)\nfor d in DIMS:"),
+            ("rng=np.random.default_rng(seed)", "rng=rng"),
+        ],
+        "your medians differ from what this experiment gives",
         {"test_experiment_result"},
     ),
 }
@@ -239,8 +256,12 @@ def test_experiment_checker_properties(solution_namespace):
         checks.check_experiment_result(np.r_[good[:-1], math.inf], *args)
     with pytest.raises(GradingError, match="grow clearly"):
         checks.check_experiment_result(np.full(6, 50.0), *args)
-    with pytest.raises(GradingError, match=r"\(hidden test\): your medians are far"):
+    with pytest.raises(GradingError, match=r"\(hidden test\): your medians differ"):
         checks.check_experiment_result(good * 4, *args, hidden=True)
+    # deterministic: checked to rounding, not within a factor
+    with pytest.raises(GradingError, match=r"\(hidden test\): your medians differ"):
+        checks.check_experiment_result(good + np.r_[0, 0, 0, 0, 0, 3.0], *args, hidden=True)
+    checks.check_experiment_result(good - 1, *args, hidden=True)  # Question 3's slip: not again
 
 
 def test_core_check_against_reference_diagnoses_a_variant_and_hides_details():
