@@ -161,7 +161,7 @@ MISTAKES = {
                 "steps_to_tolerance(path, bowl.minimizer, 0.01)",
             )
         ],
-        "far from what this experiment gives",
+        "your counts differ from what this experiment gives",
         {"test_condition_experiment"},
     ),
 }
@@ -447,7 +447,12 @@ def test_experiment_checker_properties():
     best = np.array([1.0, 14, 46, 139, 461, 1382])
     safe = np.array([1.0, 23, 87, 270, 909, 2734])
     checks.check_condition_experiment(best, safe, *args)
-    checks.check_condition_experiment(best - 1, safe + 1, *args, hidden=True)  # off by one
+    checks.check_condition_experiment(best, safe, *args, hidden=True)
+    # all one more: steps_to_tolerance's t + 1, graded in its own question, is not charged again
+    checks.check_condition_experiment(best + 1, safe + 1, *args, hidden=True)
+    # deterministic, so checked exactly: one count one step off is a slip of the experiment
+    with pytest.raises(GradingError, match=r"^steps_safe \(hidden test\): your counts differ"):
+        checks.check_condition_experiment(best, safe + np.r_[0, 0, 0, 0, 0, 1], *args, hidden=True)
     with pytest.raises(GradingError, match="one count per kappa"):
         checks.check_condition_experiment(best[:-1], safe, *args)
     with pytest.raises(GradingError, match="some counts are infinite"):
@@ -460,7 +465,7 @@ def test_experiment_checker_properties():
         checks.check_condition_experiment(safe, best, *args)
     with pytest.raises(GradingError, match="in proportion to kappa"):  # like sqrt(kappa)
         checks.check_condition_experiment(np.r_[1, np.sqrt(best[1:] * 10).round()], safe, *args)
-    with pytest.raises(GradingError, match=r"^steps_best \(hidden test\): your counts are far"):
+    with pytest.raises(GradingError, match=r"^steps_best \(hidden test\): your counts differ"):
         checks.check_condition_experiment(
             np.round(best * 1.1), np.round(safe * 1.1), *args, hidden=True
         )
