@@ -209,6 +209,16 @@ MISTAKES = {
         "subtract grad L(W) before squaring",
         {EXPERIMENT},
     ),
+    # the examiner's: within a factor 2 of the replay, a generator per batch size earned the point
+    "experiment_generator_per_size": (
+        "experiment",
+        [
+            ("rng = np.random.default_rng(SEED)\n", ""),
+            ("N_DRAWS, rng)", "N_DRAWS, np.random.default_rng(SEED))"),
+        ],
+        "you create a new generator np.random.default_rng(SEED) for each batch size",
+        {EXPERIMENT},
+    ),
 }
 
 
@@ -224,6 +234,7 @@ IN_NOTEBOOK = {
     "variance_with_replacement",
     "experiment_fits_every_size",
     "experiment_sigma2_not_centred",
+    "experiment_generator_per_size",
 }
 
 
@@ -451,8 +462,13 @@ def test_experiment_checker_properties(solution_namespace):
         checks.check_variance_experiment(sigma2 * len(y), variances, slope, *args, hidden=True)
     shifted = variances * 2
     slope2 = np.polyfit(np.log(np.array(sizes)[small]), np.log(shifted[small]), 1)[0]
-    with pytest.raises(GradingError, match=r"\(hidden test\): your estimates are far"):
+    with pytest.raises(GradingError, match=r"\(hidden test\): your estimates differ"):
         checks.check_variance_experiment(sigma2, shifted, slope2, *args, hidden=True)
+    # deterministic given the seed: 10 % off is not Monte Carlo noise
+    near = variances * np.r_[1.1, np.ones(len(sizes) - 1)]
+    slope3 = np.polyfit(np.log(np.array(sizes)[small]), np.log(near[small]), 1)[0]
+    with pytest.raises(GradingError, match=r"\(hidden test\): your estimates differ"):
+        checks.check_variance_experiment(sigma2, near, slope3, *args, hidden=True)
 
 
 # --------------------------------------------------------------------------------------------
