@@ -394,7 +394,8 @@ def check_gradient_descent_steps(student: Callable, seed: int = 0, hidden: bool 
     rotated ill-conditioned bowl, random quadratics of 1 to 8 dimensions, Rosenbrock's function
     and cosh. The shape and purity of the trajectory are graded by
     :func:`check_gradient_descent_trajectory`: here a trajectory without ``x0``, with one row
-    too many or too few, or computed by modifying ``x0`` passes if its rows are right.
+    too many or too few, transposed, or computed by modifying ``x0`` passes if its iterates
+    are right (the mark scheme: 1 point for the shape, 2 for the updates).
     """
 
     def read(out, case):  # the trajectory checker grades the shape: accept it loosely here
@@ -402,6 +403,8 @@ def check_gradient_descent_steps(student: Callable, seed: int = 0, hidden: bool 
         dim = case.args["grad"].dim
         if got.ndim == 1 and dim == 1:
             got = got.reshape(-1, 1)
+        if got.ndim == 2 and got.shape[0] == dim and got.shape[1] != dim:
+            got = got.T  # transposed: one column per iterate (the shape's point is lost there)
         if got.ndim != 2 or got.shape[1] != dim:
             fail(
                 _GD,
@@ -412,13 +415,14 @@ def check_gradient_descent_steps(student: Callable, seed: int = 0, hidden: bool 
             )
         return got
 
-    def accept(got, case):  # without x0, or with one row more or less: the rows are right
-        steps, rows = case.args["steps"], got.shape[0]
+    def accept(got, case):  # without x0, with one row more or less, transposed: rows right
+        steps = case.args["steps"]
         long = _reference_path(case.args["grad"], case.args["x0"], case.args["lr"], steps + 1)
         return any(
-            close(got, long[start : start + rows], rtol=1e-9, atol=1e-12)
+            close(path, long[start : start + path.shape[0]], rtol=1e-9, atol=1e-12)
+            for path in ([got, got.T] if got.shape[0] == got.shape[1] else [got])
             for start in (0, 1)
-            if rows >= steps and start + rows <= steps + 2
+            if path.shape[0] >= steps and start + path.shape[0] <= steps + 2
         )
 
     def verdict(got, expected, case):
@@ -847,15 +851,16 @@ def _steps_to_tolerance(path, x_star, tol):
     return int(hit[0]) if hit.size else math.inf
 
 
-def _tolerance_variant(measure: Callable, plus: int = 0) -> Callable:
-    """A wrong steps_to_tolerance: first t with measure(dist, dist0, tol, path, x_star)."""
+def _tolerance_variant(measure: Callable, plus: int = 0, skip_start: bool = False) -> Callable:
+    """A wrong steps_to_tolerance: first t with measure(dist, dist0, tol, path, x_star), plus
+    ``plus``; with ``skip_start``, the position among path[1:] (a loop over them)."""
 
     def variant(path, x_star, tol):
         path = np.asarray(path, dtype=float)
         x_star = np.reshape(np.asarray(x_star, dtype=float), -1)
         flat = path.reshape(path.shape[0], -1)
         dist = np.linalg.norm(flat - x_star, axis=1)
-        hit = np.flatnonzero(measure(dist, dist[0], tol, flat, x_star))
+        hit = np.flatnonzero(measure(dist, dist[0], tol, flat, x_star)[int(skip_start) :])
         return int(hit[0]) + plus if hit.size else math.inf
 
     return variant
@@ -916,18 +921,35 @@ def check_steps_to_tolerance(student: Callable, seed: int = 0, hidden: bool = Fa
         "when the tolerance is never reached, return math.inf (not a count, -1 or None)",
         predicate=lambda got, case: _steps_to_tolerance(**case.args) == math.inf,
     )
+    plus_one = (
+        "path[0] is the start point, reached after 0 steps, and path[t] the point after t "
+        "steps: return the index t itself, not t + 1"
+    )
+    minus_one = (
+        "you return one less than the index of the first point within the tolerance (a "
+        "loop over path[1:] numbers the points from 0): path[t] is the point after t steps, "
+        "return its index in path"
+    )
+    strict = (
+        "a distance exactly equal to tol * |path[0] - x_star| reaches the tolerance: "
+        "compare with <=, not <"
+    )
+    below = lambda d, d0, tol, p, x: d < tol * d0  # noqa: E731
+    within = lambda d, d0, tol, p, x: d <= tol * d0  # noqa: E731
     mistakes = [
+        Mistake("plus_one", plus_one, variant=_tolerance_variant(within, plus=1)),
+        Mistake("minus_one", minus_one, variant=_tolerance_variant(within, skip_start=True)),
+        Mistake("strict", strict, variant=_tolerance_variant(below)),
+        # two slips at once: both are named, as each reproduces only with the other
         Mistake(
-            "plus_one",
-            "path[0] is the start point, reached after 0 steps, and path[t] "
-            "the point after t steps: return the index t itself, not t + 1",
-            variant=_tolerance_variant(lambda d, d0, tol, p, x: d <= tol * d0, plus=1),
+            "strict_plus_one",
+            f"two slips: {strict}; and {plus_one}",
+            variant=_tolerance_variant(below, plus=1),
         ),
         Mistake(
-            "strict",
-            "a distance exactly equal to tol * |path[0] - x_star| reaches the "
-            "tolerance: compare with <=, not <",
-            variant=_tolerance_variant(lambda d, d0, tol, p, x: d < tol * d0),
+            "strict_minus_one",
+            f"two slips: {strict}; and {minus_one}",
+            variant=_tolerance_variant(below, skip_start=True),
         ),
         Mistake(
             "absolute",
