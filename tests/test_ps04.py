@@ -51,6 +51,20 @@ MISTAKES = {
         "you sample with replacement",
         {BATCHES},
     ),
+    # the examiner's: told "you sample with replacement" although every example is used
+    "indices_pads_last_batch": (
+        "minibatch_indices",
+        [
+            (
+                "order = rng.permutation(n)",
+                "order = rng.permutation(n)\n"
+                "    order = np.concatenate([order, order[: -n % batch_size]])",
+            ),
+            ("range(0, n, batch_size)", "range(0, len(order), batch_size)"),
+        ],
+        "your last batch is filled up to batch_size with examples already used",
+        {BATCHES},
+    ),
     "indices_off_by_one": (
         "minibatch_indices",
         [("order[start:start + batch_size]", "order[start:start + batch_size - 1]")],
@@ -431,6 +445,17 @@ def test_a_function_that_never_returns_is_stopped(monkeypatch):
     monkeypatch.setitem(core.run.__kwdefaults__, "time_limit", 0.5)
     with pytest.raises(GradingError, match="did not return within 0.5 s"):
         checks.check_minibatch_sgd_updates(forever)
+
+
+def test_a_padded_last_batch_is_not_told_it_samples_with_replacement():
+    ns = TestChecks.defined(with_mistakes("indices_pads_last_batch"))
+    for seed, hidden in [(0, False), (1, True), (2, True)]:
+        with pytest.raises(GradingError) as info:
+            checks.check_minibatch_indices_batches(
+                ns["minibatch_indices"], seed=seed, hidden=hidden
+            )
+        assert "with replacement" not in str(info.value)
+        assert "last batch is filled up to batch_size" in str(info.value)
 
 
 def test_experiment_checker_properties(solution_namespace):

@@ -156,6 +156,21 @@ def _short(sizes: Sequence[int], k: int = 12) -> str:
     return str(list(sizes)) if len(sizes) <= k else str(list(sizes[:k]))[:-1] + ", ...]"
 
 
+def _padded(batches: list, counts: np.ndarray, n: int, batch_size: int) -> bool:
+    """Every example is used, the batches before the last are a partition's, and the last
+    batch is the examples left over plus repeats of earlier ones up to batch_size."""
+    if not batches or np.any(counts == 0) or n % batch_size == 0:
+        return False
+    head = np.concatenate(batches[:-1]) if len(batches) > 1 else np.zeros(0, dtype=np.int64)
+    last = np.asarray(batches[-1])
+    return (
+        len(last) == batch_size
+        and all(len(b) == batch_size for b in batches[:-1])
+        and len(np.unique(head)) == head.size
+        and set(np.setdiff1d(np.arange(n), head).tolist()) <= set(last.tolist())
+    )
+
+
 def _check_partition(batches: list, n: int, batch_size: int, hidden: bool, case: Case) -> None:
     name = _INDICES
     sizes = [len(b) for b in batches]
@@ -179,12 +194,27 @@ def _check_partition(batches: list, n: int, batch_size: int, hidden: bool, case:
                 "check the slice boundaries, batch k is order[k * batch_size:(k + 1) * "
                 "batch_size] (the end of a slice is excluded)"
             )
-        else:
+        elif _padded(batches, counts, n, batch_size):
+            why = (
+                "every example is used, but your last batch is filled up to batch_size with "
+                "examples already used earlier in the epoch; the last batch holds only the "
+                "n % batch_size examples that are left, so that every example is used exactly "
+                "once per epoch"
+            )
+        elif np.any(counts == 0):
             why = (
                 "some examples appear more than once and others never: you sample with "
                 "replacement (rng.integers, or rng.choice without replace=False). Draw a "
                 "permutation, rng.permutation(n), and cut it into slices, so that every "
                 "example is used exactly once per epoch"
+            )
+        else:
+            where = [k for k, b in enumerate(batches) if np.any(counts[np.asarray(b)] > 1)]
+            why = (
+                f"every example is used, but some more than once per epoch (batch"
+                f"{'es' if len(where) > 1 else ''} {', '.join(map(str, where[:5]))}"
+                f"{', ...' if len(where) > 5 else ''} hold{'' if len(where) > 1 else 's'} "
+                f"repeated examples): every index 0, ..., n - 1 must appear exactly once"
             )
         fail(name, why, hidden=hidden, case=case, details=details)
     if np.any(counts == 0):
