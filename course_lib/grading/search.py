@@ -31,9 +31,9 @@ from course_lib.grading._core import (
     Case,
     Mistake,
     as_array,
+    check_against_reference,
     close,
     describe,
-    diagnose,
     fail,
     run,
 )
@@ -722,21 +722,19 @@ def check_evaluations_to_target(student: Callable, seed: int = 0, hidden: bool =
             variant=lambda b, t: int(np.argmin(b)) + 1,
         ),
     ]
-    for case in _e2t_cases(np.random.default_rng(seed)):
-        out = run(student, case, name=name, hidden=hidden)
-        got = as_array(out, name=name, what="the count", shape=(), hidden=hidden, case=case)
-        expected = _evaluations_to_target(**case.args)
-        if got == expected:
-            continue
-        found = diagnose(mistakes, got, case)
-        details = f"expected: {expected}\ngot:      {describe(out)}"
-        fail(
-            name,
-            found.message if found else "wrong number of evaluations",
-            hidden=hidden,
-            case=case,
-            details=details,
-        )
+    check_against_reference(
+        student,
+        _evaluations_to_target,
+        _e2t_cases(np.random.default_rng(seed)),
+        name=name,
+        hidden=hidden,
+        what="the count",
+        rtol=0.0,
+        atol=0.0,
+        mistakes=mistakes,
+        verdict="wrong number of evaluations",
+        details=lambda expected, got, out: f"expected: {expected}\ngot:      {describe(out)}",
+    )
 
 
 def _sphere(x) -> float:
