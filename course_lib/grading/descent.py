@@ -472,9 +472,12 @@ def _max_stable_lr(H) -> float:
 
 
 def _best(H) -> tuple[float, float]:
+    """(learning rate, rate) of course_lib.analysis.best_gd for H's extreme eigenvalues."""
+    from course_lib.analysis import best_gd
+
     lam = _eigs(H)
-    kappa = lam[-1] / lam[0]
-    return 2.0 / (lam[0] + lam[-1]), (kappa - 1) / (kappa + 1)
+    best = best_gd(float(lam[0]), float(lam[-1]))
+    return best.lr, best.rate
 
 
 def _eigvals_unsorted(H) -> np.ndarray:
@@ -844,11 +847,12 @@ def check_best_rate(student: Callable, seed: int = 0, hidden: bool = False) -> N
 # Question 4: steps to reach a tolerance, and the experiment
 # --------------------------------------------------------------------------------------------
 def _steps_to_tolerance(path, x_star, tol):
-    """The reference: the first t with |path[t] - x_star| <= tol * |path[0] - x_star|."""
-    path = np.asarray(path, dtype=float)
-    dist = np.linalg.norm(path.reshape(path.shape[0], -1) - np.reshape(x_star, -1), axis=1)
-    hit = np.flatnonzero(dist <= tol * dist[0])
-    return int(hit[0]) if hit.size else math.inf
+    """The reference: the first t with |path[t] - x_star| <= tol * |path[0] - x_star|
+    (course_lib.analysis.steps_to_tolerance), ``math.inf`` if there is none."""
+    from course_lib.analysis import steps_to_tolerance
+
+    steps = steps_to_tolerance(path, x_star, tol)
+    return math.inf if steps is None else steps
 
 
 def _tolerance_variant(measure: Callable, plus: int = 0, skip_start: bool = False) -> Callable:
