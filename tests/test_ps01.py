@@ -518,5 +518,5 @@ class TestPipeline(AssignmentPipeline):
     ]
 
     released_without_stub = 1  # the experiment's test finds no results
-    validate = broken_notebooks = True  # for the whole course: see AssignmentPipeline
+    validate = broken_notebooks = workflow = True  # for the whole course: see AssignmentPipeline
     hidden_failure = ("step_over_d", "test_experiment_result")
