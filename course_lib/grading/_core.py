@@ -651,22 +651,7 @@ def check_against_reference(
             allow_none=allow_none(case) if callable(allow_none) else allow_none,
         )
         if extract is not None:
-            try:
-                out = extract(out)
-            except GradingError:
-                raise
-            except Exception:  # the output does not have the expected structure
-                if callable(unreadable):
-                    problem = unreadable(out)
-                elif unreadable:
-                    problem = unreadable + ("" if hidden else f"; got {describe(out)}")
-                else:
-                    problem = (
-                        f"{what} could not be read from what it returned "
-                        f"({type(out).__name__}); check the return statement against "
-                        f"the docstring"
-                    )
-                fail(name, problem, hidden=hidden, case=case)
+            out = _extracted(out, extract, unreadable, what, name, hidden, case)
         if complex_message is not None and shaped and out is not None and _is_complex(out):
             fail(name, complex_message, hidden=hidden, case=case)
 
@@ -702,28 +687,8 @@ def check_against_reference(
         return out, got, wanted, expected, correct
 
     seen: list = []  # (case, got, correct) of the cases checked so far, all correct
-
-    def others_than(index: int) -> Callable[[], Outputs]:
-        """The outputs on every case but ``cases[index]``, computed once when first asked
-        (the later cases are run for it)."""
-        cache: list = []
-
-        def outputs() -> Outputs:
-            if not cache:
-                cache.append(list(seen))
-                for later in cases[index + 1 :]:
-                    try:
-                        with _quiet():
-                            _, got, _, _, correct = evaluate(later, (), None, shaped=False)
-                    except GradingError:  # it fails otherwise there: nothing reproduces that
-                        got, correct = _NO_OUTPUT, False
-                    cache[0].append((later, got, correct))
-            return cache[0]
-
-        return outputs
-
     for index, case in enumerate(cases):
-        others = others_than(index)
+        others = _other_outputs(evaluate, seen, cases[index + 1 :])
         out, got, wanted, expected, correct = evaluate(case, mistakes, others)
         if correct:
             seen.append((case, got, True))
@@ -736,28 +701,73 @@ def check_against_reference(
         )
         if found is not None:
             fail(name, found.message, hidden=hidden, case=case, details=text)
-        if verdict is not None:
-            fail(
-                name,
-                verdict if isinstance(verdict, str) else verdict(got, expected, case),
-                hidden=hidden,
-                case=case,
-                details=text,
+        _fail_wrong(got, expected, case, name, hidden, what, hint, verdict, text)
+
+
+def _other_outputs(evaluate: Callable, seen: list, later: Sequence[Case]) -> Callable[[], Outputs]:
+    """For :func:`check_against_reference`: the outputs on the cases checked before (``seen``)
+    and on the ``later`` ones, which are run when first asked (once)."""
+    cache: list = []
+
+    def outputs() -> Outputs:
+        if not cache:
+            cache.append(list(seen))
+            for case in later:
+                try:
+                    with _quiet():
+                        _, got, _, _, correct = evaluate(case, (), None, shaped=False)
+                except GradingError:  # it fails otherwise there: nothing reproduces that
+                    got, correct = _NO_OUTPUT, False
+                cache[0].append((case, got, correct))
+        return cache[0]
+
+    return outputs
+
+
+def _extracted(out, extract, unreadable, what: str, name: str, hidden: bool, case: Case):
+    """``extract(out)`` for :func:`check_against_reference`, failing with ``unreadable`` (or a
+    generic message) when the output does not have the expected structure."""
+    try:
+        return extract(out)
+    except GradingError:
+        raise
+    except Exception:
+        if callable(unreadable):
+            problem = unreadable(out)
+        elif unreadable:
+            problem = unreadable + ("" if hidden else f"; got {describe(out)}")
+        else:
+            problem = (
+                f"{what} could not be read from what it returned ({type(out).__name__}); "
+                f"check the return statement against the docstring"
             )
-        if not np.all(np.isfinite(got)):
-            fail(
-                name,
-                f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
-                hidden=hidden,
-                case=case,
-                details=text,
-            )
-        worst = float(np.max(np.abs(got - expected)))
-        scale = f" (largest difference {worst:.3g})" if not hidden and math.isfinite(worst) else ""
+        fail(name, problem, hidden=hidden, case=case)
+
+
+def _fail_wrong(got, expected, case, name, hidden, what, hint, verdict, text) -> None:
+    """The verdict of :func:`check_against_reference` on a wrong output no mistake explains."""
+    if verdict is not None:
         fail(
             name,
-            f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
+            verdict if isinstance(verdict, str) else verdict(got, expected, case),
             hidden=hidden,
             case=case,
             details=text,
         )
+    if not np.all(np.isfinite(got)):
+        fail(
+            name,
+            f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
+            hidden=hidden,
+            case=case,
+            details=text,
+        )
+    worst = float(np.max(np.abs(got - expected)))
+    scale = f" (largest difference {worst:.3g})" if not hidden and math.isfinite(worst) else ""
+    fail(
+        name,
+        f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
+        hidden=hidden,
+        case=case,
+        details=text,
+    )
