@@ -340,9 +340,10 @@ def steps_to_tolerance(path: Any, minimizer: Any, tol: float = 1e-6) -> int | No
       path: the iterates ``w_0, w_1, ...``: shape ``(k + 1,)`` (1-D) or ``(k + 1, dim)``, e.g.
         ``course_lib.train.run(...).path``.
       minimizer: ``w*``, a scalar or a vector of length dim.
-      tol: the relative tolerance, in (0, 1].
+      tol: the relative tolerance, >= 0 (0: the minimizer itself; any tol >= 1 is met by the
+        start point, 0 steps).
     """
-    tol = real("tol", tol, 0.0, 1.0, low_open=True)
+    tol = real("tol", tol, 0.0)
     path = _real_array("path", path)
     if path.ndim == 1:
         path = path[:, None]

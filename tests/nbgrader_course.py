@@ -544,6 +544,10 @@ class AssignmentPipeline:
     # or edited test cell) of ``students``: they test the graders, not the assignment, so one
     # assignment of the course does it; elsewhere they are left out of the corpus
     broken_notebooks: bool = False
+    # follow docs/grading.md's whole instructor workflow with the course's grader (release to
+    # an exchange, grade with ``python -m course_lib.autograde``, manual grades, feedback,
+    # export): one assignment of the course does it
+    workflow: bool = False
     autograde_args: Sequence[str] = ("--Execute.timeout=8",)
     autograde_env: Mapping[str, str] = {"COURSE_GRADING_TIME_LIMIT": "2"}
 
@@ -577,6 +581,10 @@ class AssignmentPipeline:
         a = cls.assignment
         assert {"solution", "released"} <= set(cls.students)
         course = Course.create(tmp_path_factory.mktemp(a), [a])
+        if cls.workflow:  # what students fetch on a JupyterHub exchange
+            course.exchange = course.root / "exchange"
+            course.exchange.mkdir()
+            course.nbgrader("release_assignment", a, f"--Exchange.root={course.exchange}")
         export = {}
         for name, s in cls.students.items():
             nb = course.submission(
@@ -707,6 +715,40 @@ class AssignmentPipeline:
         assert set(self.students) <= set(rows)
         assert float(rows["solution"]["score"]) == auto + sum(manual.values()) / 2
         assert float(rows["released"]["score"]) == 0.0
+
+    def test_instructor_workflow_with_the_course_grader(self, course, isolated):
+        """docs/grading.md from release to export, on the submissions ``isolated`` graded with
+        ``python -m course_lib.autograde`` (collected with zip_collect from LMS names): a
+        grader scores the written questions, and the feedback and the CSV show it."""
+        if not self.workflow:
+            pytest.skip("the whole workflow runs on one assignment")
+        a = self.assignment
+        released = course.exchange / COURSE_ID / "outbound" / a / f"{a}.ipynb"
+        assert released.read_bytes() == (course.root / "exercises" / a / f"{a}.ipynb").read_bytes()
+        assert any(s.lms_file for s in self.students.values())
+        manual = {**isolated.cells(a, "tasks"), **isolated.cells(a, "manual")}
+        assert manual, "no written question to grade by hand"
+        wrong = next(n for n, s in self.students.items() if s.lost and not s.released)
+        given = {"solution": {g: p for g, p in manual.items()}, wrong: {g: 1.0 for g in manual}}
+        for student, scores in given.items():
+            for gid, score in scores.items():
+                isolated.set_manual_grade(a, student, gid, score, comment=f"{student} {gid} ok")
+        isolated.generate_feedback(a)
+        path = isolated.export_csv(isolated.root / f"{a}-workflow.csv")
+        rows = {r["student_id"]: r for r in csv.DictReader(path.open()) if r["assignment"] == a}
+        assert set(self.students) <= set(rows)
+        tests = isolated.cells(a, "tests")
+        for student, s in self.students.items():
+            auto = sum(p for gid, p in tests.items() if gid not in s.lost)
+            total = auto + sum(given.get(student, {}).values())
+            assert float(rows[student]["score"]) == total, student
+            assert float(rows[student]["max_score"]) == sum(tests.values()) + sum(manual.values())
+        for student, scores in given.items():
+            text = text_of_html(isolated.feedback(a, student))
+            for gid, score in scores.items():
+                assert f"Score: {score} / {manual[gid]}" in text, (student, gid)
+                assert f"{student} {gid} ok" in text
+            assert "MARK SCHEME" not in text
 
     def test_raises_at_import_relies_on_a_missing_module(self):
         import importlib.util

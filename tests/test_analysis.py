@@ -171,6 +171,8 @@ def test_steps_to_tolerance_on_a_parabola_and_when_never_reached():
     assert steps_to_tolerance(traj.path, 0.0, tol=1e-3) == 10  # 0.5^10 < 1e-3 < 0.5^9
     assert steps_to_tolerance(traj.path, 0.0, tol=1e-20) is None
     assert steps_to_tolerance(traj.path, 0.0, tol=1.0) == 0
+    assert steps_to_tolerance(traj.path, 0.0, tol=1.5) == 0  # ps03's random cases draw these
+    assert steps_to_tolerance([1.0, 0.5, 0.0, 0.0], 0.0, tol=0.0) == 2  # the minimizer itself
 
 
 @pytest.mark.parametrize("lr, beta", [(0.02, 0.9), (0.15, 0.5), (0.3, 0.0)])
@@ -250,7 +252,7 @@ def test_at_h_one_and_a_half_and_beta_point_nine_only_nesterov_diverges():
         (lambda: gd_rate([1.0, np.inf]), "h"),
         (lambda: best_momentum(0.0, 10.0), "lambda_min"),
         (lambda: best_gd(2.0, 1.0), "lambda_max"),
-        (lambda: steps_to_tolerance([1.0, 0.5], 0.0, tol=0.0), "tol"),
+        (lambda: steps_to_tolerance([1.0, 0.5], 0.0, tol=-0.1), "tol"),
         (lambda: steps_to_tolerance(np.zeros((3, 2)), [0.0, 0.0, 0.0]), "minimizer"),
     ],
 )

@@ -47,6 +47,29 @@ MISTAKES = {
         "the comparison is the wrong way",
         {"test_local_search_moves"},
     ),
+    # the examiner's submissions: told "you move to every proposal" and "your steps are 1.3
+    # times longer" before a diagnosis had to reproduce every case
+    "local_stale_value": (
+        "local_random_search",
+        "            x, fx = y, fy",
+        "            x = y",
+        "you move to y but keep the old value fx",
+        {"test_local_search_moves"},
+    ),
+    "local_accepts_worse_sometimes": (
+        "local_random_search",
+        "if fy < fx:",
+        "if fy < fx or rng.random() < 0.1:",
+        "no single typical slip explains it on every test case",
+        {"test_local_search_moves"},
+    ),
+    "local_steps_too_long": (
+        "local_random_search",
+        "step_size * rng.standard_normal(x.size)",
+        "1.3 * step_size * rng.standard_normal(x.size)",
+        "your steps are about 1.3 times longer",
+        {"test_local_search_moves"},
+    ),
     "local_off_by_one": (
         "local_random_search",
         "range(n_evals - 1)",
@@ -107,7 +130,24 @@ MISTAKES = {
         "experiment",
         "STEP_LENGTH / math.sqrt(d)",
         "STEP_LENGTH / d",
-        "far from what this experiment gives",
+        "your per-coordinate step size is STEP_LENGTH / d",
+        {"test_experiment_result"},
+    ),
+    # the examiner's: within a factor 2.5 of the medians, a mean earned the point
+    "experiment_mean": (
+        "experiment",
+        "np.median(counts)",
+        "np.mean(counts)",
+        "you take the mean over the seeds",
+        {"test_experiment_result"},
+    ),
+    "experiment_one_generator": (
+        "experiment",
+        [
+            ("for d in DIMS:", "rng = np.random.default_rng(0)\nfor d in DIMS:"),
+            ("rng=np.random.default_rng(seed)", "rng=rng"),
+        ],
+        "your medians differ from what this experiment gives",
         {"test_experiment_result"},
     ),
 }
@@ -138,9 +178,27 @@ class TestChecks(AssignmentChecks):
         "e2t_zero_based",
         "global_ignores_bounds",
         "local_off_by_one",
+        "local_accepts_worse_sometimes",
     ]
     hidden_leak = r"test case|expected|got:|\d\.\d\d"
     quiet_function = "global_random_search"
+    more_seeds = ["local_stale_value", "local_accepts_worse_sometimes", "local_steps_too_long"]
+
+
+@pytest.mark.parametrize(
+    "mistake,wrong_cause",
+    [
+        ("local_stale_value", "you move to every proposal"),
+        ("local_accepts_worse_sometimes", "times longer"),
+        ("local_accepts_worse_sometimes", "you move to every proposal"),
+    ],
+)
+def test_a_search_that_moves_otherwise_is_not_given_a_wrong_cause(mistake, wrong_cause):
+    ns = TestChecks.defined(with_mistakes(mistake))
+    for seed, hidden in [(0, False), (1, True), (2, True), (3, True)]:
+        with pytest.raises(GradingError) as info:
+            checks.check_local_search_moves(ns["local_random_search"], seed=seed, hidden=hidden)
+        assert wrong_cause not in str(info.value), (seed, str(info.value))
 
 
 def test_visible_messages_show_the_case(solution_namespace):
@@ -198,8 +256,12 @@ def test_experiment_checker_properties(solution_namespace):
         checks.check_experiment_result(np.r_[good[:-1], math.inf], *args)
     with pytest.raises(GradingError, match="grow clearly"):
         checks.check_experiment_result(np.full(6, 50.0), *args)
-    with pytest.raises(GradingError, match=r"\(hidden test\): your medians are far"):
+    with pytest.raises(GradingError, match=r"\(hidden test\): your medians differ"):
         checks.check_experiment_result(good * 4, *args, hidden=True)
+    # deterministic: checked to rounding, not within a factor
+    with pytest.raises(GradingError, match=r"\(hidden test\): your medians differ"):
+        checks.check_experiment_result(good + np.r_[0, 0, 0, 0, 0, 3.0], *args, hidden=True)
+    checks.check_experiment_result(good - 1, *args, hidden=True)  # Question 3's slip: not again
 
 
 def test_core_check_against_reference_diagnoses_a_variant_and_hides_details():
@@ -456,5 +518,5 @@ class TestPipeline(AssignmentPipeline):
     ]
 
     released_without_stub = 1  # the experiment's test finds no results
-    validate = broken_notebooks = True  # for the whole course: see AssignmentPipeline
+    validate = broken_notebooks = workflow = True  # for the whole course: see AssignmentPipeline
     hidden_failure = ("step_over_d", "test_experiment_result")

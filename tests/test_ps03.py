@@ -161,7 +161,7 @@ MISTAKES = {
                 "steps_to_tolerance(path, bowl.minimizer, 0.01)",
             )
         ],
-        "far from what this experiment gives",
+        "your counts differ from what this experiment gives",
         {"test_condition_experiment"},
     ),
 }
@@ -302,7 +302,8 @@ def gradient_descent(grad, x0, lr, steps):
     return np.array(path).T
 """
         },
-        {TRAJECTORY: "your trajectory is transposed", STEPS: "one row per iterate"},
+        # the mark scheme: 1 point for the shape (lost), 2 for the updates (right: earned)
+        {TRAJECTORY: "your trajectory is transposed", STEPS: None},
     ),
     "stable_lr_eigvals_last": (
         {"max_stable_lr": "def max_stable_lr(H):\n    return 2 / np.linalg.eigvals(H)[-1]\n"},
@@ -367,6 +368,34 @@ def steps_to_tolerance(path, x_star, tol):
         },
         {"test_steps_to_tolerance": "return math.inf"},
     ),
+    # an issue: strict < and t + 1 was told "you return the step where the path is closest"
+    # (the two together land on the closest point of one fixed case)
+    "tolerance_strict_plus_one": (
+        {
+            "steps_to_tolerance": """
+def steps_to_tolerance(path, x_star, tol):
+    dist = np.linalg.norm(np.asarray(path, float) - x_star, axis=1)
+    for t in range(len(dist)):
+        if dist[t] < tol * dist[0]:
+            return t + 1
+    return math.inf
+"""
+        },
+        {"test_steps_to_tolerance": "two slips: a distance exactly equal to tol"},
+    ),
+    "tolerance_loop_over_the_rest": (
+        {
+            "steps_to_tolerance": """
+def steps_to_tolerance(path, x_star, tol):
+    dist = np.linalg.norm(np.asarray(path, float) - x_star, axis=1)
+    for t, d in enumerate(dist[1:]):
+        if d <= tol * dist[0]:
+            return t
+    return 0 if dist[0] <= tol * dist[0] else math.inf
+"""
+        },
+        {"test_steps_to_tolerance": "a loop over path[1:] numbers the points from 0"},
+    ),
 }
 
 
@@ -391,6 +420,23 @@ class TestChecks(AssignmentChecks):
         "tolerance_absolute",
     ]
     quiet_function = "gradient_descent"
+    # graded in the notebook: exactly the shape's test cell fails, the updates' earns its points
+    submissions = {
+        "gd_transposed_in_notebook": (
+            WRONG["gd_transposed"][0],
+            {TRAJECTORY: "your trajectory is transposed"},
+        )
+    }
+
+
+def test_strict_and_plus_one_is_not_told_it_returns_the_closest_point():
+    ns = TestChecks.defined(WRONG["tolerance_strict_plus_one"][0])
+    for seed, hidden in [(0, False), (1, True), (2, True)]:
+        with pytest.raises(GradingError) as info:
+            checks.check_steps_to_tolerance(ns["steps_to_tolerance"], seed=seed, hidden=hidden)
+        message = str(info.value)
+        assert "compare with <=" in message and "not t + 1" in message
+        assert "closest" not in message
 
 
 def test_visible_messages_show_the_case(solution_namespace):
@@ -447,7 +493,12 @@ def test_experiment_checker_properties():
     best = np.array([1.0, 14, 46, 139, 461, 1382])
     safe = np.array([1.0, 23, 87, 270, 909, 2734])
     checks.check_condition_experiment(best, safe, *args)
-    checks.check_condition_experiment(best - 1, safe + 1, *args, hidden=True)  # off by one
+    checks.check_condition_experiment(best, safe, *args, hidden=True)
+    # all one more: steps_to_tolerance's t + 1, graded in its own question, is not charged again
+    checks.check_condition_experiment(best + 1, safe + 1, *args, hidden=True)
+    # deterministic, so checked exactly: one count one step off is a slip of the experiment
+    with pytest.raises(GradingError, match=r"^steps_safe \(hidden test\): your counts differ"):
+        checks.check_condition_experiment(best, safe + np.r_[0, 0, 0, 0, 0, 1], *args, hidden=True)
     with pytest.raises(GradingError, match="one count per kappa"):
         checks.check_condition_experiment(best[:-1], safe, *args)
     with pytest.raises(GradingError, match="some counts are infinite"):
@@ -460,7 +511,7 @@ def test_experiment_checker_properties():
         checks.check_condition_experiment(safe, best, *args)
     with pytest.raises(GradingError, match="in proportion to kappa"):  # like sqrt(kappa)
         checks.check_condition_experiment(np.r_[1, np.sqrt(best[1:] * 10).round()], safe, *args)
-    with pytest.raises(GradingError, match=r"^steps_best \(hidden test\): your counts are far"):
+    with pytest.raises(GradingError, match=r"^steps_best \(hidden test\): your counts differ"):
         checks.check_condition_experiment(
             np.round(best * 1.1), np.round(safe * 1.1), *args, hidden=True
         )
@@ -501,10 +552,12 @@ class TestPipeline(AssignmentPipeline):
         ),
         "same_array": Student(with_mistakes("gd_same_array_every_step"), lost={TRAJECTORY, STEPS}),
         "mutates_x0": Student(with_mistakes("gd_mutates_x0"), lost={TRAJECTORY}),
+        # a transposed trajectory with the right updates loses the shape's point only
         "several_mistakes": Student(
-            with_mistakes(
-                "gd_misses_x0", "stable_lr_diagonal", "best_diagonal", "tolerance_plus_one"
-            ),
+            {
+                **with_mistakes("stable_lr_diagonal", "best_diagonal", "tolerance_plus_one"),
+                **WRONG["gd_transposed"][0],
+            },
             lost={
                 TRAJECTORY,
                 "test_max_stable_lr",
@@ -538,12 +591,12 @@ class TestPipeline(AssignmentPipeline):
             ("same_array", "gd_same_array_every_step"),
             ("mutates_x0", "gd_mutates_x0"),
             ("wrong_tol", "experiment_wrong_tol"),
-            ("several_mistakes", "gd_misses_x0"),
             ("several_mistakes", "stable_lr_diagonal"),
             ("several_mistakes", "tolerance_plus_one"),
             ("edited_test_cell", "gd_ascent"),
         ]
     ] + [
+        ("several_mistakes", "your trajectory is transposed"),
         ("loops_in_function", "did not return within 2 s"),
         ("raises_at_import", "ModuleNotFoundError"),
     ]

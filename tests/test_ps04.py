@@ -51,6 +51,20 @@ MISTAKES = {
         "you sample with replacement",
         {BATCHES},
     ),
+    # the examiner's: told "you sample with replacement" although every example is used
+    "indices_pads_last_batch": (
+        "minibatch_indices",
+        [
+            (
+                "order = rng.permutation(n)",
+                "order = rng.permutation(n)\n"
+                "    order = np.concatenate([order, order[: -n % batch_size]])",
+            ),
+            ("range(0, n, batch_size)", "range(0, len(order), batch_size)"),
+        ],
+        "your last batch is filled up to batch_size with examples already used",
+        {BATCHES},
+    ),
     "indices_off_by_one": (
         "minibatch_indices",
         [("order[start:start + batch_size]", "order[start:start + batch_size - 1]")],
@@ -209,6 +223,16 @@ MISTAKES = {
         "subtract grad L(W) before squaring",
         {EXPERIMENT},
     ),
+    # the examiner's: within a factor 2 of the replay, a generator per batch size earned the point
+    "experiment_generator_per_size": (
+        "experiment",
+        [
+            ("rng = np.random.default_rng(SEED)\n", ""),
+            ("N_DRAWS, rng)", "N_DRAWS, np.random.default_rng(SEED))"),
+        ],
+        "you create a new generator np.random.default_rng(SEED) for each batch size",
+        {EXPERIMENT},
+    ),
 }
 
 
@@ -224,6 +248,7 @@ IN_NOTEBOOK = {
     "variance_with_replacement",
     "experiment_fits_every_size",
     "experiment_sigma2_not_centred",
+    "experiment_generator_per_size",
 }
 
 
@@ -422,6 +447,17 @@ def test_a_function_that_never_returns_is_stopped(monkeypatch):
         checks.check_minibatch_sgd_updates(forever)
 
 
+def test_a_padded_last_batch_is_not_told_it_samples_with_replacement():
+    ns = TestChecks.defined(with_mistakes("indices_pads_last_batch"))
+    for seed, hidden in [(0, False), (1, True), (2, True)]:
+        with pytest.raises(GradingError) as info:
+            checks.check_minibatch_indices_batches(
+                ns["minibatch_indices"], seed=seed, hidden=hidden
+            )
+        assert "with replacement" not in str(info.value)
+        assert "last batch is filled up to batch_size" in str(info.value)
+
+
 def test_experiment_checker_properties(solution_namespace):
     from course_lib.data import load_diabetes
 
@@ -451,8 +487,13 @@ def test_experiment_checker_properties(solution_namespace):
         checks.check_variance_experiment(sigma2 * len(y), variances, slope, *args, hidden=True)
     shifted = variances * 2
     slope2 = np.polyfit(np.log(np.array(sizes)[small]), np.log(shifted[small]), 1)[0]
-    with pytest.raises(GradingError, match=r"\(hidden test\): your estimates are far"):
+    with pytest.raises(GradingError, match=r"\(hidden test\): your estimates differ"):
         checks.check_variance_experiment(sigma2, shifted, slope2, *args, hidden=True)
+    # deterministic given the seed: 10 % off is not Monte Carlo noise
+    near = variances * np.r_[1.1, np.ones(len(sizes) - 1)]
+    slope3 = np.polyfit(np.log(np.array(sizes)[small]), np.log(near[small]), 1)[0]
+    with pytest.raises(GradingError, match=r"\(hidden test\): your estimates differ"):
+        checks.check_variance_experiment(sigma2, near, slope3, *args, hidden=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ __all__ = [
     "as_array",
     "close",
     "diagnose",
+    "explains_every_case",
     "check_against_reference",
     "describe",
     "time_limit",
@@ -102,6 +103,10 @@ class Mistake:
     It matches a wrong output either through ``variant``, a function with the reference's
     signature that *makes* the mistake (the output is compared with the variant's output on
     the same case), or through ``predicate(got, case) -> bool``.
+
+    A mistake is named only when it reproduces the student's output on every case of the
+    checker, not just on the one that failed (see :func:`explains_every_case`): a diagnosis
+    that is wrong sends the student to change code that is right.
     """
 
     name: str
@@ -121,7 +126,11 @@ class Mistake:
                         what="output",
                         hidden=True,
                     )
-                    return close(got, wrong, self.rtol, self.atol)
+                    got = np.array(got, dtype=np.float64)
+                    # the slip reproduces a NaN where it makes one (a diverging iterate)
+                    return got.shape == wrong.shape and bool(
+                        np.allclose(got, wrong, self.rtol, self.atol, equal_nan=True)
+                    )
                 return bool(self.predicate(got, case))
         except Exception:
             return False
@@ -457,11 +466,13 @@ def as_array(
     hidden: bool = False,
     case: Optional[Case] = None,
     mistakes: Sequence[Mistake] = (),
+    others: Union[Outputs, Callable[[], Outputs], None] = None,
 ) -> np.ndarray:
     """``value`` as a new plain float64 ndarray, checked against ``shape`` if given.
 
     ``what`` names the output in messages, with its meaning when useful
-    ("xs, one row per evaluation"). On a wrong shape the ``mistakes`` are tried first.
+    ("xs, one row per evaluation"). On a wrong shape the ``mistakes`` are tried first (one
+    that also explains ``others``, see :func:`diagnose`).
     """
     try:
         with _quiet():
@@ -474,7 +485,7 @@ def as_array(
             case=case,
         )
     if shape is not None and arr.shape != tuple(shape):
-        found = diagnose(mistakes, arr, case) if case is not None else None
+        found = diagnose(mistakes, arr, case, others) if case is not None else None
         if found is not None:
             fail(
                 name,
@@ -495,10 +506,60 @@ def close(got: np.ndarray, expected: np.ndarray, rtol: float = 1e-7, atol: float
     return got.shape == expected.shape and bool(np.allclose(got, expected, rtol, atol))
 
 
-def diagnose(mistakes: Sequence[Mistake], got: Any, case: Case) -> Optional[Mistake]:
-    """The first mistake that explains ``got`` on ``case``, or None."""
+Outputs = Sequence[tuple[Case, Any, bool]]
+"""The student's output on each case of a checker: ``(case, got, correct)``, with ``got`` the
+array compared (None if the output could not be read) and ``correct`` whether it equals the
+reference."""
+
+
+_NO_OUTPUT = object()  # in Outputs: the student's function failed on that case
+
+
+def explains_every_case(
+    mistake: Mistake, outputs: Outputs, variants: Sequence[Mistake] = ()
+) -> bool:
+    """True if ``mistake`` reproduces the student's output on every case of ``outputs``.
+
+    A wrong output must match the mistake; a case on which the function failed otherwise
+    (raised, could not be read) is explained by no mistake.
+    A correct output must equal what the mistake gives too when the mistake is a ``variant``
+    (a student who makes the slip makes it on every case, also where it happens to change
+    nothing); a ``predicate`` describes wrong outputs only, so correct ones are left to it.
+    ``variants`` are other forms of the same slip (Mistakes of the same name, e.g. the two
+    orders of unsorted eigenvalues): on each case one of them may match instead.
+    """
+    forms = [mistake, *variants]
+    for case, got, correct in outputs:
+        if got is _NO_OUTPUT:
+            return False
+        if correct and all(m.variant is None for m in forms):
+            continue
+        if not any(m.matches(got, case) for m in forms):
+            return False
+    return True
+
+
+def diagnose(
+    mistakes: Sequence[Mistake],
+    got: Any,
+    case: Case,
+    others: Union[Outputs, Callable[[], Outputs], None] = None,
+) -> Optional[Mistake]:
+    """The first mistake that explains ``got`` on ``case``, or None.
+
+    ``others`` (the outputs on the checker's other cases, or a function returning them, called
+    only when a mistake matches ``case``) restricts the answer to a mistake that explains
+    those too (:func:`explains_every_case`; mistakes sharing a name are forms of one slip).
+    """
     for mistake in mistakes:
-        if mistake.matches(got, case):
+        if not mistake.matches(got, case):
+            continue
+        if others is None:
+            return mistake
+        if callable(others):
+            others = others()
+        same = [m for m in mistakes if m.name == mistake.name and m is not mistake]
+        if explains_every_case(mistake, others, same):
             return mistake
     return None
 
@@ -508,110 +569,6 @@ def _is_complex(value: Any) -> bool:
         return bool(np.iscomplexobj(np.asarray(value)))
     except Exception:  # not numbers at all: as_array says so
         return False
-
-
-def _output(
-    student: Callable,
-    reference: Callable,
-    case: Case,
-    *,
-    name: str,
-    hidden: bool,
-    what: str,
-    mistakes: Sequence[Mistake],
-    time_limit: Optional[float],
-    no_aliasing: bool,
-    extract: Optional[Callable[[Any], Any]],
-    explain: Optional[Callable[[BaseException], Optional[str]]],
-    check_inputs: bool,
-    explain_mutation: Optional[Callable[[str, Any, Any], Optional[str]]],
-    unreadable: Union[str, Callable[[Any], str], None],
-    complex_message: Optional[str],
-    allow_none: Union[bool, Callable[[Case], bool]],
-    read: Optional[Callable[[Any, Case], Any]],
-) -> tuple[Any, Any, Any]:
-    """One case of :func:`check_against_reference`: ``(output, got, wanted)``, the student's
-    output, what is compared of it (an array, or None) and the reference's value."""
-    out = run(
-        student,
-        case,
-        name=name,
-        hidden=hidden,
-        time_limit=time_limit,
-        no_aliasing=no_aliasing,
-        explain=explain,
-        check_inputs=check_inputs,
-        explain_mutation=explain_mutation,
-        allow_none=allow_none(case) if callable(allow_none) else allow_none,
-    )
-    if extract is not None:
-        try:
-            out = extract(out)
-        except GradingError:
-            raise
-        except Exception:  # the output does not have the expected structure
-            if callable(unreadable):
-                problem = unreadable(out)
-            elif unreadable:
-                problem = unreadable + ("" if hidden else f"; got {describe(out)}")
-            else:
-                problem = (
-                    f"{what} could not be read from what it returned "
-                    f"({type(out).__name__}); check the return statement against "
-                    f"the docstring"
-                )
-            fail(name, problem, hidden=hidden, case=case)
-    if complex_message is not None and out is not None and _is_complex(out):
-        fail(name, complex_message, hidden=hidden, case=case)
-
-    def expect():
-        with _quiet():
-            value = reference(*copy.deepcopy(dict(case.args)).values())
-            return value if extract is None else extract(value)
-
-    if read is not None:
-        got = read(out, case)
-        return out, got, expect()
-    wanted = expect()
-    shape = np.shape(np.array(wanted, dtype=np.float64))
-    if out is None:
-        return out, None, wanted
-    got = as_array(
-        out, name=name, what=what, shape=shape, hidden=hidden, case=case, mistakes=mistakes
-    )
-    return out, got, wanted
-
-
-def _consistent_mistake(
-    mistakes: Sequence[Mistake],
-    got: Any,
-    case: Case,
-    seen: Sequence[tuple[Any, Case]],
-    later: Sequence[Case],
-    output: Callable[[Case], Any],
-) -> Optional[Mistake]:
-    """The first mistake that reproduces the student's output on every case: ``got`` on
-    ``case``, the outputs ``seen`` on the cases before it, and ``output(c)`` (the student's
-    output, computed now) on the ``later`` cases; None if none does. A later case on which
-    the student's function fails (raises, runs out of time) confirms no mistake."""
-    computed: dict[int, Any] = {}
-
-    def later_output(index: int) -> Any:
-        if index not in computed:
-            try:
-                computed[index] = output(later[index])
-            except GradingError:
-                computed[index] = None
-        return computed[index]
-
-    for mistake in mistakes:
-        if mistake.matches(got, case) and all(mistake.matches(g, c) for g, c in seen):
-            if all(
-                later_output(i) is not None and mistake.matches(later_output(i), c)
-                for i, c in enumerate(later)
-            ):
-                return mistake
-    return None
 
 
 def check_against_reference(
@@ -639,7 +596,6 @@ def check_against_reference(
     accept: Optional[Callable[[np.ndarray, Case], bool]] = None,
     details: Optional[Callable[[Any, Any, Any], str]] = None,
     verdict: Union[str, Callable[[np.ndarray, np.ndarray, Case], str], None] = None,
-    consistent: bool = False,
 ) -> None:
     """The common checker: the student's output equals the reference on every case.
 
@@ -675,47 +631,69 @@ def check_against_reference(
       that no typical mistake explains.
 
     ``explain``, ``check_inputs`` and ``explain_mutation`` are passed on to :func:`run`.
-
-    Diagnosing: by default the first of ``mistakes`` that explains the first wrong output is
-    named. With ``consistent``, a mistake is named only if it reproduces the student's output
-    on *every* case (the cases after the wrong one are run too); otherwise the ``verdict`` or
-    the generic message says what differs.
     """
-    options = dict(
-        name=name,
-        hidden=hidden,
-        what=what,
-        mistakes=mistakes,
-        time_limit=time_limit,
-        no_aliasing=no_aliasing,
-        extract=extract,
-        explain=explain,
-        check_inputs=check_inputs,
-        explain_mutation=explain_mutation,
-        unreadable=unreadable,
-        complex_message=complex_message,
-        allow_none=allow_none,
-        read=read,
-    )
-    cases, seen = list(cases), []
-    for index, case in enumerate(cases):
-        out, got, wanted = _output(student, reference, case, **options)
-        expected = np.array(wanted, dtype=np.float64)
-        if got is not None and (
-            close(got, expected, rtol, atol) or (accept is not None and accept(got, case))
-        ):
-            seen.append((got, case))
-            continue
-        found = diagnose(mistakes, got, case)
-        if consistent and found is not None:
-            found = _consistent_mistake(
-                mistakes,
-                got,
-                case,
-                seen,
-                cases[index + 1 :],
-                lambda c: _output(student, reference, c, **options)[1],
+    cases = list(cases)
+
+    def evaluate(case: Case, mistakes: Sequence[Mistake], others, shaped: bool = True) -> tuple:
+        """(output, array compared or None, reference's output, expected array, correct);
+        without ``shaped`` (to diagnose) an output of the wrong shape is returned as it is
+        and a complex one as its real part."""
+        out = run(
+            student,
+            case,
+            name=name,
+            hidden=hidden,
+            time_limit=time_limit,
+            no_aliasing=no_aliasing,
+            explain=explain,
+            check_inputs=check_inputs,
+            explain_mutation=explain_mutation,
+            allow_none=allow_none(case) if callable(allow_none) else allow_none,
+        )
+        if extract is not None:
+            out = _extracted(out, extract, unreadable, what, name, hidden, case)
+        if complex_message is not None and shaped and out is not None and _is_complex(out):
+            fail(name, complex_message, hidden=hidden, case=case)
+
+        def expect():
+            with _quiet():
+                value = reference(*copy.deepcopy(dict(case.args)).values())
+                return value if extract is None else extract(value)
+
+        if read is not None:
+            got = read(out, case)
+            wanted = expect()
+        else:
+            wanted = expect()
+            shape = np.shape(np.array(wanted, dtype=np.float64))
+            got = (
+                None
+                if out is None
+                else as_array(
+                    out,
+                    name=name,
+                    what=what,
+                    shape=shape if shaped else None,
+                    hidden=hidden,
+                    case=case,
+                    mistakes=mistakes,
+                    others=others,
+                )
             )
+        expected = np.array(wanted, dtype=np.float64)
+        correct = got is not None and (
+            close(got, expected, rtol, atol) or (accept is not None and accept(got, case))
+        )
+        return out, got, wanted, expected, correct
+
+    seen: list = []  # (case, got, correct) of the cases checked so far, all correct
+    for index, case in enumerate(cases):
+        others = _other_outputs(evaluate, seen, cases[index + 1 :])
+        out, got, wanted, expected, correct = evaluate(case, mistakes, others)
+        if correct:
+            seen.append((case, got, True))
+            continue
+        found = diagnose(mistakes, got, case, others)
         text = (
             details(wanted, got, out)
             if details is not None
@@ -723,28 +701,73 @@ def check_against_reference(
         )
         if found is not None:
             fail(name, found.message, hidden=hidden, case=case, details=text)
-        if verdict is not None:
-            fail(
-                name,
-                verdict if isinstance(verdict, str) else verdict(got, expected, case),
-                hidden=hidden,
-                case=case,
-                details=text,
+        _fail_wrong(got, expected, case, name, hidden, what, hint, verdict, text)
+
+
+def _other_outputs(evaluate: Callable, seen: list, later: Sequence[Case]) -> Callable[[], Outputs]:
+    """For :func:`check_against_reference`: the outputs on the cases checked before (``seen``)
+    and on the ``later`` ones, which are run when first asked (once)."""
+    cache: list = []
+
+    def outputs() -> Outputs:
+        if not cache:
+            cache.append(list(seen))
+            for case in later:
+                try:
+                    with _quiet():
+                        _, got, _, _, correct = evaluate(case, (), None, shaped=False)
+                except GradingError:  # it fails otherwise there: nothing reproduces that
+                    got, correct = _NO_OUTPUT, False
+                cache[0].append((case, got, correct))
+        return cache[0]
+
+    return outputs
+
+
+def _extracted(out, extract, unreadable, what: str, name: str, hidden: bool, case: Case):
+    """``extract(out)`` for :func:`check_against_reference`, failing with ``unreadable`` (or a
+    generic message) when the output does not have the expected structure."""
+    try:
+        return extract(out)
+    except GradingError:
+        raise
+    except Exception:
+        if callable(unreadable):
+            problem = unreadable(out)
+        elif unreadable:
+            problem = unreadable + ("" if hidden else f"; got {describe(out)}")
+        else:
+            problem = (
+                f"{what} could not be read from what it returned ({type(out).__name__}); "
+                f"check the return statement against the docstring"
             )
-        if not np.all(np.isfinite(got)):
-            fail(
-                name,
-                f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
-                hidden=hidden,
-                case=case,
-                details=text,
-            )
-        worst = float(np.max(np.abs(got - expected)))
-        scale = f" (largest difference {worst:.3g})" if not hidden and math.isfinite(worst) else ""
+        fail(name, problem, hidden=hidden, case=case)
+
+
+def _fail_wrong(got, expected, case, name, hidden, what, hint, verdict, text) -> None:
+    """The verdict of :func:`check_against_reference` on a wrong output no mistake explains."""
+    if verdict is not None:
         fail(
             name,
-            f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
+            verdict if isinstance(verdict, str) else verdict(got, expected, case),
             hidden=hidden,
             case=case,
             details=text,
         )
+    if not np.all(np.isfinite(got)):
+        fail(
+            name,
+            f"{what} contains NaN or infinite values" + (f"; {hint}" if hint else ""),
+            hidden=hidden,
+            case=case,
+            details=text,
+        )
+    worst = float(np.max(np.abs(got - expected)))
+    scale = f" (largest difference {worst:.3g})" if not hidden and math.isfinite(worst) else ""
+    fail(
+        name,
+        f"{what} differs from the correct one{scale}" + (f"; {hint}" if hint else ""),
+        hidden=hidden,
+        case=case,
+        details=text,
+    )

@@ -19,9 +19,9 @@ the points of what it breaks and no more:
 - the experiment's slopes are compared with the fit of the student's own counts, so a wrong
   count is not charged twice.
 
-Diagnoses are *consistent* (``check_against_reference(consistent=True)``): a typical mistake
-is named only when it reproduces the student's output on every case of the test; otherwise
-the message says where the output first differs (which step, which coordinate).
+Diagnoses follow ``check_against_reference``'s rule: a typical mistake is named only when it
+reproduces the student's output on every case of the test; otherwise the message says where
+the output first differs (which step, which coordinate).
 """
 
 from __future__ import annotations
@@ -285,7 +285,6 @@ def _check_step_values(student, reference, cases, name, second, formula, mistake
         explain=_explain_step_error,
         read=lambda out, case: _check_pair(out, case, name, second, hidden),
         verdict=_step_verdict(second, formula, hidden),
-        consistent=True,
         **_ROUNDING,
     )
 
@@ -763,7 +762,6 @@ def _check_run_values(student: Callable, seed: int, hidden: bool, form: str) -> 
         read=read,
         accept=accept,
         verdict=_run_verdict(hidden),
-        consistent=True,
         **_ROUNDING,
     )
 
@@ -876,7 +874,6 @@ def _check_best(student: Callable, seed: int, hidden: bool, pick: int) -> None:
         pick=pick,
         unreadable="must return three numbers (lr, beta, rate), e.g. `return lr, beta, rate`",
         size=3,
-        consistent=True,
     )
 
 
@@ -1026,7 +1023,6 @@ def check_momentum_experiment_steps(
         read=read,
         verdict=verdict,
         details=lambda expected, got, out: "",
-        consistent=True,
     )
 
 
@@ -1105,6 +1101,5 @@ def check_momentum_experiment_slopes(
         mistakes=mistakes,
         verdict="the slopes are not the least-squares fits of log(steps) against log(kappa) "
         "of your counts",
-        consistent=True,
         **_ROUNDING,
     )
