@@ -299,15 +299,11 @@ class Newton(_SecondOrder):
         shape = np.shape(params)
         x, g = _vector(params, "params"), _vector(grads, "grads")
         check(g.shape == x.shape, "grads", np.shape(grads), f"of the shape of params {shape}")
-        H = np.array(state.objective.hessian(x.reshape(shape)), dtype=float).reshape(
-            x.size, x.size
-        )
+        H = np.array(state.objective.hessian(x.reshape(shape)), dtype=float).reshape(x.size, x.size)
         evaluations = state.evaluations.plus(grads=1, hessians=1)
         p, fallback = self.direction(H, g)
         new_x, value, a, evaluations = self._move(state, x, g, p, lr, shape, evaluations)
-        return new_x, NewtonState(
-            state.step + 1, state.objective, value, evaluations, a, fallback
-        )
+        return new_x, NewtonState(state.step + 1, state.objective, value, evaluations, a, fallback)
 
 
 class _QuasiNewton(_SecondOrder):
@@ -365,7 +361,9 @@ class BFGS(_QuasiNewton):
 
     def init(self, params, objective):
         n = _vector(params, "params").size
-        return BFGSState(0, self._objective(objective), None, np.eye(n), None, Evaluations(), 0.0, 0)
+        return BFGSState(
+            0, self._objective(objective), None, np.eye(n), None, Evaluations(), 0.0, 0
+        )
 
     @staticmethod
     def _memory(state):
