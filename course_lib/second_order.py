@@ -210,14 +210,19 @@ class _SecondOrder:
         )
         return objective
 
-    def _state(self, state):
+    def _arguments(self, params, grads, state, lr):
+        """The checked arguments of ``step``: (state, lr, params' shape, x and g as vectors)."""
         check(
             isinstance(state, self.State),
             "state",
             type(state).__name__,
             f"the {self.State.__name__} returned by {type(self).__name__}.init or .step",
         )
-        return state
+        lr = self.lr if lr is None else real("lr", lr, 0.0, low_open=True)
+        shape = np.shape(params)
+        x, g = _vector(params, "params"), _vector(grads, "grads")
+        check(g.shape == x.shape, "grads", np.shape(grads), f"of the shape of params {shape}")
+        return state, lr, shape, x, g
 
     def _move(self, state, x, g, p, lr, shape, evaluations):
         """The step along p: the line search (from ``lr``) or a fixed step ``lr``.
@@ -294,11 +299,7 @@ class Newton(_SecondOrder):
         return -np.linalg.solve(L.T, np.linalg.solve(L, g)), False
 
     def step(self, params, grads, state, *, lr=None):
-        state = self._state(state)
-        lr = self.lr if lr is None else real("lr", lr, 0.0, low_open=True)
-        shape = np.shape(params)
-        x, g = _vector(params, "params"), _vector(grads, "grads")
-        check(g.shape == x.shape, "grads", np.shape(grads), f"of the shape of params {shape}")
+        state, lr, shape, x, g = self._arguments(params, grads, state, lr)
         H = np.array(state.objective.hessian(x.reshape(shape)), dtype=float).reshape(x.size, x.size)
         evaluations = state.evaluations.plus(grads=1, hessians=1)
         p, fallback = self.direction(H, g)
@@ -311,11 +312,7 @@ class _QuasiNewton(_SecondOrder):
     gradient arrives, so each step costs one gradient (plus the line search's values)."""
 
     def step(self, params, grads, state, *, lr=None):
-        state = self._state(state)
-        lr = self.lr if lr is None else real("lr", lr, 0.0, low_open=True)
-        shape = np.shape(params)
-        x, g = _vector(params, "params"), _vector(grads, "grads")
-        check(g.shape == x.shape, "grads", np.shape(grads), f"of the shape of params {shape}")
+        state, lr, shape, x, g = self._arguments(params, grads, state, lr)
         memory, skipped = self._memory(state), state.skipped
         if state.previous is not None:
             s, y = x - state.previous[0], g - state.previous[1]

@@ -165,7 +165,16 @@ def test_bad_hyperparameters_are_named(make, name):
         make()
 
 
-def test_bad_objective_and_state_are_named():
+def test_a_step_length_given_to_step_overrides_lr_as_a_schedule_does():
+    f, x0 = random_quadratic(3, 2)
+    newton = Newton()
+    x1, _ = newton.step(x0, f.grad(x0), newton.init(x0, f), lr=0.25)
+    np.testing.assert_allclose(x1, x0 + 0.25 * (np.linalg.solve(f.A, f.b) - x0), atol=1e-10)
+
+
+def test_bad_objective_state_and_grads_are_named():
+    with pytest.raises(ValueError, match="^grads must be of the shape of params"):
+        BFGS().step([0.0, 0.0], [1.0], BFGS().init([0.0, 0.0], Rosenbrock()))
     with pytest.raises(ValueError, match="^objective must be .*hessian"):
         Newton().init([0.0, 0.0], object())
     with pytest.raises(ValueError, match="^state must be the BFGSState"):
