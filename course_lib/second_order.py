@@ -388,8 +388,8 @@ class LBFGS(_QuasiNewton):
     backtracking search does not enforce Wolfe's curvature condition) empties the memory: the
     next step is a line search along ``-g``, and the pairs build up again.
 
-    Args: ``m``, the number of pairs kept (int >= 1, default 10, as PyTorch's
-    ``history_size`` is 100 and SciPy's ``maxcor`` is 10); the others as for ``BFGS``.
+    Args: ``m``, the number of pairs kept (int >= 1; default 10, SciPy's default ``maxcor``;
+    PyTorch's ``history_size`` defaults to 100); the others as for ``BFGS``.
     """
 
     State = LBFGSState

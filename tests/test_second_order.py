@@ -90,8 +90,8 @@ def test_bfgs_update_equals_scipys_and_satisfies_the_secant_equation(seed):
 
 
 def test_bfgs_inverse_hessian_estimate_approaches_the_true_one_on_a_quadratic():
-    # with an exact line search it would equal A^-1 after n steps (Nocedal & Wright 2006,
-    # Theorem 6.4); backtracking steps are inexact, so it comes close, not equal
+    # with exact line searches it would equal A^-1 after n steps (Nocedal & Wright 2006,
+    # chapter 6); backtracking steps are inexact, so it comes close, not equal
     f, x0 = random_quadratic(3, 11, kappa=10.0)
     traj = run(BFGS(), f, x0, steps=12, keep_states=True)
     errors = [np.linalg.norm(s.inverse_hessian - np.linalg.inv(f.A)) for s in traj.states]
