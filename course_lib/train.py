@@ -120,7 +120,9 @@ def run(
     iterate or loss is non-finite or an iterate leaves ``[-bound, bound]``.
 
     Args:
-      optimizer: object with ``init(params)`` and ``step(params, grads, state, lr=None)``.
+      optimizer: object with ``init(params)`` and ``step(params, grads, state, lr=None)``;
+        if it has ``needs_objective = True`` (``course_lib.second_order``), ``init`` is called
+        as ``init(params, landscape)``.
       landscape: object with ``value(x)`` and ``grad(x)`` (e.g. ``course_lib.landscapes``).
       x0: starting point, a single point (shape ``(dim,)``, or a scalar on a 1-D landscape).
         It is copied, never modified.
@@ -156,7 +158,9 @@ def run(
         if not (_ok(x, bound) and np.isfinite(loss)):
             raise ValueError(f"x0 must be finite, |x0| <= bound={bound}, finite loss; got {x0!r}")
         path[0], losses[0] = x, loss
-        state = optimizer.init(x)
+        # second-order methods (course_lib.second_order) need the objective itself
+        needs_objective = getattr(optimizer, "needs_objective", False)
+        state = optimizer.init(x, landscape) if needs_objective else optimizer.init(x)
         states = [state] if keep_states else None
         for t in range(steps):
             g = gradient(gradient_point(x, state))

@@ -33,7 +33,7 @@ def toc_files() -> list[str]:
     return files
 
 
-CHAPTERS = [f for f in toc_files() if re.search(r"/\d\d_", f)]
+CHAPTERS = [f for f in toc_files() if re.search(r"/(\d\d|appendix)_", f)]  # chapters and appendices
 
 
 def test_toc_lists_every_page_and_every_page_exists():

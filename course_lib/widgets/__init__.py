@@ -24,6 +24,9 @@ End a notebook cell with an explorer and it displays itself::
 - ``EffectiveLRExplorer()``: one adaptive method (Adam with or without bias correction too)
   on a badly scaled bowl: its path, and the learning rate it applies to each coordinate at
   every step against gradient descent's stability limit ``2 / lambda``.
+- ``SecondOrderExplorer()``: the trajectory explorer for the appendix on second-order
+  methods: gradient descent, Newton's method (damping and Armijo line search as controls) and
+  BFGS on a badly scaled bowl, Rosenbrock, Beale or a saddle.
 - ``GradientDescentExplorer(landscape=None)``: the trajectory explorer with one optimizer,
   ``SGD(lr)``: learning rate, steps and start point on 2-D and 1-D landscapes.
 - ``RandomSearchExplorer(optimizer=None)``: global vs local random search on a d-dimensional
@@ -55,6 +58,7 @@ from course_lib.widgets.minibatch import MinibatchExplorer
 from course_lib.widgets.momentum import MomentumExplorer
 from course_lib.widgets.random_search import RandomSearchExplorer
 from course_lib.widgets.rate_map import RateMap
+from course_lib.widgets.second_order import SecondOrderExplorer
 from course_lib.widgets.trajectory import TrajectoryExplorer
 
 __all__ = [
@@ -67,4 +71,5 @@ __all__ = [
     "TrajectoryExplorer",
     "OptimizerRace",
     "EffectiveLRExplorer",
+    "SecondOrderExplorer",
 ]
