@@ -36,7 +36,15 @@ import numpy as np
 from course_lib._checks import check, flag, integer
 from course_lib.data import minibatch_indices
 
-__all__ = ["Trajectory", "run", "effective_lrs", "History", "train_minibatch"]
+__all__ = [
+    "Trajectory",
+    "run",
+    "effective_lrs",
+    "PlateauRun",
+    "run_on_plateau",
+    "History",
+    "train_minibatch",
+]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -208,6 +216,100 @@ def effective_lrs(optimizer, trajectory: Trajectory) -> np.ndarray:
         for before, after, lr in zip(states, states[1:], trajectory.lrs)
     ]
     return np.array(rates, dtype=float).reshape((len(rates),) + shape)
+
+
+# --------------------------------------------------------------------------------------------
+# A run driven by a metric: ReduceLROnPlateau
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, repr=False, eq=False)
+class PlateauRun:
+    """What ``run_on_plateau`` records.
+
+    Attributes:
+      val_losses: ``(E + 1,)`` the exact loss (the validation metric) before the first epoch
+        and after each of the E completed epochs.
+      lrs: ``(E,)`` the learning rate used during each epoch.
+      reductions: the epochs e (1-based) after which the rate was reduced.
+      losses: the loss after every step, x0's first.
+      diverged: True if the run stopped early because it blew up.
+    """
+
+    val_losses: np.ndarray
+    lrs: np.ndarray
+    reductions: tuple
+    losses: np.ndarray
+    diverged: bool
+
+    def __repr__(self):
+        return (
+            f"PlateauRun({len(self.lrs)} epochs, final validation loss "
+            f"{self.val_losses[-1]:.6g}, rate reduced after epochs {list(self.reductions)})"
+        )
+
+
+class _Resume:
+    """An optimizer whose ``init`` returns a given state (None: a fresh one), so that ``run``
+    continues where the previous call left off."""
+
+    def __init__(self, optimizer, state):
+        self._optimizer, self._state = optimizer, state
+
+    def init(self, params):
+        return self._optimizer.init(params) if self._state is None else self._state
+
+    def __getattr__(self, name):
+        return getattr(self._optimizer, name)
+
+
+def run_on_plateau(optimizer, landscape, x0, plateau, epochs: int, steps_per_epoch: int, rng=None):
+    """Train with ``ReduceLROnPlateau``: each epoch takes ``steps_per_epoch`` steps at the
+    current rate, then calls ``plateau.step(landscape.value(x))``: the exact loss stands for a
+    validation loss (the loss on unlimited fresh data) and sets the rate of the next epoch.
+
+    Args:
+      optimizer: as in ``run``; its state carries over from epoch to epoch.
+      landscape: as in ``run`` (stochastic gradients if it has ``stochastic_grad``).
+      x0: starting point.
+      plateau: a ``course_lib.schedules.ReduceLROnPlateau``; it is ``reset()`` first.
+      epochs, steps_per_epoch: ints >= 1.
+      rng: seed or ``np.random.Generator`` for stochastic gradients.
+
+    Returns:
+      A ``PlateauRun``.
+    """
+    epochs = integer("epochs", epochs, 1)
+    steps_per_epoch = integer("steps_per_epoch", steps_per_epoch, 1)
+    check(
+        hasattr(plateau, "step") and hasattr(plateau, "reset"),
+        "plateau",
+        plateau,
+        "a ReduceLROnPlateau",
+    )
+    plateau.reset()
+    rng = np.random.default_rng(rng)
+    x, state, traj = np.array(x0, dtype=float), None, None
+    losses, lrs, reductions = [float(landscape.value(x))], [], []
+    val_losses = [losses[0]]
+    for epoch in range(epochs):
+        lrs.append(plateau.lr)
+        traj = run(
+            _Resume(optimizer, state),
+            landscape,
+            x,
+            steps_per_epoch,
+            schedule=lambda t, lr=plateau.lr: lr,
+            rng=rng,
+        )
+        x, state = traj.path[-1], traj.final_state
+        losses.extend(traj.losses[1:])
+        if traj.diverged:
+            break
+        val_losses.append(float(traj.losses[-1]))
+        if plateau.step(val_losses[-1]) < lrs[-1]:
+            reductions.append(epoch + 1)
+    return PlateauRun(
+        np.array(val_losses), np.array(lrs), tuple(reductions), np.array(losses), traj.diverged
+    )
 
 
 # --------------------------------------------------------------------------------------------

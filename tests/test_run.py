@@ -173,3 +173,53 @@ def test_effective_lrs_of_a_run_are_its_steps_over_its_gradients():
     np.testing.assert_allclose(steps, -rates * bowl.grad(traj.path[:-1]), rtol=1e-10)
     with pytest.raises(ValueError, match="keep_states=True"):
         effective_lrs(opt, run(opt, bowl, x0=[-1.8, 1.2], steps=3))
+
+
+# --------------------------------------------------------------------------------------------
+# run_on_plateau: ReduceLROnPlateau fed the exact loss once per epoch
+# --------------------------------------------------------------------------------------------
+def test_run_on_plateau_equals_a_hand_written_loop():
+    from course_lib.landscapes import NoisyQuadratic
+    from course_lib.optim import Adam
+    from course_lib.schedules import ReduceLROnPlateau
+    from course_lib.train import run_on_plateau
+
+    bowl = NoisyQuadratic.bowl(condition_number=5, noise=1.0)
+    plateau = ReduceLROnPlateau(0.1, factor=0.5, patience=2, threshold=0.05)
+    result = run_on_plateau(
+        Adam(lr=0.1), bowl, [-1.5, 1.0], plateau, epochs=30, steps_per_epoch=20, rng=3
+    )
+    # the same run by hand: one optimizer state throughout, the rate set once per epoch
+    rng, reference = (
+        np.random.default_rng(3),
+        ReduceLROnPlateau(0.1, factor=0.5, patience=2, threshold=0.05),
+    )
+    opt, x = Adam(lr=0.1), np.array([-1.5, 1.0])
+    state, lrs, vals = opt.init(x), [], [bowl.value(x)]
+    for _ in range(30):
+        lrs.append(reference.lr)
+        for _ in range(20):
+            x, state = opt.step(x, bowl.stochastic_grad(x, rng), state, lr=reference.lr)
+        vals.append(bowl.value(x))
+        reference.step(vals[-1])
+    np.testing.assert_allclose(result.val_losses, vals, rtol=1e-12)
+    np.testing.assert_array_equal(result.lrs, lrs)
+    assert len(result.losses) == 30 * 20 + 1 and result.losses[-1] == result.val_losses[-1]
+    drops = [e for e in range(1, 30) if lrs[e] < lrs[e - 1]]
+    assert list(result.reductions) == drops and len(drops) >= 2
+    assert not result.diverged and "rate reduced after epochs" in repr(result)
+
+
+def test_run_on_plateau_stops_on_divergence_and_checks_arguments():
+    from course_lib.landscapes import Quadratic
+    from course_lib.optim import SGD
+    from course_lib.schedules import ReduceLROnPlateau, StepLR
+    from course_lib.train import run_on_plateau
+
+    bowl = Quadratic.bowl(condition_number=10)
+    result = run_on_plateau(SGD(lr=1.0), bowl, [1.0, 1.0], ReduceLROnPlateau(1.0), 50, 20)
+    assert result.diverged and len(result.lrs) == 1 and len(result.val_losses) == 1
+    with pytest.raises(ValueError, match="plateau must be a ReduceLROnPlateau"):
+        run_on_plateau(SGD(lr=0.1), bowl, [1.0, 1.0], StepLR(0.1, 3), 5, 5)
+    with pytest.raises(ValueError, match="steps_per_epoch must be an int >= 1"):
+        run_on_plateau(SGD(lr=0.1), bowl, [1.0, 1.0], ReduceLROnPlateau(0.1), 5, 0)
