@@ -35,11 +35,13 @@ import numpy as np
 
 from course_lib._checks import check, flag, integer
 from course_lib.data import minibatch_indices
+from course_lib.landscapes import NoisyQuadratic
 
 __all__ = [
     "Trajectory",
     "run",
     "effective_lrs",
+    "run_replicas",
     "PlateauRun",
     "run_on_plateau",
     "History",
@@ -216,6 +218,38 @@ def effective_lrs(optimizer, trajectory: Trajectory) -> np.ndarray:
         for before, after, lr in zip(states, states[1:], trajectory.lrs)
     ]
     return np.array(rates, dtype=float).reshape((len(rates),) + shape)
+
+
+def run_replicas(optimizer, landscape, x0, steps: int, replicas: int, schedule=None, rng=None):
+    """``replicas`` independent runs of ``run`` on a noisy quadratic at the cost of one.
+
+    The copies of ``landscape`` side by side form one quadratic with a block-diagonal matrix,
+    whose gradient noise is independent in every coordinate; an optimizer that acts on each
+    coordinate alone (all of ``course_lib.optim``) then makes one run on it that is
+    ``replicas`` independent runs, each on its own block. If one copy diverges, all stop.
+
+    Args:
+      optimizer, x0, steps, schedule, rng: as in ``run`` (x0 is one copy's start).
+      landscape: a ``course_lib.landscapes.NoisyQuadratic``.
+      replicas: number of independent runs, an int >= 1.
+
+    Returns:
+      ``(losses, trajectory)``: losses of shape ``(replicas, k + 1)``, one row per run, and
+      the ``Trajectory`` of the combined run.
+    """
+    check(isinstance(landscape, NoisyQuadratic), "landscape", landscape, "a NoisyQuadratic")
+    replicas = integer("replicas", replicas, 1)
+    big = NoisyQuadratic(
+        np.kron(np.eye(replicas), landscape.A),
+        np.tile(landscape.b, replicas),
+        replicas * landscape.c,
+        landscape.noise,
+    )
+    x0 = np.asarray(x0, dtype=float)
+    check(x0.shape == (landscape.dim,), "x0", x0, f"a point of shape ({landscape.dim},)")
+    traj = run(optimizer, big, np.tile(x0, replicas), steps, schedule=schedule, rng=rng)
+    losses = landscape.value(traj.path.reshape(len(traj.path), replicas, landscape.dim))
+    return losses.T, traj
 
 
 # --------------------------------------------------------------------------------------------
