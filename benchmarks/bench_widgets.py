@@ -31,8 +31,10 @@ from course_lib.widgets import (
     MinibatchExplorer,
     MomentumExplorer,
     OptimizerRace,
+    PlateauExplorer,
     RandomSearchExplorer,
     RateMap,
+    ScheduleDesigner,
     TrajectoryExplorer,
 )
 from course_lib.widgets.controls import float_slider, log_slider  # noqa: E402
@@ -65,6 +67,8 @@ EXPLORERS = [
     ("RateMap", RateMap),
     ("OptimizerRace (ch7)", OptimizerRace),
     ("EffectiveLRExplorer (ch7)", EffectiveLRExplorer),
+    ("ScheduleDesigner (ch8)", ScheduleDesigner),
+    ("PlateauExplorer (ch8)", PlateauExplorer),
 ]
 
 
