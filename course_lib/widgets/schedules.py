@@ -191,7 +191,7 @@ class ScheduleDesigner(Explorer):
         losses = losses[np.isfinite(losses) & (losses > 0)]
         loss_limits = log_limits(max(float(losses.min()), 1e-6), float(losses.max()))
         self._limits = (steps, log_limits(low, 1.0), loss_limits)
-        self.ax_rate.set_xlim(0, steps)
+        self.ax_rate.set_xlim(0, steps * 1.04)  # room for the last tick label in the strip
         self.ax_rate.set_ylim(*self._limits[1])
         for ax in (self.ax_sgd, self.ax_adam):
             ax.set_xlim(0, steps)
