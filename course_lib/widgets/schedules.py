@@ -279,21 +279,12 @@ class PlateauExplorer(Explorer):
         (self.lr_line,) = self.ax_lr.plot([], [], drawstyle="steps-post", **STYLES[1])
         for artist in (self.constant_line, self.val_line, self.drop_markers, self.lr_line):
             self._animate(artist)
-        self.ax_val.set(
-            xlabel="epoch",
-            ylabel="validation loss",
-            yscale="log",
-            xlim=(0, self.epochs),
-            title="Validation curve",
-        )
+        for ax, label, title in (
+            (self.ax_val, "validation loss", "Validation curve"),
+            (self.ax_lr, "learning rate", "The rate it sets"),
+        ):
+            ax.set(xlabel="epoch", ylabel=label, yscale="log", xlim=(0, self.epochs), title=title)
         self.ax_val.legend(loc="upper right", fontsize=8)
-        self.ax_lr.set(
-            xlabel="epoch",
-            ylabel="learning rate",
-            yscale="log",
-            xlim=(0, self.epochs),
-            title="The rate it sets",
-        )
         for ax in (self.ax_val, self.ax_lr):
             ax.grid(True, alpha=0.3)
         self._limits = None
