@@ -99,11 +99,11 @@ class ScheduleDesigner(Explorer):
             "first": dropdown("schedule 1", names, "step: ×0.1 at T/2 and 3T/4"),
             "second": dropdown("schedule 2", names, "cosine over T"),
             "third": dropdown("schedule 3", names, "none"),
-            "length": int_slider("decay length T (steps)", 400, 20, 1000, 20),
+            "length": int_slider("decay length T (steps)", 300, 20, 1000, 20),
             "warmup": int_slider("warmup steps", 0, 0, 200, 10),
             "sgd_lr": log_slider("SGD peak rate", 0.1, 1e-3, 1.0),
             "adam_lr": log_slider("Adam peak rate", 0.05, 1e-3, 1.0),
-            "steps": int_slider("steps", 400, 50, MAX_STEPS, 50),
+            "steps": int_slider("steps", 300, 50, MAX_STEPS, 50),
         }
 
     def _build(self):
