@@ -31,8 +31,10 @@ from course_lib.widgets import (
     MinibatchExplorer,
     MomentumExplorer,
     OptimizerRace,
+    PlateauExplorer,
     RandomSearchExplorer,
     RateMap,
+    ScheduleDesigner,
     SecondOrderExplorer,
     TrajectoryExplorer,
 )
@@ -66,6 +68,8 @@ EXPLORERS = [
     ("RateMap", RateMap),
     ("OptimizerRace (ch7)", OptimizerRace),
     ("EffectiveLRExplorer (ch7)", EffectiveLRExplorer),
+    ("ScheduleDesigner (ch8)", ScheduleDesigner),
+    ("PlateauExplorer (ch8)", PlateauExplorer),
     ("SecondOrderExplorer (appendix)", SecondOrderExplorer),
 ]
 

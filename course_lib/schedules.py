@@ -16,6 +16,8 @@ to rounding, checked against values generated with PyTorch):
 
 - ``StepLR``, ``MultiStepLR``, ``ExponentialLR``: multiply by ``gamma`` now and then.
 - ``CosineAnnealingLR``: half a cosine from ``lr`` to ``eta_min`` (SGDR).
+- ``CosineAnnealingWarmRestarts``: cosine cycles that restart at ``lr`` (SGDR with restarts).
+- ``LambdaLR``: ``lr`` times any factor ``lr_lambda(t)``, e.g. ``1 / sqrt(1 + t)``.
 - ``LinearLR``: a linear ramp of a factor, e.g. a warm-up.
 - ``OneCycleLR``: up then down (super-convergence); also cycles the momentum.
 - ``InverseTimeDecay``: ``lr / (1 + decay_rate * t / decay_steps)`` (Keras).
@@ -45,6 +47,8 @@ __all__ = [
     "MultiStepLR",
     "ExponentialLR",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "LambdaLR",
     "LinearLR",
     "OneCycleLR",
     "InverseTimeDecay",
@@ -256,6 +260,77 @@ class CosineAnnealingLR(_Recursive):
             return lr + (self.lr - eta_min) * (1 - math.cos(math.pi / T)) / 2
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return ratio * (lr - eta_min) + eta_min
+
+
+class CosineAnnealingWarmRestarts(Schedule):
+    """Cosine cycles with warm restarts (SGDR): within a cycle of length ``T_i``::
+
+        lr_t = eta_min + (lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2
+
+    where ``T_cur`` counts the steps since the last restart. The first cycle has ``T_0``
+    steps, each next one ``T_mult`` times more; at a restart the lr jumps back to ``lr``.
+
+    PyTorch: ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0, T_mult,
+    eta_min)``, stepped without an epoch argument (PyTorch computes this closed form too).
+    Loshchilov & Hutter (2017), "SGDR: Stochastic Gradient Descent with Warm Restarts" (ICLR).
+
+    Args:
+      lr: learning rate at the start of every cycle, >= 0.
+      T_0: length of the first cycle, an int >= 1.
+      T_mult: growth factor of the cycle length, an int >= 1.
+      eta_min: learning rate at the end of a cycle, in [0, lr].
+    """
+
+    _hyperparameters = ("lr", "T_0", "T_mult", "eta_min")
+
+    def __init__(self, lr, T_0, T_mult=1, eta_min=0.0):
+        self.lr = _real("lr", lr, 0.0)
+        self.T_0 = _int("T_0", T_0, low=1)
+        self.T_mult = _int("T_mult", T_mult, low=1)
+        self.eta_min = _real("eta_min", eta_min, 0.0, high=self.lr)
+
+    def cycle(self, t: Any) -> tuple[Any, Any]:
+        """Where step ``t`` falls: ``(T_cur, T_i)``, steps since the restart and cycle length."""
+        steps = _steps(t)
+        t_cur, t_i = steps.copy(), np.full(steps.shape, self.T_0, dtype=np.int64)
+        while np.any(t_cur >= t_i):  # one pass per cycle (integers: no round-off)
+            over = t_cur >= t_i
+            t_cur[over] -= t_i[over]
+            t_i[over] *= self.T_mult
+        return t_cur, t_i
+
+    def _lr(self, t):
+        t_cur, t_i = self.cycle(t)
+        angle = np.array([math.cos(math.pi * c / i) for c, i in zip(t_cur.tolist(), t_i.tolist())])
+        return self.eta_min + (self.lr - self.eta_min) * (1 + angle) / 2
+
+
+class LambdaLR(Schedule):
+    """The learning rate times a factor given by a function of the step::
+
+        lr_t = lr * lr_lambda(t)
+
+    PyTorch: ``torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)``. Examples:
+    ``lambda t: 1 / math.sqrt(1 + t)`` (1/sqrt(t) decay), ``lambda t: 1 / (1 + k * t)``
+    (1/t decay, as ``InverseTimeDecay``).
+
+    Args:
+      lr: learning rate that the factors multiply, >= 0.
+      lr_lambda: a function of an int t >= 0 returning a finite factor >= 0.
+    """
+
+    _hyperparameters = ("lr", "lr_lambda")
+
+    def __init__(self, lr, lr_lambda):
+        self.lr = _real("lr", lr, 0.0)
+        _check(callable(lr_lambda), "lr_lambda", lr_lambda, "a function t -> factor")
+        self.lr_lambda = lr_lambda
+
+    def _lr(self, t):
+        factors = [self.lr_lambda(step) for step in t.tolist()]
+        for step, factor in zip(t.tolist(), factors):
+            _real(f"lr_lambda({step})", factor, 0.0)
+        return self.lr * np.asarray(factors, dtype=np.float64)
 
 
 class LinearLR(_Recursive):

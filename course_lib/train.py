@@ -35,8 +35,18 @@ import numpy as np
 
 from course_lib._checks import check, flag, integer
 from course_lib.data import minibatch_indices
+from course_lib.landscapes import NoisyQuadratic
 
-__all__ = ["Trajectory", "run", "effective_lrs", "History", "train_minibatch"]
+__all__ = [
+    "Trajectory",
+    "run",
+    "effective_lrs",
+    "run_replicas",
+    "PlateauRun",
+    "run_on_plateau",
+    "History",
+    "train_minibatch",
+]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -212,6 +222,132 @@ def effective_lrs(optimizer, trajectory: Trajectory) -> np.ndarray:
         for before, after, lr in zip(states, states[1:], trajectory.lrs)
     ]
     return np.array(rates, dtype=float).reshape((len(rates),) + shape)
+
+
+def run_replicas(optimizer, landscape, x0, steps: int, replicas: int, schedule=None, rng=None):
+    """``replicas`` independent runs of ``run`` on a noisy quadratic at the cost of one.
+
+    The copies of ``landscape`` side by side form one quadratic with a block-diagonal matrix,
+    whose gradient noise is independent in every coordinate; an optimizer that acts on each
+    coordinate alone (all of ``course_lib.optim``) then makes one run on it that is
+    ``replicas`` independent runs, each on its own block. If one copy diverges, all stop.
+
+    Args:
+      optimizer, x0, steps, schedule, rng: as in ``run`` (x0 is one copy's start).
+      landscape: a ``course_lib.landscapes.NoisyQuadratic``.
+      replicas: number of independent runs, an int >= 1.
+
+    Returns:
+      ``(losses, trajectory)``: losses of shape ``(replicas, k + 1)``, one row per run, and
+      the ``Trajectory`` of the combined run.
+    """
+    check(isinstance(landscape, NoisyQuadratic), "landscape", landscape, "a NoisyQuadratic")
+    replicas = integer("replicas", replicas, 1)
+    big = NoisyQuadratic(
+        np.kron(np.eye(replicas), landscape.A),
+        np.tile(landscape.b, replicas),
+        replicas * landscape.c,
+        landscape.noise,
+    )
+    x0 = np.asarray(x0, dtype=float)
+    check(x0.shape == (landscape.dim,), "x0", x0, f"a point of shape ({landscape.dim},)")
+    traj = run(optimizer, big, np.tile(x0, replicas), steps, schedule=schedule, rng=rng)
+    losses = landscape.value(traj.path.reshape(len(traj.path), replicas, landscape.dim))
+    return losses.T, traj
+
+
+# --------------------------------------------------------------------------------------------
+# A run driven by a metric: ReduceLROnPlateau
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, repr=False, eq=False)
+class PlateauRun:
+    """What ``run_on_plateau`` records.
+
+    Attributes:
+      val_losses: ``(E + 1,)`` the exact loss (the validation metric) before the first epoch
+        and after each of the E completed epochs.
+      lrs: ``(E,)`` the learning rate used during each epoch.
+      reductions: the epochs e (1-based) after which the rate was reduced.
+      losses: the loss after every step, x0's first.
+      diverged: True if the run stopped early because it blew up.
+    """
+
+    val_losses: np.ndarray
+    lrs: np.ndarray
+    reductions: tuple
+    losses: np.ndarray
+    diverged: bool
+
+    def __repr__(self):
+        return (
+            f"PlateauRun({len(self.lrs)} epochs, final validation loss "
+            f"{self.val_losses[-1]:.6g}, rate reduced after epochs {list(self.reductions)})"
+        )
+
+
+class _Resume:
+    """An optimizer whose ``init`` returns a given state (None: a fresh one), so that ``run``
+    continues where the previous call left off."""
+
+    def __init__(self, optimizer, state):
+        self._optimizer, self._state = optimizer, state
+
+    def init(self, params):
+        return self._optimizer.init(params) if self._state is None else self._state
+
+    def __getattr__(self, name):
+        return getattr(self._optimizer, name)
+
+
+def run_on_plateau(optimizer, landscape, x0, plateau, epochs: int, steps_per_epoch: int, rng=None):
+    """Train with ``ReduceLROnPlateau``: each epoch takes ``steps_per_epoch`` steps at the
+    current rate, then calls ``plateau.step(landscape.value(x))``: the exact loss stands for a
+    validation loss (the loss on unlimited fresh data) and sets the rate of the next epoch.
+
+    Args:
+      optimizer: as in ``run``; its state carries over from epoch to epoch.
+      landscape: as in ``run`` (stochastic gradients if it has ``stochastic_grad``).
+      x0: starting point.
+      plateau: a ``course_lib.schedules.ReduceLROnPlateau``; it is ``reset()`` first.
+      epochs, steps_per_epoch: ints >= 1.
+      rng: seed or ``np.random.Generator`` for stochastic gradients.
+
+    Returns:
+      A ``PlateauRun``.
+    """
+    epochs = integer("epochs", epochs, 1)
+    steps_per_epoch = integer("steps_per_epoch", steps_per_epoch, 1)
+    check(
+        hasattr(plateau, "step") and hasattr(plateau, "reset"),
+        "plateau",
+        plateau,
+        "a ReduceLROnPlateau",
+    )
+    plateau.reset()
+    rng = np.random.default_rng(rng)
+    x, state, traj = np.array(x0, dtype=float), None, None
+    losses, lrs, reductions = [float(landscape.value(x))], [], []
+    val_losses = [losses[0]]
+    for epoch in range(epochs):
+        lrs.append(plateau.lr)
+        traj = run(
+            _Resume(optimizer, state),
+            landscape,
+            x,
+            steps_per_epoch,
+            schedule=lambda t, lr=plateau.lr: lr,
+            rng=rng,
+        )
+        x, state = traj.path[-1], traj.final_state
+        losses.extend(traj.losses[1:])
+        if traj.diverged:
+            break
+        val_losses.append(float(traj.losses[-1]))
+        if plateau.step(val_losses[-1]) < lrs[-1]:
+            reductions.append(epoch + 1)
+    return PlateauRun(
+        np.array(val_losses), np.array(lrs), tuple(reductions), np.array(losses), traj.diverged
+    )
 
 
 # --------------------------------------------------------------------------------------------

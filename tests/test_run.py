@@ -173,3 +173,86 @@ def test_effective_lrs_of_a_run_are_its_steps_over_its_gradients():
     np.testing.assert_allclose(steps, -rates * bowl.grad(traj.path[:-1]), rtol=1e-10)
     with pytest.raises(ValueError, match="keep_states=True"):
         effective_lrs(opt, run(opt, bowl, x0=[-1.8, 1.2], steps=3))
+
+
+# --------------------------------------------------------------------------------------------
+# run_on_plateau: ReduceLROnPlateau fed the exact loss once per epoch
+# --------------------------------------------------------------------------------------------
+def test_run_on_plateau_equals_a_hand_written_loop():
+    from course_lib.landscapes import NoisyQuadratic
+    from course_lib.optim import Adam
+    from course_lib.schedules import ReduceLROnPlateau
+    from course_lib.train import run_on_plateau
+
+    bowl = NoisyQuadratic.bowl(condition_number=5, noise=1.0)
+    plateau = ReduceLROnPlateau(0.1, factor=0.5, patience=2, threshold=0.05)
+    result = run_on_plateau(
+        Adam(lr=0.1), bowl, [-1.5, 1.0], plateau, epochs=30, steps_per_epoch=20, rng=3
+    )
+    # the same run by hand: one optimizer state throughout, the rate set once per epoch
+    rng, reference = (
+        np.random.default_rng(3),
+        ReduceLROnPlateau(0.1, factor=0.5, patience=2, threshold=0.05),
+    )
+    opt, x = Adam(lr=0.1), np.array([-1.5, 1.0])
+    state, lrs, vals = opt.init(x), [], [bowl.value(x)]
+    for _ in range(30):
+        lrs.append(reference.lr)
+        for _ in range(20):
+            x, state = opt.step(x, bowl.stochastic_grad(x, rng), state, lr=reference.lr)
+        vals.append(bowl.value(x))
+        reference.step(vals[-1])
+    np.testing.assert_allclose(result.val_losses, vals, rtol=1e-12)
+    np.testing.assert_array_equal(result.lrs, lrs)
+    assert len(result.losses) == 30 * 20 + 1 and result.losses[-1] == result.val_losses[-1]
+    drops = [e for e in range(1, 30) if lrs[e] < lrs[e - 1]]
+    assert list(result.reductions) == drops and len(drops) >= 2
+    assert not result.diverged and "rate reduced after epochs" in repr(result)
+
+
+def test_run_on_plateau_stops_on_divergence_and_checks_arguments():
+    from course_lib.landscapes import Quadratic
+    from course_lib.optim import SGD
+    from course_lib.schedules import ReduceLROnPlateau, StepLR
+    from course_lib.train import run_on_plateau
+
+    bowl = Quadratic.bowl(condition_number=10)
+    result = run_on_plateau(SGD(lr=1.0), bowl, [1.0, 1.0], ReduceLROnPlateau(1.0), 50, 20)
+    assert result.diverged and len(result.lrs) == 1 and len(result.val_losses) == 1
+    with pytest.raises(ValueError, match="plateau must be a ReduceLROnPlateau"):
+        run_on_plateau(SGD(lr=0.1), bowl, [1.0, 1.0], StepLR(0.1, 3), 5, 5)
+    with pytest.raises(ValueError, match="steps_per_epoch must be an int >= 1"):
+        run_on_plateau(SGD(lr=0.1), bowl, [1.0, 1.0], ReduceLROnPlateau(0.1), 5, 0)
+
+
+def test_run_replicas_are_independent_runs_of_their_own_blocks():
+    from course_lib.optim import Adam
+    from course_lib.schedules import CosineAnnealingLR
+    from course_lib.train import run_replicas
+
+    bowl = NoisyQuadratic.bowl(condition_number=5, noise=1.0, center=(0.5, -0.2))
+    sched = CosineAnnealingLR(0.1, 60)
+    losses, traj = run_replicas(Adam(lr=0.1), bowl, [-1.5, 1.0], 60, 4, schedule=sched, rng=7)
+    assert losses.shape == (4, 61) and traj.path.shape == (61, 8)
+    # each replica is a run of its own: rerun the same noise draws by hand
+    rng = np.random.default_rng(7)
+    opt, x = Adam(lr=0.1), np.tile([-1.5, 1.0], 4)
+    state = opt.init(x)
+    for t in range(60):
+        g = (x.reshape(4, 2) @ bowl.A - bowl.b).ravel() + rng.standard_normal(8)
+        x, state = opt.step(x, g, state, lr=sched(t))
+    np.testing.assert_allclose(traj.path[-1], x, rtol=1e-12)
+    np.testing.assert_allclose(losses[:, -1], bowl.value(x.reshape(4, 2)), rtol=1e-12)
+    assert len({round(v, 12) for v in losses[:, -1]}) == 4  # different noise in each replica
+    np.testing.assert_allclose(losses.sum(axis=0), traj.losses, rtol=1e-10)
+
+
+def test_run_replicas_needs_a_noisy_quadratic():
+    from course_lib.train import run_replicas
+
+    with pytest.raises(ValueError, match="landscape must be a NoisyQuadratic"):
+        run_replicas(SGD(lr=0.1), Rosenbrock(), [0.0, 0.0], 10, 3)
+    with pytest.raises(ValueError, match="replicas must be an int >= 1"):
+        run_replicas(SGD(lr=0.1), NoisyQuadratic.bowl(), [0.0, 0.0], 10, 0)
+    with pytest.raises(ValueError, match="x0 must be a point of shape"):
+        run_replicas(SGD(lr=0.1), NoisyQuadratic.bowl(), [0.0, 0.0, 1.0], 10, 2)

@@ -411,3 +411,54 @@ BAD = [
 def test_bad_input_raises_value_error_naming_it(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# --------------------------------------------------------------------------------------------
+# CosineAnnealingWarmRestarts and LambdaLR: against their formulas (PyTorch's documentation)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("T_0, T_mult", [(1, 1), (5, 1), (4, 2), (3, 3)])
+def test_warm_restarts_follow_the_cosine_within_each_cycle(T_0, T_mult):
+    lr, eta_min = 0.2, 0.01
+    sched = S.CosineAnnealingWarmRestarts(lr, T_0=T_0, T_mult=T_mult, eta_min=eta_min)
+    start, length, expected = 0, T_0, []
+    while len(expected) < 120:  # cycles of T_0, T_0 T_mult, T_0 T_mult^2, ... steps
+        for cur in range(length):
+            expected.append(eta_min + (lr - eta_min) * (1 + math.cos(math.pi * cur / length)) / 2)
+        start, length = start + length, length * T_mult
+    values = sched(np.arange(120))
+    np.testing.assert_allclose(values, expected[:120], rtol=1e-15, atol=1e-17)
+    assert sched(0) == lr  # a restart: back to lr
+    assert values.max() <= lr and values.min() >= eta_min
+
+
+def test_warm_restarts_cycle_positions():
+    sched = S.CosineAnnealingWarmRestarts(1.0, T_0=2, T_mult=2)
+    t_cur, t_i = sched.cycle(np.arange(8))  # cycles: [0, 2), [2, 6), [6, 14)
+    assert t_cur.tolist() == [0, 1, 0, 1, 2, 3, 0, 1]
+    assert t_i.tolist() == [2, 2, 4, 4, 4, 4, 8, 8]
+    assert sched(6) == 1.0 and sched(4) == pytest.approx(0.5)
+
+
+def test_lambda_lr_multiplies_lr_by_the_factor():
+    sched = S.LambdaLR(0.3, lambda t: 1 / math.sqrt(1 + t))
+    t = np.arange(50)
+    np.testing.assert_allclose(sched(t), 0.3 / np.sqrt(1 + t), rtol=1e-15)
+    inverse_time = S.LambdaLR(0.1, lambda t: 1 / (1 + 0.5 * t / 10))
+    np.testing.assert_allclose(inverse_time(t), InverseTimeDecay(0.1, 10, 0.5)(t), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: S.CosineAnnealingWarmRestarts(0.1, 0), r"T_0 must be an int >= 1"),
+        (lambda: S.CosineAnnealingWarmRestarts(0.1, 5, T_mult=0), r"T_mult must be an int >= 1"),
+        (lambda: S.CosineAnnealingWarmRestarts(0.1, 5, T_mult=1.5), r"T_mult must be an int"),
+        (lambda: S.CosineAnnealingWarmRestarts(0.1, 5, eta_min=0.2), r"eta_min must be in"),
+        (lambda: S.LambdaLR(0.1, 0.5), r"lr_lambda must be a function"),
+        (lambda: S.LambdaLR(0.1, lambda t: -1.0)(3), r"lr_lambda\(3\) must be in \[0, inf\)"),
+        (lambda: S.LambdaLR(0.1, lambda t: float("nan"))(0), r"lr_lambda\(0\) must be in"),
+    ],
+)
+def test_new_schedules_reject_bad_input(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -35,7 +35,7 @@ CHAPTERS: dict[str, tuple[str, str]] = {
     "momentum": ("book/05_momentum", "Momentum"),
     "nesterov": ("book/06_nesterov", "Nesterov's accelerated gradient"),
     "adaptive": ("book/07_adaptive", "Adaptive learning rates"),
-    "schedules": ("book/08_schedules", "Schedules and warmup"),
+    "schedules": ("book/08_schedules", "Learning-rate schedules and warmup"),
     "classifier": ("book/09_classifier", "Training a real classifier"),
     "second-order": ("book/appendix_second_order", "Beyond first order"),
 }

@@ -58,6 +58,7 @@ from course_lib.widgets.minibatch import MinibatchExplorer
 from course_lib.widgets.momentum import MomentumExplorer
 from course_lib.widgets.random_search import RandomSearchExplorer
 from course_lib.widgets.rate_map import RateMap
+from course_lib.widgets.schedules import PlateauExplorer, ScheduleDesigner
 from course_lib.widgets.second_order import SecondOrderExplorer
 from course_lib.widgets.trajectory import TrajectoryExplorer
 
@@ -71,5 +72,7 @@ __all__ = [
     "TrajectoryExplorer",
     "OptimizerRace",
     "EffectiveLRExplorer",
+    "ScheduleDesigner",
+    "PlateauExplorer",
     "SecondOrderExplorer",
 ]
