@@ -315,6 +315,7 @@ def train_minibatch(
     drop_last: bool = False,
     schedule_per: str = "iteration",
     metric: Optional[Callable] = None,
+    epoch_loss: str = "full",
 ) -> History:
     """Minibatch training: ``epochs`` passes over (X, y), one optimizer step per batch.
 
@@ -351,6 +352,12 @@ def train_minibatch(
       metric: optional ``(params, X, y) -> float`` (e.g. ``MLP.accuracy``), recorded with the
         losses before training and after every epoch, on the training and validation sets
         (``History.train_metrics``, ``val_metrics``); not counted in the times.
+      epoch_loss: what ``History.train_losses`` records after each epoch: ``"full"``
+        (default) the loss on the whole training set at the epoch's end parameters, or
+        ``"batches"`` the mean of the epoch's minibatch losses weighted by batch size (what
+        scikit-learn's ``loss_curve_`` and Keras report): free, since those losses were
+        computed anyway, but taken at parameters that moved during the epoch. Index 0 is the
+        full loss before training either way.
 
     Returns:
       A ``History``.
@@ -368,6 +375,7 @@ def train_minibatch(
         schedule is None or callable(schedule), "schedule", schedule, "None or a callable t -> lr"
     )
     check(metric is None or callable(metric), "metric", metric, "None or a callable (params, X, y)")
+    check(epoch_loss in ("full", "batches"), "epoch_loss", epoch_loss, "'full' or 'batches'")
     check(
         schedule_per in ("iteration", "epoch"),
         "schedule_per",
@@ -417,7 +425,12 @@ def train_minibatch(
                 val_loss = (
                     None if X_val is None else _full_loss(loss_and_grad, params, X_val, y_val)
                 )
-                if not log.end_epoch(_full_loss(loss_and_grad, params, X, y), val_loss):
+                train_loss = (
+                    _full_loss(loss_and_grad, params, X, y)
+                    if epoch_loss == "full"
+                    else log.epoch_mean_loss(epoch)
+                )
+                if not log.end_epoch(train_loss, val_loss):
                     break
                 log.evaluate(metric, params, X, y, X_val, y_val)
                 if bar is not None:
@@ -488,6 +501,12 @@ class _Log:
             self.train_metrics.append(float(metric(params, X, y)))
             if X_val is not None:
                 self.val_metrics.append(float(metric(params, X_val, y_val)))
+
+    def epoch_mean_loss(self, epoch):
+        """The mean of the minibatch losses of ``epoch``, weighted by batch size."""
+        rows = self.epoch[: self.t] == epoch
+        sizes = np.diff(self.examples[: self.t], prepend=0)[rows]
+        return float(np.average(self.loss[: self.t][rows], weights=sizes))
 
     def end_epoch(self, train_loss, val_loss):
         """Record the full-data losses after an epoch; False (diverged) if one is not finite."""

@@ -278,3 +278,19 @@ def test_train_minibatch_records_accuracy_per_epoch(digits):
     assert hist.train_metrics[-1] > hist.train_metrics[0] + 0.5
     with pytest.raises(ValueError, match="^metric must be"):
         train_minibatch(mlp.loss_and_grad, mlp.init(), X, y, optim.SGD(), 50, 1, metric="acc")
+
+
+def test_epoch_loss_batches_is_the_weighted_mean_of_the_minibatch_losses(digits):
+    mlp = MLP((64, 16, 10), seed=0)
+    X, y = digits.X_train[:130], digits.y_train[:130]
+    args = (mlp.loss_and_grad, mlp.init(), X, y, optim.SGD(lr=0.1), 50, 2)
+    batches = train_minibatch(*args, rng=0, epoch_loss="batches")
+    full = train_minibatch(*args, rng=0)
+    assert batches.train_losses[0] == full.train_losses[0]  # before training: the full loss
+    for epoch in (0, 1):
+        rows = batches.iteration_epochs == epoch
+        expected = np.average(batches.iteration_losses[rows], weights=[50, 50, 30])
+        assert batches.train_losses[epoch + 1] == pytest.approx(expected)
+    assert batches.train_losses[2] != pytest.approx(full.train_losses[2])
+    with pytest.raises(ValueError, match="^epoch_loss must be"):
+        train_minibatch(*args, epoch_loss="mean")
