@@ -33,6 +33,7 @@ from course_lib.widgets import (
     OptimizerRace,
     RandomSearchExplorer,
     RateMap,
+    TrainingDashboard,
     TrajectoryExplorer,
 )
 from course_lib.widgets.controls import float_slider, log_slider  # noqa: E402
@@ -65,6 +66,7 @@ EXPLORERS = [
     ("RateMap", RateMap),
     ("OptimizerRace (ch7)", OptimizerRace),
     ("EffectiveLRExplorer (ch7)", EffectiveLRExplorer),
+    ("TrainingDashboard (ch9)", TrainingDashboard),
 ]
 
 
