@@ -1,22 +1,14 @@
 """Tests for course_lib.models.MLP: the contract (shapes, keys, dtypes, errors), backpropagation
 against finite differences, training with every optimizer, accuracy on the digits."""
 
-import warnings
-
 import numpy as np
 import pytest
+from test_models import warnings_are_errors  # noqa: F401  (autouse: warnings fail a test)
 
 from course_lib import optim
 from course_lib.data import load_digits
 from course_lib.models import MLP, gradient_check, softmax_loss
 from course_lib.train import train_minibatch
-
-
-@pytest.fixture(autouse=True)
-def warnings_are_errors():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
 
 
 def toy(seed=0, N=20, D=5, C=4):
