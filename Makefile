@@ -53,6 +53,7 @@ browser-test: $(BROWSER_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_optim_step.py
+	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_widgets.py
 	$(BIN)/python benchmarks/bench_book.py
 	$(BIN)/python benchmarks/bench_autograde.py

@@ -36,6 +36,7 @@ from course_lib.widgets import (
     RateMap,
     ScheduleDesigner,
     SecondOrderExplorer,
+    TrainingDashboard,
     TrajectoryExplorer,
 )
 from course_lib.widgets.controls import float_slider, log_slider  # noqa: E402
@@ -71,6 +72,7 @@ EXPLORERS = [
     ("ScheduleDesigner (ch8)", ScheduleDesigner),
     ("PlateauExplorer (ch8)", PlateauExplorer),
     ("SecondOrderExplorer (appendix)", SecondOrderExplorer),
+    ("TrainingDashboard (ch9)", TrainingDashboard),
 ]
 
 

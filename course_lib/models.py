@@ -1,4 +1,5 @@
-"""Linear models with hand-written gradients, and the tools to check such gradients.
+"""Linear models and a multilayer perceptron with hand-written gradients, and the tools to
+check such gradients.
 
     from course_lib.models import softmax_loss, numerical_gradient, gradient_check
 
@@ -21,6 +22,7 @@ Conventions (cs231n's):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Callable
 
 import numpy as np
@@ -33,6 +35,7 @@ __all__ = [
     "linear_regression_landscape",
     "softmax",
     "softmax_loss",
+    "cross_entropy_scores",
     "svm_loss",
     "predict",
     "accuracy",
@@ -40,6 +43,7 @@ __all__ = [
     "relative_error",
     "GradCheckResult",
     "gradient_check",
+    "MLP",
 ]
 
 
@@ -162,16 +166,32 @@ def softmax_loss(W, X, y, reg: float = 0.0):
     """
     W, X, y = _classifier_args(W, X, y)
     reg = nonnegative("reg", reg)
-    N = len(X)
-    S = X @ W
-    shifted = S - S.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss, dS = cross_entropy_scores(X @ W, y)
+    dW = X.T @ dS + 2.0 * reg * W
+    return loss + reg * float(np.sum(W**2)), dW
+
+
+def cross_entropy_scores(S: np.ndarray, y: np.ndarray):
+    """Mean softmax cross-entropy of scores ``S`` (N, C) for labels ``y`` and its gradient.
+
+    ``loss = -mean_i log softmax(S)[i, y_i]`` and ``dS = (softmax(S) - Y) / N``, Y the one-hot
+    labels. The log-probabilities are ``s - max(s) - log(sum(exp(s - max(s))))``, so large
+    scores never overflow. ``S`` is overwritten (it becomes ``dS``, in S's dtype): pass a copy
+    if you still need it. The arguments are not checked (the callers do that).
+
+    Returns:
+      ``(loss, dS)``, loss a float.
+    """
+    N = len(S)
     rows = np.arange(N)
-    loss = -log_p[rows, y].mean() + reg * np.sum(W**2)
-    dS = np.exp(log_p)
-    dS[rows, y] -= 1.0
-    dW = X.T @ dS / N + 2.0 * reg * W
-    return float(loss), dW
+    S -= S.max(axis=1, keepdims=True)
+    true_class = S[rows, y]  # fancy indexing copies
+    np.exp(S, out=S)
+    total = S.sum(axis=1, keepdims=True)
+    loss = float(np.mean(np.log(total[:, 0]) - true_class))
+    S /= total * N
+    S[rows, y] -= 1.0 / N
+    return loss, S
 
 
 def svm_loss(W, X, y, reg: float = 0.0, margin: float = 1.0):
@@ -430,3 +450,191 @@ def gradient_check(
         explanation,
         np.abs(analytic - numerical),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# A multilayer perceptron with hand-written backpropagation
+# --------------------------------------------------------------------------------------------
+_ACTIVATIONS = ("relu", "tanh")
+_INITS = ("he", "xavier")
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+class MLP:
+    """A fully connected network for classification: affine layers, ReLU or tanh between them,
+    softmax cross-entropy on top; gradients by hand-written backpropagation.
+
+        mlp = MLP(sizes=(64, 128, 10), activation="relu", init="he", seed=0)
+        params = mlp.init()                      # {"W1": (64, 128), "b1": (128,), "W2": ...}
+        loss, grads = mlp.loss_and_grad(params, X, y, reg=1e-4)   # grads: the same keys
+        labels = mlp.predict(params, X)          # (N,)
+
+    With ``A_0 = X``, layer l computes ``Z_l = A_{l-1} @ W_l + b_l`` and ``A_l = f(Z_l)``
+    (f is the activation, not applied after the last layer, whose ``Z_L`` are the class
+    scores). The loss is the mean softmax cross-entropy of the scores plus the L2 penalty
+    ``reg * sum_l sum(W_l**2)`` on the weights only (biases are not penalised), the same
+    ``reg * sum(W**2)`` convention as ``softmax_loss``: its gradient is ``2 * reg * W_l``.
+    (scikit-learn's ``MLPClassifier(alpha=a)`` adds ``0.5 * a * sum(W**2) / batch_size``
+    instead, i.e. ``reg = a / (2 * batch_size)``.)
+
+    Computations run in the parameters' dtype (float64 or float32, chosen in ``init``); X is
+    cast to it, and the gradients have it. Parameters are never modified.
+
+    Args:
+      sizes: layer widths ``(inputs, hidden..., classes)``, ints >= 1, at least two entries
+        (two entries: softmax regression with a bias).
+      activation: ``"relu"`` (``max(0, z)``) or ``"tanh"``.
+      init: ``"he"`` (weights ``N(0, 2 / fan_in)``, He et al. 2015, made for ReLU) or
+        ``"xavier"`` (``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``, Glorot & Bengio
+        2010, made for tanh). Biases start at zero.
+      seed: int >= 0, the seed of ``init``'s random weights.
+    """
+
+    def __init__(self, sizes=(64, 128, 10), activation: str = "relu", init: str = "he", seed=0):
+        ok = isinstance(sizes, (list, tuple)) and len(sizes) >= 2
+        ok = ok and all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
+        )
+        check(ok, "sizes", sizes, "a tuple of at least two layer widths, ints >= 1")
+        check(activation in _ACTIVATIONS, "activation", activation, f"one of {_ACTIVATIONS}")
+        check(init in _INITS, "init", init, f"one of {_INITS}")
+        self.sizes = tuple(int(s) for s in sizes)
+        self.activation = activation
+        self.init_scheme = init
+        self.seed = integer("seed", seed)
+        self.n_layers = len(self.sizes) - 1
+        self._keys = [(f"W{layer}", f"b{layer}") for layer in range(1, self.n_layers + 1)]
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP(sizes={self.sizes}, activation={self.activation!r}, "
+            f"init={self.init_scheme!r}, seed={self.seed})"
+        )
+
+    @property
+    def n_params(self) -> int:
+        """The number of weights and biases."""
+        return sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:]))
+
+    def init(self, dtype=np.float64) -> dict:
+        """Fresh parameters ``{"W1", "b1", ..., "WL", "bL"}``, ``W_l`` of shape
+        ``(sizes[l-1], sizes[l])``, drawn from ``seed`` (same seed, same parameters).
+
+        Args:
+          dtype: ``np.float64`` (default) or ``np.float32``.
+        """
+        check(np.dtype(dtype) in _FLOATS, "dtype", dtype, "np.float64 or np.float32")
+        rng = np.random.default_rng(self.seed)
+        params = {}
+        for (kw, kb), fan_in, fan_out in zip(self._keys, self.sizes, self.sizes[1:]):
+            if self.init_scheme == "he":
+                W = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
+            else:
+                bound = np.sqrt(6.0 / (fan_in + fan_out))
+                W = rng.uniform(-bound, bound, (fan_in, fan_out))
+            params[kw], params[kb] = W.astype(dtype), np.zeros(fan_out, dtype=dtype)
+        return params
+
+    # -- checks ------------------------------------------------------------------------------
+    def _check_params(self, params) -> np.dtype:
+        expected = {k for pair in self._keys for k in pair}
+        check(
+            isinstance(params, dict) and set(params) == expected,
+            "params",
+            sorted(params) if isinstance(params, dict) else type(params).__name__,
+            f"a dict with the keys {sorted(expected)} (from MLP.init)",
+        )
+        dtype = np.asarray(params["W1"]).dtype
+        check(dtype in _FLOATS, "params['W1']", dtype, "float64 or float32")
+        for (kw, kb), fan_in, fan_out in zip(self._keys, self.sizes, self.sizes[1:]):
+            for key, shape in ((kw, (fan_in, fan_out)), (kb, (fan_out,))):
+                value = params[key]
+                if not (
+                    isinstance(value, np.ndarray) and value.shape == shape and value.dtype == dtype
+                ):
+                    got = (np.shape(value), getattr(value, "dtype", type(value).__name__))
+                    check(False, f"params[{key!r}]", got, f"an array of shape {shape}, {dtype}")
+        return dtype
+
+    def _check_X(self, X, dtype) -> np.ndarray:
+        X = np.asarray(X)
+        check(
+            X.ndim == 2 and X.shape[0] >= 1 and X.shape[1] == self.sizes[0],
+            "X",
+            X.shape,
+            f"an (N, {self.sizes[0]}) array with N >= 1",
+        )
+        check(X.dtype.kind in "fiu", "X", X.dtype, "an array of real numbers")
+        return X.astype(dtype, copy=False)
+
+    # -- the network -------------------------------------------------------------------------
+    def _forward(self, params, X):
+        """The activations ``[A_0 = X, A_1, ..., A_{L-1}]`` and the scores ``Z_L``."""
+        acts = [X]
+        A = X
+        for layer, (kw, kb) in enumerate(self._keys, start=1):
+            Z = A @ params[kw]
+            Z += params[kb]
+            if layer == self.n_layers:
+                return acts, Z
+            if self.activation == "relu":
+                np.maximum(Z, 0, out=Z)
+            else:
+                np.tanh(Z, out=Z)
+            acts.append(Z)
+            A = Z
+
+    def scores(self, params, X) -> np.ndarray:
+        """The class scores (logits) ``Z_L``, shape ``(N, classes)``."""
+        dtype = self._check_params(params)
+        return self._forward(params, self._check_X(X, dtype))[1]
+
+    def predict(self, params, X) -> np.ndarray:
+        """The predicted class of each row of X (the largest score), shape ``(N,)``."""
+        return np.argmax(self.scores(params, X), axis=1)
+
+    def accuracy(self, params, X, y) -> float:
+        """The fraction of rows of X whose predicted class equals y."""
+        pred = self.predict(params, X)
+        return float(np.mean(pred == _labels(y, len(pred), self.sizes[-1])))
+
+    def loss_and_grad(self, params, X, y, reg: float = 0.0):
+        """Mean softmax cross-entropy plus ``reg * sum(W**2)`` and its gradient.
+
+        Backpropagation, from the top: ``dZ_L = (softmax(Z_L) - Y) / N``; for each layer
+        ``dW_l = A_{l-1}.T @ dZ_l + 2 reg W_l``, ``db_l = sum over rows of dZ_l``,
+        ``dA_{l-1} = dZ_l @ W_l.T`` and ``dZ_{l-1} = dA_{l-1} * f'(Z_{l-1})``, where
+        ``f'(z) = 1[z > 0]`` for ReLU (0 at the kink) and ``1 - tanh(z)**2`` for tanh, both
+        read off the stored activations.
+
+        Args:
+          params: the dict from ``init`` (float64 or float32 arrays of the right shapes).
+          X: ``(N, sizes[0])`` inputs.
+          y: ``(N,)`` int labels in ``0 .. sizes[-1] - 1``.
+          reg: L2 strength on the weights (not the biases), >= 0.
+
+        Returns:
+          ``(loss, grads)``: a float and a dict with params' keys, shapes and dtype.
+        """
+        dtype = self._check_params(params)
+        X = self._check_X(X, dtype)
+        y = _labels(y, len(X), self.sizes[-1])
+        reg = nonnegative("reg", reg)
+        acts, Z = self._forward(params, X)
+        loss, dZ = cross_entropy_scores(Z, y)
+        grads = {}
+        for layer in range(self.n_layers, 0, -1):
+            kw, kb = self._keys[layer - 1]
+            W, A = params[kw], acts[layer - 1]
+            dW = A.T @ dZ
+            if reg:
+                dW += (2.0 * reg) * W
+                loss += reg * float(np.vdot(W, W))
+            grads[kw], grads[kb] = dW, dZ.sum(axis=0)
+            if layer > 1:
+                dZ = dZ @ W.T
+                if self.activation == "relu":
+                    dZ *= A > 0
+                else:
+                    dZ *= 1 - A * A
+        return loss, {k: grads[k] for pair in self._keys for k in pair}

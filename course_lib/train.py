@@ -371,6 +371,9 @@ class History:
         and after each completed epoch.
       val_losses: ``(E + 1,)`` the same on the validation set, or None without one.
       epoch_times: ``(E + 1,)`` cumulative seconds of training at those moments (0 first).
+      train_metrics, val_metrics: ``(E + 1,)`` ``metric(params, X, y)`` (e.g. accuracy) on the
+        training and validation sets at the same moments as the losses, or None without a
+        ``metric`` (or without a validation set).
       params: the parameters at the end (the last finite ones if the run diverged).
       final_state: the optimizer state at the end.
       diverged: True if training stopped early because a loss, gradient or parameter became
@@ -401,6 +404,8 @@ class History:
     epochs_completed: int
     batch_size: int
     n_train: int
+    train_metrics: Optional[np.ndarray] = None
+    val_metrics: Optional[np.ndarray] = None
 
     @property
     def iterations(self) -> int:
@@ -428,6 +433,8 @@ def _finite(tree) -> bool:
         return all(_finite(v) for v in tree.values())
     if isinstance(tree, (list, tuple)):
         return all(_finite(v) for v in tree)
+    if isinstance(tree, np.ndarray):
+        return bool(np.isfinite(tree).all())
     return bool(np.all(np.isfinite(tree)))
 
 
@@ -447,6 +454,8 @@ def train_minibatch(
     shuffle: bool = True,
     drop_last: bool = False,
     schedule_per: str = "iteration",
+    metric: Optional[Callable] = None,
+    epoch_loss: str = "full",
 ) -> History:
     """Minibatch training: ``epochs`` passes over (X, y), one optimizer step per batch.
 
@@ -480,6 +489,15 @@ def train_minibatch(
       shuffle, drop_last: as in ``course_lib.data.minibatch_indices``.
       schedule_per: ``"iteration"`` (default: ``lr = schedule(t)``, t counting updates) or
         ``"epoch"`` (``lr = schedule(epoch)``, as a PyTorch scheduler stepped once per epoch).
+      metric: optional ``(params, X, y) -> float`` (e.g. ``MLP.accuracy``), recorded with the
+        losses before training and after every epoch, on the training and validation sets
+        (``History.train_metrics``, ``val_metrics``); not counted in the times.
+      epoch_loss: what ``History.train_losses`` records after each epoch: ``"full"``
+        (default) the loss on the whole training set at the epoch's end parameters, or
+        ``"batches"`` the mean of the epoch's minibatch losses weighted by batch size (what
+        scikit-learn's ``loss_curve_`` and Keras report): free, since those losses were
+        computed anyway, but taken at parameters that moved during the epoch. Index 0 is the
+        full loss before training either way.
 
     Returns:
       A ``History``.
@@ -496,6 +514,8 @@ def train_minibatch(
     check(
         schedule is None or callable(schedule), "schedule", schedule, "None or a callable t -> lr"
     )
+    check(metric is None or callable(metric), "metric", metric, "None or a callable (params, X, y)")
+    check(epoch_loss in ("full", "batches"), "epoch_loss", epoch_loss, "'full' or 'batches'")
     check(
         schedule_per in ("iteration", "epoch"),
         "schedule_per",
@@ -522,6 +542,7 @@ def train_minibatch(
             f"parameters with training loss {log.train_losses[0]}",
             "initial parameters with a finite training loss",
         )
+        log.evaluate(metric, params, X, y, X_val, y_val)
         state = optimizer.init(params)
         with _progress_bar(progress, epochs) as bar:
             for epoch in range(epochs):
@@ -544,8 +565,14 @@ def train_minibatch(
                 val_loss = (
                     None if X_val is None else _full_loss(loss_and_grad, params, X_val, y_val)
                 )
-                if not log.end_epoch(_full_loss(loss_and_grad, params, X, y), val_loss):
+                train_loss = (
+                    _full_loss(loss_and_grad, params, X, y)
+                    if epoch_loss == "full"
+                    else log.epoch_mean_loss(epoch)
+                )
+                if not log.end_epoch(train_loss, val_loss):
                     break
+                log.evaluate(metric, params, X, y, X_val, y_val)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{log.train_losses[-1]:.4g}")
@@ -567,6 +594,8 @@ def train_minibatch(
         epochs_completed=len(log.train_losses) - 1,
         batch_size=batch_size,
         n_train=n,
+        train_metrics=None if metric is None else np.array(log.train_metrics),
+        val_metrics=None if metric is None or X_val is None else np.array(log.val_metrics),
     )
 
 
@@ -596,6 +625,7 @@ class _Log:
         self.epoch = np.empty(total, dtype=np.int64)
         self.examples = np.empty(total, dtype=np.int64)
         self.train_losses, self.val_losses, self.epoch_times = [], [], [0.0]
+        self.train_metrics, self.val_metrics = [], []
         self.t, self.seen, self.elapsed, self.diverged_at = 0, 0, 0.0, None
 
     def iteration(self, loss, lr, epoch, batch):
@@ -604,6 +634,19 @@ class _Log:
         self.loss[t], self.time[t], self.lrs[t] = loss, self.elapsed, lr
         self.epoch[t], self.examples[t] = epoch, self.seen
         self.t += 1
+
+    def evaluate(self, metric, params, X, y, X_val, y_val):
+        """Record ``metric`` on the training (and validation) set, if there is a metric."""
+        if metric is not None:
+            self.train_metrics.append(float(metric(params, X, y)))
+            if X_val is not None:
+                self.val_metrics.append(float(metric(params, X_val, y_val)))
+
+    def epoch_mean_loss(self, epoch):
+        """The mean of the minibatch losses of ``epoch``, weighted by batch size."""
+        rows = self.epoch[: self.t] == epoch
+        sizes = np.diff(self.examples[: self.t], prepend=0)[rows]
+        return float(np.average(self.loss[: self.t][rows], weights=sizes))
 
     def end_epoch(self, train_loss, val_loss):
         """Record the full-data losses after an epoch; False (diverged) if one is not finite."""

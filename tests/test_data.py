@@ -201,3 +201,18 @@ def test_rare_features_are_binary_and_rare_dense_ones_have_the_scale():
 def test_rare_features_refuse_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_rare_features(**kwargs)
+
+
+def test_digits_split_in_three_standardised_with_the_training_part():
+    from course_lib.data import load_digits, load_digits_split
+
+    d = load_digits_split(val_size=0.2, seed=0)
+    raw = load_digits(standardize=False)
+    assert (len(d.X_train), len(d.X_val), len(d.X_test)) == (1078, 269, 450)
+    np.testing.assert_allclose(d.X_train.mean(axis=0), 0.0, atol=1e-12)
+    assert abs(d.X_val.mean()) > 1e-6  # the validation part's own statistics are not used
+    np.testing.assert_array_equal(d.images_test.reshape(-1, 64), raw.X_test)
+    np.testing.assert_array_equal(d.y_test, raw.y_test)
+    assert np.bincount(d.y_val).min() >= 25  # stratified: every digit in the validation set
+    other = load_digits_split(seed=1)
+    assert not np.array_equal(other.y_val, d.y_val)

@@ -37,6 +37,10 @@ End a notebook cell with an explorer and it displays itself::
 - ``MinibatchExplorer(optimizer=SGD)``: batch size and learning rate on real data (linear
   regression on two features of the diabetes data); paths on the loss contours, loss
   against epochs and against wall-clock time.
+- ``TrainingDashboard()``: an MLP trained on the digits with a chosen optimizer, learning rate,
+  batch size, schedule and number of epochs: loss and accuracy per epoch (training and
+  validation) and eight test digits with their predicted labels. Each change trains for a
+  fraction of a second (runs are cached).
 
 Each explorer has ``controls`` (dict name -> ipywidgets control), ``figure`` (the Matplotlib
 Figure, built once; a control change updates its artists) and ``update(**values)`` (set
@@ -52,6 +56,7 @@ explorer.
 """
 
 from course_lib.widgets.adaptive import EffectiveLRExplorer, OptimizerRace
+from course_lib.widgets.classifier import TrainingDashboard
 from course_lib.widgets.finite_difference import FiniteDifferenceExplorer
 from course_lib.widgets.gradient_descent import GradientDescentExplorer
 from course_lib.widgets.minibatch import MinibatchExplorer
@@ -75,4 +80,5 @@ __all__ = [
     "ScheduleDesigner",
     "PlateauExplorer",
     "SecondOrderExplorer",
+    "TrainingDashboard",
 ]
