@@ -439,6 +439,24 @@ def test_visible_messages_show_the_learning_rates_around_the_first_difference():
     assert "  got:      0.1, 0.1, 0.05, 0.05, 0.05" in text
 
 
+# Skipping a reduction that would go below min_lr (instead of clamping to min_lr): right on
+# the visible cases (where min_lr is a multiple of factor * lr), wrong on the hidden ones.
+SKIPS_BELOW_MIN_LR = {
+    "PlateauScheduler": solutions()["PlateauScheduler"].replace(
+        REDUCE,
+        "if self.lr * self.factor >= self.min_lr:\n                self.lr = self.lr * self.factor",
+    )
+}
+
+
+def test_only_the_hidden_tests_see_a_reduction_skipped_above_min_lr():
+    assert SKIPS_BELOW_MIN_LR["PlateauScheduler"] != solutions()["PlateauScheduler"]
+    scheduler = TestChecks.defined(SKIPS_BELOW_MIN_LR)["PlateauScheduler"]
+    checks.check_plateau_options(scheduler)
+    with pytest.raises(GradingError, match=r"^PlateauScheduler \(hidden test\): your learning"):
+        checks.check_plateau_options(scheduler, seed=8116, hidden=True)
+
+
 def test_the_notebook_runs_the_checkers_schedules():
     """The notebook's SCHEDULES are those the checker recomputes the experiment with."""
     ns = TestChecks.defined({})
@@ -476,7 +494,7 @@ def test_the_mark_scheme_quotes_the_experiment():
 # --------------------------------------------------------------------------------------------
 class TestPipeline(AssignmentPipeline):
     """ps08 through nbgrader: the solution, the released notebook, the second correct
-    solution and three wrong submissions."""
+    solution and four wrong submissions (one that only a hidden test catches)."""
 
     assignment = PS
     students = {
@@ -494,6 +512,7 @@ class TestPipeline(AssignmentPipeline):
             lost={STEP, COS, WARM_COS, POPT, FINAL},
         ),
         "lr_not_stored": Student(WRONG["plateau_lr_not_stored"][0], lost={PFORM}),
+        "skips_below_min_lr": Student(SKIPS_BELOW_MIN_LR, lost={POPT}),
     }
     feedback_messages = [
         ("ends_late", "your warm-up ends one step late"),
@@ -504,4 +523,4 @@ class TestPipeline(AssignmentPipeline):
         ("lr_not_stored", ".lr is not the learning rate that step returned"),
     ]
     released_without_stub = 2  # the experiment's tests find no results
-    hidden_failure = ("ends_late", WARM)
+    hidden_failure = ("skips_below_min_lr", POPT)

@@ -737,7 +737,7 @@ def check_plateau_options(cls: Any, seed: int = 0, hidden: bool = False) -> None
             _plateau_case(_STALLING, 0.1, "min", 0.5, 2, 0.005, "abs", 0, 0.0),
             _plateau_case(_STALLING, 0.1, "min", 0.5, 0, 1e-4, "rel", 2, 0.0),
             _plateau_case(_RISING, 0.1, "max", 0.5, 2, 1e-4, "rel", 0, 0.0),
-            _plateau_case(_RISING, 0.1, "max", 0.1, 0, 0.005, "abs", 1, 0.005),
+            _plateau_case(_RISING, 0.1, "max", 0.1, 0, 0.005, "abs", 1, 0.01),
         ]
     _check_plateau(cls, cases, hidden)
 
