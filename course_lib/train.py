@@ -36,12 +36,14 @@ import numpy as np
 from course_lib._checks import check, flag, integer
 from course_lib.data import minibatch_indices
 from course_lib.landscapes import NoisyQuadratic
+from course_lib.optim import SGD, Adam, _array_step
 
 __all__ = [
     "Trajectory",
     "run",
     "effective_lrs",
     "run_replicas",
+    "replica_losses",
     "PlateauRun",
     "run_on_plateau",
     "History",
@@ -87,7 +89,8 @@ class Trajectory:
 
 def _ok(x, bound):
     """True if every entry of x is finite and within [-bound, bound]."""
-    return bool(np.all(np.isfinite(x)) and np.all(np.abs(x) <= bound))
+    # the array methods: np.all's dispatch costs more than the test on a small array
+    return bool(np.isfinite(x).all() and (np.abs(x) <= bound).all())
 
 
 def _gradient_function(landscape, rng, stochastic):
@@ -172,13 +175,16 @@ def run(
         needs_objective = getattr(optimizer, "needs_objective", False)
         state = optimizer.init(x, landscape) if needs_objective else optimizer.init(x)
         states = [state] if keep_states else None
+        # optimizer.step without its per-call checks of the parameter tree (same arithmetic)
+        plain = optimizer.wrapped if isinstance(optimizer, _Resume) else optimizer
+        step = _array_step(plain, x, state)
         for t in range(steps):
             g = gradient(gradient_point(x, state))
-            if not np.all(np.isfinite(g)):
+            if not np.isfinite(g).all():
                 diverged_at = t
                 break
             lr, override = _lr_at(optimizer, schedule, t)
-            new_x, new_state = optimizer.step(x, g, state, **override)
+            new_x, new_state = step(x, g, state, **override)
             loss = landscape.value(new_x)
             if not (_ok(new_x, bound) and np.isfinite(loss)):
                 diverged_at = t
@@ -256,6 +262,77 @@ def run_replicas(optimizer, landscape, x0, steps: int, replicas: int, schedule=N
     return losses.T, traj
 
 
+# optimizers whose update (``_update_leaf``) is elementwise arithmetic in which the rate may be
+# an array: ``replica_losses`` runs them with one rate per sequence in a single array update
+_RATE_ARRAYS = (SGD, Adam)
+
+
+def replica_losses(optimizer, landscape, x0, rates, replicas: int, rng=None, bound: float = 1e6):
+    """The losses of ``run_replicas`` for several learning-rate sequences at once.
+
+    Row i of ``rates`` gives the losses of
+    ``run_replicas(optimizer, landscape, x0, len(rates[i]), replicas,
+    schedule=rates[i].__getitem__, rng=rng)``: each sequence sees the same noise draws, as
+    separate calls with the same seed do. For ``SGD`` and ``Adam`` all sequences run in one
+    array of shape ``(sequences, replicas, dim)``, updated by the optimizer's own arithmetic
+    with a column of rates, so the cost of a step is paid once for all of them (equal to the
+    separate runs to rounding: the gradient is taken per copy instead of with one
+    block-diagonal matrix). Other optimizers run one ``run_replicas`` per row. A sequence
+    stops, as ``run`` does, at its last iterate within ``[-bound, bound]`` with a finite loss.
+
+    Args:
+      optimizer, landscape, x0, replicas, rng: as in ``run_replicas``.
+      rates: ``(sequences, steps)`` learning rates, each >= 0.
+      bound: as in ``run``.
+
+    Returns:
+      A list with one ``(replicas, k + 1)`` array of losses per row of ``rates`` (k = steps,
+      or fewer if that sequence diverged).
+    """
+    check(isinstance(landscape, NoisyQuadratic), "landscape", landscape, "a NoisyQuadratic")
+    replicas = integer("replicas", replicas, 1)
+    rates = np.asarray(rates, dtype=float)
+    check(rates.ndim == 2, "rates", rates.shape, "a 2-D array (sequences, steps)")
+    check(bool((rates >= 0).all()), "rates", rates, "learning rates >= 0 (and not NaN)")
+    x0 = np.asarray(x0, dtype=float)
+    check(x0.shape == (landscape.dim,), "x0", x0, f"a point of shape ({landscape.dim},)")
+    if type(optimizer) not in _RATE_ARRAYS:
+        return [
+            run_replicas(optimizer, landscape, x0, len(row), replicas, row.__getitem__, rng)[0]
+            for row in rates
+        ]
+    check(_ok(x0, bound), "x0", x0, f"a finite point with |x0| <= bound={bound}")
+    sequences, steps = rates.shape
+    rng = np.random.default_rng(rng)
+    x = np.array(np.broadcast_to(x0, (sequences, replicas, landscape.dim)))
+    path = np.empty((steps + 1,) + x.shape)
+    path[0] = x
+    leaf = optimizer._unpack(optimizer.init(x), 1)[0]
+    ends = np.full(sequences, steps)  # the last good step of each sequence
+    running = np.ones(sequences, dtype=bool)
+    with np.errstate(all="ignore"):  # a diverging sequence is cut below, not warned about
+        for t in range(steps):
+            # what stochastic_grad adds, drawn once for all sequences: the same draws as
+            # one run_replicas per sequence, each with the same seed
+            noise = landscape.noise * rng.standard_normal(x.shape[1:])
+            x, leaf = optimizer._update_leaf(
+                x, landscape.grad(x) + noise, leaf, t + 1, rates[:, t, None, None]
+            )
+            path[t + 1] = x
+            bad = running & ~(np.abs(x) <= bound).all(axis=(1, 2))  # NaN is not <= bound
+            if bad.any():
+                ends[bad], running = t, running & ~bad
+                if not running.any():
+                    break
+        losses = landscape.value(path)  # (steps + 1, sequences, replicas)
+    out = []
+    for i, end in enumerate(ends):
+        finite = np.isfinite(losses[: end + 1, i]).all(axis=1)
+        end = end if finite.all() else int(np.argmin(finite)) - 1
+        out.append(losses[: end + 1, i].T.copy())
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # A run driven by a metric: ReduceLROnPlateau
 # --------------------------------------------------------------------------------------------
@@ -290,13 +367,13 @@ class _Resume:
     continues where the previous call left off."""
 
     def __init__(self, optimizer, state):
-        self._optimizer, self._state = optimizer, state
+        self.wrapped, self._state = optimizer, state
 
     def init(self, params):
-        return self._optimizer.init(params) if self._state is None else self._state
+        return self.wrapped.init(params) if self._state is None else self._state
 
     def __getattr__(self, name):
-        return getattr(self._optimizer, name)
+        return getattr(self.wrapped, name)
 
 
 def run_on_plateau(optimizer, landscape, x0, plateau, epochs: int, steps_per_epoch: int, rng=None):
