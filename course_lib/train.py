@@ -302,35 +302,40 @@ def replica_losses(optimizer, landscape, x0, rates, replicas: int, rng=None, bou
             for row in rates
         ]
     check(_ok(x0, bound), "x0", x0, f"a finite point with |x0| <= bound={bound}")
-    sequences, steps = rates.shape
+    x = np.array(np.broadcast_to(x0, (len(rates), replicas, landscape.dim)))
+    leaf = optimizer._unpack(optimizer.init(x), 1)[0]
+    _, losses, _, ends = _steps_with_rates(optimizer, landscape, x, leaf, 0, rates, rng, bound)
+    return [losses[: end + 1, i].T.copy() for i, end in enumerate(ends)]
+
+
+def _steps_with_rates(optimizer, landscape, x, leaf, t0, rates, rng, bound):
+    """Steps ``t0 + 1 .. t0 + T`` of an optimizer of ``_RATE_ARRAYS`` on a noisy quadratic,
+    from points ``x`` of shape ``(S, R, dim)``, sequence i (``x[i]``) with the rates
+    ``rates[i]`` (shape ``(S, T)``), in one array: the optimizer's own ``_update_leaf`` with a
+    column of rates. Every step draws the noise ``stochastic_grad`` would add to the gradient
+    of one sequence (shape ``(R, dim)``) from ``rng`` once and adds it to all sequences.
+
+    Returns ``(path, losses, leaf, ends)``: the points ``(T + 1, S, R, dim)``, x first, their
+    losses ``(T + 1, S, R)``, the optimizer's buffers after the last step, and for each
+    sequence the number of steps before it diverged as ``run`` sees it (an iterate beyond
+    ``bound`` or not finite, or a loss not finite), T if it did not.
+    """
+    steps = rates.shape[1]
     rng = np.random.default_rng(rng)
-    x = np.array(np.broadcast_to(x0, (sequences, replicas, landscape.dim)))
     path = np.empty((steps + 1,) + x.shape)
     path[0] = x
-    leaf = optimizer._unpack(optimizer.init(x), 1)[0]
-    ends = np.full(sequences, steps)  # the last good step of each sequence
-    running = np.ones(sequences, dtype=bool)
     with np.errstate(all="ignore"):  # a diverging sequence is cut below, not warned about
         for t in range(steps):
-            # what stochastic_grad adds, drawn once for all sequences: the same draws as
-            # one run_replicas per sequence, each with the same seed
             noise = landscape.noise * rng.standard_normal(x.shape[1:])
             x, leaf = optimizer._update_leaf(
-                x, landscape.grad(x) + noise, leaf, t + 1, rates[:, t, None, None]
+                x, landscape.grad(x) + noise, leaf, t0 + t + 1, rates[:, t, None, None]
             )
             path[t + 1] = x
-            bad = running & ~(np.abs(x) <= bound).all(axis=(1, 2))  # NaN is not <= bound
-            if bad.any():
-                ends[bad], running = t, running & ~bad
-                if not running.any():
-                    break
-        losses = landscape.value(path)  # (steps + 1, sequences, replicas)
-    out = []
-    for i, end in enumerate(ends):
-        finite = np.isfinite(losses[: end + 1, i]).all(axis=1)
-        end = end if finite.all() else int(np.argmin(finite)) - 1
-        out.append(losses[: end + 1, i].T.copy())
-    return out
+        losses = landscape.value(path)
+        # NaN is not <= bound; a diverged sequence runs on in inf and NaN, apart from the rest
+        ok = (np.abs(path) <= bound).all(axis=(2, 3)) & np.isfinite(losses).all(axis=2)
+    ends = np.where(ok.all(axis=0), steps, np.argmin(ok, axis=0) - 1)
+    return path, losses, leaf, ends
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,28 +407,51 @@ def run_on_plateau(optimizer, landscape, x0, plateau, epochs: int, steps_per_epo
     )
     plateau.reset()
     rng = np.random.default_rng(rng)
-    x, state, traj = np.array(x0, dtype=float), None, None
-    losses, lrs, reductions = [float(landscape.value(x))], [], []
+    x, state = np.array(x0, dtype=float), None
+    # SGD and Adam on a noisy quadratic: each epoch in one array update per step, without
+    # run's per-step calls (the same steps, the same noise draws)
+    fast = (
+        type(optimizer) in _RATE_ARRAYS
+        and isinstance(landscape, NoisyQuadratic)
+        and x.shape == (landscape.dim,)
+    )
+    if fast:
+        check(_ok(x, 1e6), "x0", x0, "a finite point with |x0| <= 1e6")
+        x = x.reshape(1, 1, -1)  # one sequence of one replica (_steps_with_rates)
+        state = optimizer._unpack(optimizer.init(x), 1)[0]
+    losses, lrs, reductions = [float(landscape.value(x).item())], [], []
     val_losses = [losses[0]]
     for epoch in range(epochs):
         lrs.append(plateau.lr)
-        traj = run(
-            _Resume(optimizer, state),
-            landscape,
-            x,
-            steps_per_epoch,
-            schedule=lambda t, lr=plateau.lr: lr,
-            rng=rng,
-        )
-        x, state = traj.path[-1], traj.final_state
-        losses.extend(traj.losses[1:])
-        if traj.diverged:
+        if fast:
+            rates = np.full((1, steps_per_epoch), float(plateau.lr))
+            path, epoch_losses, state, (k,) = _steps_with_rates(
+                optimizer, landscape, x, state, epoch * steps_per_epoch, rates, rng, 1e6
+            )
+            x, epoch_losses, diverged = (
+                path[k],
+                epoch_losses[: k + 1, 0, 0],
+                bool(k < steps_per_epoch),
+            )
+        else:
+            traj = run(
+                _Resume(optimizer, state),
+                landscape,
+                x,
+                steps_per_epoch,
+                schedule=lambda t, lr=plateau.lr: lr,
+                rng=rng,
+            )
+            x, state, epoch_losses = traj.path[-1], traj.final_state, traj.losses
+            diverged = traj.diverged
+        losses.extend(epoch_losses[1:])
+        if diverged:
             break
-        val_losses.append(float(traj.losses[-1]))
+        val_losses.append(float(epoch_losses[-1]))
         if plateau.step(val_losses[-1]) < lrs[-1]:
             reductions.append(epoch + 1)
     return PlateauRun(
-        np.array(val_losses), np.array(lrs), tuple(reductions), np.array(losses), traj.diverged
+        np.array(val_losses), np.array(lrs), tuple(reductions), np.array(losses), diverged
     )
 
 

@@ -349,3 +349,33 @@ def test_replica_losses_checks_its_rates():
         replica_losses(SGD(lr=0.1), bowl, [0.0, 0.0], -np.ones((2, 5)), 2)
     with pytest.raises(ValueError, match="landscape must be a NoisyQuadratic"):
         replica_losses(SGD(lr=0.1), Rosenbrock(), [0.0, 0.0], np.ones((1, 5)), 2)
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Adam", "diverging SGD"])
+def test_run_on_plateau_on_a_noisy_quadratic_equals_the_run_by_run_path(kind):
+    from course_lib.schedules import ReduceLROnPlateau
+    from course_lib.train import run_on_plateau
+
+    # a subclass is not taken for an array update: it goes through run, epoch by epoch
+    class RunSGD(SGD):
+        pass
+
+    class RunAdam(Adam):
+        pass
+
+    lr = {"SGD": 0.1, "Adam": 0.1, "diverging SGD": 0.6}[kind]
+    fast_opt, slow_opt = (
+        (Adam(lr=lr), RunAdam(lr=lr)) if kind == "Adam" else (SGD(lr=lr), RunSGD(lr=lr))
+    )
+    bowl = NoisyQuadratic.bowl(condition_number=5, noise=2.0, center=(0.3, 0.1))
+    results = [
+        run_on_plateau(opt, bowl, [-1.5, 1.0], ReduceLROnPlateau(lr, patience=2), 30, 15, rng=4)
+        for opt in (fast_opt, slow_opt)
+    ]
+    fast, slow = results
+    assert fast.reductions == slow.reductions and fast.diverged == slow.diverged
+    assert fast.diverged == (kind == "diverging SGD")
+    for name in ("val_losses", "lrs", "losses"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-12)
+    if kind != "diverging SGD":
+        assert len(fast.reductions) >= 2
