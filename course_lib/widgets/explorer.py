@@ -8,7 +8,9 @@ axes, ticks, labels) is drawn once and its pixels are cached; an update restores
 draws only the "animated" artists (paths, curves, markers) on top, then encodes the pixels.
 The figure is cut into vertical strips, one per column of axes ("panels"); each panel's static
 pixels are cached per state (landscape shown, axes limits), so a change that only rescales one
-plot redraws only that plot. Axis limits are rounded outwards to a few "nice" values
+plot redraws only that plot; a panel whose axes stay while what is drawn in them changes (a
+landscape chosen by a slider) caches the axes too and draws only that on top of them
+(``_panel_layers``). Axis limits are rounded outwards to a few "nice" values
 (``course_lib.widgets.limits``) to keep the number of states small.
 
 The PNG is part of the widget's state, so a page built without a kernel still shows the
