@@ -283,6 +283,42 @@ class Optimizer:
         return hash((type(self), tuple(vars(self).items())))
 
 
+def _array_step(optimizer: Any, params: Any, state: Any):
+    """``optimizer.step``, or an equal but cheaper form of it for a loop that steps one
+    float64 array again and again (``course_lib.train.run``).
+
+    ``step`` flattens the parameter tree and checks every structure and shape on each call,
+    which costs far more than the update itself when the array has a few entries. When
+    ``params`` is a single float64 array and ``state`` was made for it, those checks are done
+    here once, and the returned function calls the optimizer's own ``_update_leaf`` (the
+    arithmetic of ``step``, so the results are the same to the last bit) and builds the same
+    state. Optimizers that are not an ``Optimizer`` or that override ``step`` get their own
+    ``step``.
+    """
+    if not (
+        isinstance(optimizer, Optimizer)
+        and type(optimizer).step is Optimizer.step
+        and isinstance(params, np.ndarray)
+        and params.dtype == np.float64
+        and isinstance(state, optimizer.State)
+    ):
+        return optimizer.step
+    fields = optimizer.State._fields[1:]
+    buffers = [getattr(state, f) for f in fields]
+    if not all(b is None or np.shape(b) == params.shape for b in buffers):
+        return optimizer.step
+    State, update = optimizer.State, optimizer._update_leaf
+
+    def step(params, grads, state, *, lr=None):
+        lr = optimizer.lr if lr is None else _nonnegative("lr", lr)
+        t = state.step + 1
+        leaf = {f: getattr(state, f) for f in fields}
+        p, leaf = update(params, _as_grad(grads, np.asarray(params), "grads"), leaf, t, lr)
+        return p, State(t, **leaf)
+
+    return step
+
+
 def _zeros(p: np.ndarray) -> np.ndarray:
     return np.zeros_like(p)
 

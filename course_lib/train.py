@@ -36,12 +36,14 @@ import numpy as np
 from course_lib._checks import check, flag, integer
 from course_lib.data import minibatch_indices
 from course_lib.landscapes import NoisyQuadratic
+from course_lib.optim import SGD, Adam, _array_step
 
 __all__ = [
     "Trajectory",
     "run",
     "effective_lrs",
     "run_replicas",
+    "replica_losses",
     "PlateauRun",
     "run_on_plateau",
     "History",
@@ -87,7 +89,8 @@ class Trajectory:
 
 def _ok(x, bound):
     """True if every entry of x is finite and within [-bound, bound]."""
-    return bool(np.all(np.isfinite(x)) and np.all(np.abs(x) <= bound))
+    # the array methods: np.all's dispatch costs more than the test on a small array
+    return bool(np.isfinite(x).all() and (np.abs(x) <= bound).all())
 
 
 def _gradient_function(landscape, rng, stochastic):
@@ -172,13 +175,16 @@ def run(
         needs_objective = getattr(optimizer, "needs_objective", False)
         state = optimizer.init(x, landscape) if needs_objective else optimizer.init(x)
         states = [state] if keep_states else None
+        # optimizer.step without its per-call checks of the parameter tree (same arithmetic)
+        plain = optimizer.wrapped if isinstance(optimizer, _Resume) else optimizer
+        step = _array_step(plain, x, state)
         for t in range(steps):
             g = gradient(gradient_point(x, state))
-            if not np.all(np.isfinite(g)):
+            if not np.isfinite(g).all():
                 diverged_at = t
                 break
             lr, override = _lr_at(optimizer, schedule, t)
-            new_x, new_state = optimizer.step(x, g, state, **override)
+            new_x, new_state = step(x, g, state, **override)
             loss = landscape.value(new_x)
             if not (_ok(new_x, bound) and np.isfinite(loss)):
                 diverged_at = t
@@ -256,6 +262,82 @@ def run_replicas(optimizer, landscape, x0, steps: int, replicas: int, schedule=N
     return losses.T, traj
 
 
+# optimizers whose update (``_update_leaf``) is elementwise arithmetic in which the rate may be
+# an array: ``replica_losses`` runs them with one rate per sequence in a single array update
+_RATE_ARRAYS = (SGD, Adam)
+
+
+def replica_losses(optimizer, landscape, x0, rates, replicas: int, rng=None, bound: float = 1e6):
+    """The losses of ``run_replicas`` for several learning-rate sequences at once.
+
+    Row i of ``rates`` gives the losses of
+    ``run_replicas(optimizer, landscape, x0, len(rates[i]), replicas,
+    schedule=rates[i].__getitem__, rng=rng)``: each sequence sees the same noise draws, as
+    separate calls with the same seed do. For ``SGD`` and ``Adam`` all sequences run in one
+    array of shape ``(sequences, replicas, dim)``, updated by the optimizer's own arithmetic
+    with a column of rates, so the cost of a step is paid once for all of them (equal to the
+    separate runs to rounding: the gradient is taken per copy instead of with one
+    block-diagonal matrix). Other optimizers run one ``run_replicas`` per row. A sequence
+    stops, as ``run`` does, at its last iterate within ``[-bound, bound]`` with a finite loss.
+
+    Args:
+      optimizer, landscape, x0, replicas, rng: as in ``run_replicas``.
+      rates: ``(sequences, steps)`` learning rates, each >= 0.
+      bound: as in ``run``.
+
+    Returns:
+      A list with one ``(replicas, k + 1)`` array of losses per row of ``rates`` (k = steps,
+      or fewer if that sequence diverged).
+    """
+    check(isinstance(landscape, NoisyQuadratic), "landscape", landscape, "a NoisyQuadratic")
+    replicas = integer("replicas", replicas, 1)
+    rates = np.asarray(rates, dtype=float)
+    check(rates.ndim == 2, "rates", rates.shape, "a 2-D array (sequences, steps)")
+    check(bool((rates >= 0).all()), "rates", rates, "learning rates >= 0 (and not NaN)")
+    x0 = np.asarray(x0, dtype=float)
+    check(x0.shape == (landscape.dim,), "x0", x0, f"a point of shape ({landscape.dim},)")
+    if type(optimizer) not in _RATE_ARRAYS:
+        return [
+            run_replicas(optimizer, landscape, x0, len(row), replicas, row.__getitem__, rng)[0]
+            for row in rates
+        ]
+    check(_ok(x0, bound), "x0", x0, f"a finite point with |x0| <= bound={bound}")
+    x = np.array(np.broadcast_to(x0, (len(rates), replicas, landscape.dim)))
+    leaf = optimizer._unpack(optimizer.init(x), 1)[0]
+    _, losses, _, ends = _steps_with_rates(optimizer, landscape, x, leaf, 0, rates, rng, bound)
+    return [losses[: end + 1, i].T.copy() for i, end in enumerate(ends)]
+
+
+def _steps_with_rates(optimizer, landscape, x, leaf, t0, rates, rng, bound):
+    """Steps ``t0 + 1 .. t0 + T`` of an optimizer of ``_RATE_ARRAYS`` on a noisy quadratic,
+    from points ``x`` of shape ``(S, R, dim)``, sequence i (``x[i]``) with the rates
+    ``rates[i]`` (shape ``(S, T)``), in one array: the optimizer's own ``_update_leaf`` with a
+    column of rates. Every step draws the noise ``stochastic_grad`` would add to the gradient
+    of one sequence (shape ``(R, dim)``) from ``rng`` once and adds it to all sequences.
+
+    Returns ``(path, losses, leaf, ends)``: the points ``(T + 1, S, R, dim)``, x first, their
+    losses ``(T + 1, S, R)``, the optimizer's buffers after the last step, and for each
+    sequence the number of steps before it diverged as ``run`` sees it (an iterate beyond
+    ``bound`` or not finite, or a loss not finite), T if it did not.
+    """
+    steps = rates.shape[1]
+    rng = np.random.default_rng(rng)
+    path = np.empty((steps + 1,) + x.shape)
+    path[0] = x
+    with np.errstate(all="ignore"):  # a diverging sequence is cut below, not warned about
+        for t in range(steps):
+            noise = landscape.noise * rng.standard_normal(x.shape[1:])
+            x, leaf = optimizer._update_leaf(
+                x, landscape.grad(x) + noise, leaf, t0 + t + 1, rates[:, t, None, None]
+            )
+            path[t + 1] = x
+        losses = landscape.value(path)
+        # NaN is not <= bound; a diverged sequence runs on in inf and NaN, apart from the rest
+        ok = (np.abs(path) <= bound).all(axis=(2, 3)) & np.isfinite(losses).all(axis=2)
+    ends = np.where(ok.all(axis=0), steps, np.argmin(ok, axis=0) - 1)
+    return path, losses, leaf, ends
+
+
 # --------------------------------------------------------------------------------------------
 # A run driven by a metric: ReduceLROnPlateau
 # --------------------------------------------------------------------------------------------
@@ -290,13 +372,13 @@ class _Resume:
     continues where the previous call left off."""
 
     def __init__(self, optimizer, state):
-        self._optimizer, self._state = optimizer, state
+        self.wrapped, self._state = optimizer, state
 
     def init(self, params):
-        return self._optimizer.init(params) if self._state is None else self._state
+        return self.wrapped.init(params) if self._state is None else self._state
 
     def __getattr__(self, name):
-        return getattr(self._optimizer, name)
+        return getattr(self.wrapped, name)
 
 
 def run_on_plateau(optimizer, landscape, x0, plateau, epochs: int, steps_per_epoch: int, rng=None):
@@ -325,28 +407,51 @@ def run_on_plateau(optimizer, landscape, x0, plateau, epochs: int, steps_per_epo
     )
     plateau.reset()
     rng = np.random.default_rng(rng)
-    x, state, traj = np.array(x0, dtype=float), None, None
-    losses, lrs, reductions = [float(landscape.value(x))], [], []
+    x, state = np.array(x0, dtype=float), None
+    # SGD and Adam on a noisy quadratic: each epoch in one array update per step, without
+    # run's per-step calls (the same steps, the same noise draws)
+    fast = (
+        type(optimizer) in _RATE_ARRAYS
+        and isinstance(landscape, NoisyQuadratic)
+        and x.shape == (landscape.dim,)
+    )
+    if fast:
+        check(_ok(x, 1e6), "x0", x0, "a finite point with |x0| <= 1e6")
+        x = x.reshape(1, 1, -1)  # one sequence of one replica (_steps_with_rates)
+        state = optimizer._unpack(optimizer.init(x), 1)[0]
+    losses, lrs, reductions = [float(landscape.value(x).item())], [], []
     val_losses = [losses[0]]
     for epoch in range(epochs):
         lrs.append(plateau.lr)
-        traj = run(
-            _Resume(optimizer, state),
-            landscape,
-            x,
-            steps_per_epoch,
-            schedule=lambda t, lr=plateau.lr: lr,
-            rng=rng,
-        )
-        x, state = traj.path[-1], traj.final_state
-        losses.extend(traj.losses[1:])
-        if traj.diverged:
+        if fast:
+            rates = np.full((1, steps_per_epoch), float(plateau.lr))
+            path, epoch_losses, state, (k,) = _steps_with_rates(
+                optimizer, landscape, x, state, epoch * steps_per_epoch, rates, rng, 1e6
+            )
+            x, epoch_losses, diverged = (
+                path[k],
+                epoch_losses[: k + 1, 0, 0],
+                bool(k < steps_per_epoch),
+            )
+        else:
+            traj = run(
+                _Resume(optimizer, state),
+                landscape,
+                x,
+                steps_per_epoch,
+                schedule=lambda t, lr=plateau.lr: lr,
+                rng=rng,
+            )
+            x, state, epoch_losses = traj.path[-1], traj.final_state, traj.losses
+            diverged = traj.diverged
+        losses.extend(epoch_losses[1:])
+        if diverged:
             break
-        val_losses.append(float(traj.losses[-1]))
+        val_losses.append(float(epoch_losses[-1]))
         if plateau.step(val_losses[-1]) < lrs[-1]:
             reductions.append(epoch + 1)
     return PlateauRun(
-        np.array(val_losses), np.array(lrs), tuple(reductions), np.array(losses), traj.diverged
+        np.array(val_losses), np.array(lrs), tuple(reductions), np.array(losses), diverged
     )
 
 

@@ -135,3 +135,27 @@ def test_eigen_panel_of_the_shallow_direction_decays_at_the_predicted_rate():
     y = ex.eigen_lines[1].get_ydata()  # momentum
     measured = (y[200] / y[150]) ** (1 / 50)
     assert measured == pytest.approx(analysis.momentum_rate(0.04, 0.5), rel=1e-3)
+
+
+def _pixels(explorer):
+    canvas = explorer.figure.canvas
+    width, height = canvas.get_width_height()
+    return np.asarray(canvas.buffer_rgba()).reshape(height, width, 4).copy()
+
+
+def test_a_new_ravine_drawn_over_the_cached_axes_is_the_figure_drawn_whole():
+    # a kappa change draws the contour lines and title over the landscape panel's cached
+    # frame (axes, ticks, labels); the figure must be exactly the one drawn from scratch
+    layered = MomentumExplorer()
+    for values in (
+        {"kappa": 3.0},
+        {"kappa": 400.0},
+        {"landscape": "bumpy parabola (1-D)"},
+        {"landscape": "ravine", "kappa": 57.0, "x0": -1.2},
+    ):
+        layered.update(**values)
+        whole = MomentumExplorer()  # the same layout (made for the initial values)
+        whole._panel_layers = lambda i: None  # every panel drawn in one piece
+        whole.update(**{k: c.value for k, c in layered.controls.items()})
+        np.testing.assert_array_equal(_pixels(layered), _pixels(whole))
+    assert len(layered._frames[0]) == 2  # the 2-D frame reused for the ravines, and the 1-D

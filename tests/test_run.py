@@ -256,3 +256,126 @@ def test_run_replicas_needs_a_noisy_quadratic():
         run_replicas(SGD(lr=0.1), NoisyQuadratic.bowl(), [0.0, 0.0], 10, 0)
     with pytest.raises(ValueError, match="x0 must be a point of shape"):
         run_replicas(SGD(lr=0.1), NoisyQuadratic.bowl(), [0.0, 0.0, 1.0], 10, 2)
+
+
+def _by_hand(opt, f, x0, steps, rng, lr=None):
+    """The loop ``run`` documents, with ``optimizer.step`` and its checks on every call."""
+    gen = np.random.default_rng(rng)
+    x = np.array(x0, dtype=float)
+    state, path = opt.init(x), [x]
+    for t in range(steps):
+        g = f.stochastic_grad(x, gen) if hasattr(f, "stochastic_grad") else f.grad(x)
+        x, state = opt.step(x, g, state, **({} if lr is None else {"lr": lr(t)}))
+        path.append(x)
+    return np.array(path), state
+
+
+@pytest.mark.parametrize(
+    "opt",
+    [
+        SGD(lr=0.05),
+        SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+        Adam(lr=0.05, amsgrad=True),
+        Adagrad(lr=0.3, lr_decay=0.01),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("where", ["2-D noisy", "1-D"])
+def test_run_steps_exactly_as_optimizer_step_does(opt, where):
+    # run skips step's per-call checks of the parameter tree; the arithmetic must not change
+    f, x0 = (
+        (NoisyQuadratic.bowl(5.0, noise=0.5), [-1.5, 1.0])
+        if where == "2-D noisy"
+        else (
+            Parabola(),
+            1.8,
+        )
+    )
+    schedule = lambda t: 0.05 / (1 + 0.1 * t)  # noqa: E731
+    traj = run(opt, f, x0, 40, schedule=schedule, rng=3, keep_states=True)
+    path, state = _by_hand(opt, f, x0, 40, 3, lr=schedule)
+    np.testing.assert_array_equal(traj.path, path)
+    assert type(traj.final_state) is type(state) and traj.final_state.step == state.step == 40
+    for mine, theirs in zip(traj.final_state[1:], state[1:]):
+        np.testing.assert_array_equal(mine, theirs)
+    assert [s.step for s in traj.states] == list(range(41))
+
+
+def test_run_calls_an_overridden_step():
+    class CountingSGD(SGD):
+        calls = 0
+
+        def step(self, params, grads, state, *, lr=None):
+            CountingSGD.calls += 1
+            return super().step(params, grads, state, lr=lr)
+
+    run(CountingSGD(lr=0.1), Quadratic.bowl(), [1.0, 1.0], 7)
+    assert CountingSGD.calls == 7
+
+
+def test_run_still_rejects_a_negative_scheduled_rate():
+    with pytest.raises(ValueError, match="lr must be"):
+        run(Adam(lr=0.1), Quadratic.bowl(), [1.0, 1.0], 5, schedule=lambda t: 0.1 - 0.05 * t)
+
+
+@pytest.mark.parametrize(
+    "opt", [SGD(lr=0.1), Adam(lr=0.05), SGD(lr=0.05, momentum=0.9), Adagrad(lr=0.3)], ids=repr
+)
+def test_replica_losses_equal_one_run_replicas_per_rate_sequence(opt):
+    from course_lib.train import replica_losses, run_replicas
+
+    bowl = NoisyQuadratic.bowl(condition_number=5, noise=1.0, center=(0.5, -0.2))
+    t = np.arange(120)
+    rates = np.array([0.1 * np.ones(120), 0.1 * np.cos(t / 80) ** 2, 0.02 + 0.008 * t])
+    if isinstance(opt, Adam):
+        rates = rates * np.array([[1.0], [1.0], [50.0]])  # the third one large for Adam too
+    fast = replica_losses(opt, bowl, [-1.5, 1.0], rates, 5, rng=11)
+    assert len(fast) == 3
+    for row, losses in zip(rates, fast):
+        slow, _ = run_replicas(opt, bowl, [-1.5, 1.0], 120, 5, schedule=row.__getitem__, rng=11)
+        assert losses.shape == slow.shape
+        np.testing.assert_allclose(losses, slow, rtol=1e-10, atol=1e-300)
+    if type(opt) is SGD and opt.momentum == 0:  # lr up to 0.97 > 2/lambda_max: it diverges
+        assert fast[2].shape[1] < 121 and fast[0].shape[1] == 121
+
+
+def test_replica_losses_checks_its_rates():
+    from course_lib.train import replica_losses
+
+    bowl = NoisyQuadratic.bowl()
+    with pytest.raises(ValueError, match="rates must be a 2-D array"):
+        replica_losses(SGD(lr=0.1), bowl, [0.0, 0.0], np.ones(5), 2)
+    with pytest.raises(ValueError, match="rates must be learning rates >= 0"):
+        replica_losses(SGD(lr=0.1), bowl, [0.0, 0.0], -np.ones((2, 5)), 2)
+    with pytest.raises(ValueError, match="landscape must be a NoisyQuadratic"):
+        replica_losses(SGD(lr=0.1), Rosenbrock(), [0.0, 0.0], np.ones((1, 5)), 2)
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Adam", "diverging SGD"])
+def test_run_on_plateau_on_a_noisy_quadratic_equals_the_run_by_run_path(kind):
+    from course_lib.schedules import ReduceLROnPlateau
+    from course_lib.train import run_on_plateau
+
+    # a subclass is not taken for an array update: it goes through run, epoch by epoch
+    class RunSGD(SGD):
+        pass
+
+    class RunAdam(Adam):
+        pass
+
+    lr = {"SGD": 0.1, "Adam": 0.1, "diverging SGD": 0.6}[kind]
+    fast_opt, slow_opt = (
+        (Adam(lr=lr), RunAdam(lr=lr)) if kind == "Adam" else (SGD(lr=lr), RunSGD(lr=lr))
+    )
+    bowl = NoisyQuadratic.bowl(condition_number=5, noise=2.0, center=(0.3, 0.1))
+    results = [
+        run_on_plateau(opt, bowl, [-1.5, 1.0], ReduceLROnPlateau(lr, patience=2), 30, 15, rng=4)
+        for opt in (fast_opt, slow_opt)
+    ]
+    fast, slow = results
+    assert fast.reductions == slow.reductions and fast.diverged == slow.diverged
+    assert fast.diverged == (kind == "diverging SGD")
+    for name in ("val_losses", "lrs", "losses"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-12)
+    if kind != "diverging SGD":
+        assert len(fast.reductions) >= 2

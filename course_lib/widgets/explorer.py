@@ -8,7 +8,9 @@ axes, ticks, labels) is drawn once and its pixels are cached; an update restores
 draws only the "animated" artists (paths, curves, markers) on top, then encodes the pixels.
 The figure is cut into vertical strips, one per column of axes ("panels"); each panel's static
 pixels are cached per state (landscape shown, axes limits), so a change that only rescales one
-plot redraws only that plot. Axis limits are rounded outwards to a few "nice" values
+plot redraws only that plot; a panel whose axes stay while what is drawn in them changes (a
+landscape chosen by a slider) caches the axes too and draws only that on top of them
+(``_panel_layers``). Axis limits are rounded outwards to a few "nice" values
 (``course_lib.widgets.limits``) to keep the number of states small.
 
 The PNG is part of the widget's state, so a page built without a kernel still shows the
@@ -128,6 +130,18 @@ class Explorer:
     def _panel_key(self, i):
         return None
 
+    def _panel_layers(self, i):
+        """Optional: ``(frame_key, artists)`` when the static content of panel ``i`` is a
+        frame (axes, ticks, labels), described by the hashable ``frame_key``, under a few
+        ``artists`` that change more often than it (a landscape's contour lines, a title).
+        A new panel key then draws only those artists over the frame's cached pixels, not
+        the whole panel. They must not overlap anything of the frame drawn above them (tick
+        labels lie outside the axes, contour lines inside); include the spines, which are
+        drawn over the axes' content. A title among them needs a fixed place
+        (``set_title(..., y=1.0)``): matplotlib places a title only when its axes draw.
+        Default None: the whole panel is drawn."""
+        return None
+
     def _on_control(self, name):
         pass
 
@@ -168,6 +182,7 @@ class Explorer:
         for ax, was_visible in zip(self.figure.axes, visible):
             ax.set_visible(was_visible)
         self._caches = [{} for _ in panels]  # per panel: key -> pixels, least recent first
+        self._frames = [{} for _ in panels]  # the same for frames (see _panel_layers)
 
     def _refresh(self):
         self._draw()
@@ -181,11 +196,7 @@ class Explorer:
             key, cache = self._panel_key(i), self._caches[i]
             pixels = cache.pop(key, None)
             if pixels is None:
-                canvas.restore_region(self._blanks[i])
-                for ax in panel:
-                    if ax.get_visible():
-                        self.figure.draw_artist(ax)  # everything in it that is not animated
-                pixels = canvas.copy_from_bbox(self._strips[i])
+                pixels = self._draw_panel(i, panel)
             else:
                 canvas.restore_region(pixels)
             cache[key] = pixels  # now the most recently used
@@ -199,6 +210,36 @@ class Explorer:
         alt = self.alt_text()
         if self.image.tooltip != alt:
             self.image.tooltip = alt
+
+    def _draw_panel(self, i, panel):
+        """Draw the static content of panel ``i`` (over its cached frame, if it has one) and
+        return its pixels."""
+        canvas = self.figure.canvas
+        layers = self._panel_layers(i)
+        artists = [] if layers is None else sorted(layers[1], key=lambda a: a.get_zorder())
+        frame = None if layers is None else self._frames[i].pop(layers[0], None)
+        if frame is None:
+            shown = [artist.get_visible() for artist in artists]
+            for artist in artists:
+                artist.set_visible(False)
+            canvas.restore_region(self._blanks[i])
+            for ax in panel:
+                if ax.get_visible():
+                    self.figure.draw_artist(ax)  # everything in it that is not animated
+            for artist, visible in zip(artists, shown):
+                artist.set_visible(visible)
+            frame = canvas.copy_from_bbox(self._strips[i])
+        if layers is None:
+            return frame
+        frames = self._frames[i]
+        frames[layers[0]] = frame  # the most recently used last
+        while len(frames) > self.cache_size:
+            frames.pop(next(iter(frames)))
+        canvas.restore_region(frame)
+        for artist in artists:
+            if artist.get_visible() and (artist.axes is None or artist.axes.get_visible()):
+                self.figure.draw_artist(artist)
+        return canvas.copy_from_bbox(self._strips[i])
 
     def png(self):
         """The figure as it is now shown, as PNG bytes."""

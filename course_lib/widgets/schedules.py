@@ -18,7 +18,7 @@ from course_lib.landscapes import NoisyQuadratic
 from course_lib.optim import SGD, Adam
 from course_lib.plots import line_styles
 from course_lib.schedules import ReduceLROnPlateau
-from course_lib.train import run_on_plateau, run_replicas
+from course_lib.train import replica_losses, run_on_plateau
 from course_lib.widgets.controls import dropdown, float_slider, int_slider, log_slider, toggle
 from course_lib.widgets.explorer import Explorer
 from course_lib.widgets.limits import log_limits
@@ -130,27 +130,30 @@ class ScheduleDesigner(Explorer):
         self.ax_rate.grid(True, alpha=0.3)
         self._limits = None
 
-    def _loss(self, optimizer, factors, steps):
-        """Median loss per step of ``seeds`` runs with these rates, over ``steps`` steps,
-        smoothed by a mean over 10 steps. Runs are cached per (optimizer, rates) and made
-        longer than asked: the same rates and seeds give the same first steps, so a shorter
-        run is a slice of a longer one."""
+    def _losses(self, optimizer, shown, steps):
+        """Median loss per step of ``seeds`` runs with the rates of each schedule in ``shown``
+        (a list of factor arrays), over ``steps`` steps, smoothed by a mean over 10 steps.
+        Runs are cached per (optimizer, rates) and made longer than asked: the same rates and
+        seeds give the same first steps, so a shorter run is a slice of a longer one. The
+        schedules not in the cache run together (``train.replica_losses``)."""
         peak = self.value("sgd_lr" if optimizer == "SGD" else "adam_lr")
-        key = (optimizer, peak, factors.tobytes())
-        median = self._runs.pop(key, np.empty(0))
-        if len(median) <= steps:
-            n = min(len(factors), max(steps, 2 * (len(median) - 1)))
+        keys = [(optimizer, peak, factors.tobytes()) for factors in shown]
+        medians = [self._runs.get(key, np.empty(0)) for key in keys]
+        missing = [i for i, median in enumerate(medians) if len(median) <= steps]
+        if missing:
+            n = max(min(MAX_STEPS, max(steps, 2 * (len(medians[i]) - 1))) for i in missing)
             opt = SGD(lr=peak) if optimizer == "SGD" else Adam(lr=peak)
-            rates = peak * factors
-            losses, _ = run_replicas(
-                opt, self.bowl, START, n, self.seeds, schedule=rates.__getitem__, rng=0
-            )
-            median = np.median(losses, axis=0)
-        self._runs[key] = median  # the most recently used last
+            rates = peak * np.array([shown[i][:n] for i in missing])
+            runs = replica_losses(opt, self.bowl, START, rates, self.seeds, rng=0)
+            for i, losses in zip(missing, runs):
+                medians[i] = np.median(losses, axis=0)
+        for key, median in zip(keys, medians):
+            self._runs.pop(key, None)
+            self._runs[key] = median  # the most recently used last
         while len(self._runs) > 48:
             self._runs.pop(next(iter(self._runs)))
         window = np.ones(10) / 10
-        return np.convolve(median[: steps + 1], window, mode="valid")
+        return [np.convolve(median[: steps + 1], window, mode="valid") for median in medians]
 
     def _draw(self):
         steps = self.value("steps")
@@ -158,13 +161,18 @@ class ScheduleDesigner(Explorer):
             (self.value(s), self._factors(self.value(s))) for s in self.slots
         ]
         self.factors, self.losses = {}, {}
-        for i, (name, factors) in enumerate(shown):
+        for i, (_, factors) in enumerate(shown):
             visible = factors is not None
             self.rate_lines[i].set_visible(visible)
             for lines in self.loss_lines.values():
                 lines[i].set_visible(visible)
-            if visible:
-                self._draw_one(i, name, factors, steps)
+        drawn = [(i, name, f) for i, (name, f) in enumerate(shown) if f is not None]
+        losses = {
+            optimizer: self._losses(optimizer, [f for _, _, f in drawn], steps)
+            for optimizer in self.loss_lines
+        }
+        for j, (i, name, factors) in enumerate(drawn):
+            self._draw_one(i, name, factors, steps, {k: v[j] for k, v in losses.items()})
         self._set_limits(steps)
         self._set_info()
 
@@ -173,13 +181,13 @@ class ScheduleDesigner(Explorer):
             return None
         return schedule_factors(name, MAX_STEPS, self.value("length"), self.value("warmup"))
 
-    def _draw_one(self, i, name, factors, steps):
+    def _draw_one(self, i, name, factors, steps, losses):
         t = np.arange(steps)
         self.factors[name] = factors[:steps]
         self.rate_lines[i].set_data(t, np.maximum(factors[:steps], 1e-6))
         self.rate_lines[i].set_markevery(max(1, steps // 8))
         for optimizer, lines in self.loss_lines.items():
-            median = self._loss(optimizer, factors, steps)
+            median = losses[optimizer]
             self.losses[optimizer, name] = median
             lines[i].set_data(np.arange(len(median)) + (steps + 1 - len(median)), median)
             lines[i].set_markevery(max(1, len(median) // 6))

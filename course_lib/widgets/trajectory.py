@@ -569,7 +569,9 @@ class TrajectoryExplorer(Explorer):
         else:
             ax.set_xlim(*f.bounds)
             ax.set_ylim(*self._ylims[view.key])
-        ax.set_title(self._title(view), fontsize=10)
+        # at a fixed height (where matplotlib puts it: no ticks above), not placed when the
+        # axes draw: the title is drawn alone over the cached axes (_panel_layers)
+        ax.set_title(self._title(view), fontsize=10, y=1.0)
         scale = view.preset.loss_scale
         if scale == "symlog":
             self.ax_loss.set_yscale("symlog", linthresh=1.0)
@@ -704,6 +706,16 @@ class TrajectoryExplorer(Explorer):
         if i == 0:
             return self._shown
         return self._made[self._shown].preset.loss_scale, self._loss_limits
+
+    def _panel_layers(self, i):
+        """The landscape panel: a landscape of a slider (the ravine of a condition number)
+        changes its contour lines and title, not its axes: those are drawn over the axes'
+        cached pixels."""
+        if i != 0:
+            return None
+        ax = self.ax2 if self.ax2.get_visible() else self.ax1
+        layers = [*self._views[self._shown], ax.title, *ax.spines.values()]
+        return (ax is self.ax2, ax.get_xlim(), ax.get_ylim()), layers
 
     # -- messages ------------------------------------------------------------------------------
     def outcome(self, label, f=None):
