@@ -231,7 +231,7 @@ class TestChecks(AssignmentChecks):
     assignment = PS
     mistakes = MISTAKES
     submissions = {
-        "mutates_params": (MUTATES_PARAMS, {FORM: "modified its argument `params` in place"}),
+        "mutates_params": (MUTATES_PARAMS, {FORM: "modified params['W1'] in place"}),
     }
     in_notebook = ()  # graded through their question's checkers (no training per mistake)
     wrong = WRONG
@@ -402,7 +402,7 @@ class TestPipeline(AssignmentPipeline):
         ("several_mistakes", "your loss is N times too large"),
         ("several_mistakes", "with large scores your softmax gives inf or NaN"),
         ("several_mistakes", "your bias gradient is summed over the wrong axis"),
-        ("mutates_params", "modified its argument `params` in place"),
+        ("mutates_params", "modified params['W1'] in place"),
         ("stops_early", "held-out test images is below 95%"),
     ]
     hidden_failure = ("stops_early", TRAIN)

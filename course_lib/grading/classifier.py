@@ -281,6 +281,20 @@ def _explain(exc: BaseException) -> Optional[str]:
     return None
 
 
+def _explain_mutation(arg: str, before: Any, after: Any) -> Optional[str]:
+    """Which parameter array the student's function changed."""
+    if arg != "params":
+        return None
+    changed = [k for k in KEYS if not np.array_equal(before[k], after[k])]
+    return (
+        f"modified params[{changed[0]!r}] in place (with `+=`, `*=`, slice assignment or "
+        f"`out=`): the caller's parameters must stay as they were, so build new arrays, "
+        f"e.g. `dW = X.T @ dZ + 2 * reg * W` rather than `W += ...`"
+        if changed
+        else None
+    )
+
+
 _UNREADABLE = "must return a pair (loss, grads), grads a dict with the keys 'W1', 'b1', 'W2', 'b2'"
 
 
@@ -291,7 +305,14 @@ def check_two_layer_form(student: Callable, seed: int = 0, hidden: bool = False)
     """The form only: a float loss and a dict of finite arrays shaped like the parameters,
     the parameters and data left as they were (values are the other parts' business)."""
     for case in _cases(seed):
-        out = run(student, case, name=NAME, hidden=hidden, explain=_explain)
+        out = run(
+            student,
+            case,
+            name=NAME,
+            hidden=hidden,
+            explain=_explain,
+            explain_mutation=_explain_mutation,
+        )
         try:
             loss, grads = out
             keys = set(grads)
