@@ -40,7 +40,7 @@ _BT, _NEWTON = "backtracking", "newton"
 ROSENBROCK_START = (-1.2, 1.0)
 TOL = 1e-6
 """The experiment's start on Rosenbrock's function and its gradient tolerance."""
-GD_MAX_ITER = 20000
+GD_MAX_ITER = 2000
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,12 +159,18 @@ def _backtracking_cases(seed, hidden):
     landscape = Rosenbrock() if not hidden else Rosenbrock(1.0, float(rng.uniform(20, 100)))
     f, grad, hess = _functions(landscape)
     cases = []
-    for x in ((-1.2, 1.0), (0.5, 0.5)) if not hidden else rng.uniform(-1.5, 1.5, (3, 2)):
+    points = ((-1.2, 1.0), (0.5, 0.5)) if not hidden else rng.uniform(-1.5, 1.5, (3, 2))
+    for k, x in enumerate(points):
         x = np.array(x, dtype=float)
         g = grad(x)
         for d, name in ((-g, "-g"), (_direction(hess(x), g), "the Newton direction")):
-            args = dict(f=f, x=x, g=g, d=d)
-            cases.append(Case(args, f"Rosenbrock at x = ({x[0]:.3g}, {x[1]:.3g}), d = {name}"))
+            # the defaults, then a large c (where a slip in the test shows) and another shrink
+            c, shrink = (1e-4, 0.5) if k == 0 else (0.3, 0.6)
+            if hidden:
+                c, shrink = float(rng.uniform(0.1, 0.5)), float(rng.uniform(0.3, 0.7))
+            args = dict(f=f, x=x, g=g, d=d, c=c, shrink=shrink)
+            where = f"Rosenbrock at x = ({x[0]:.3g}, {x[1]:.3g}), d = {name}"
+            cases.append(Case(args, f"{where}, c={c:g}, shrink={shrink:g}"))
     return cases
 
 
@@ -181,26 +187,39 @@ _BT_MISTAKES = [
         "sign",
         "your Armijo test has the wrong sign: with g.d < 0 the sufficient decrease is "
         "f(x + a d) <= f(x) + c a g.d (the right side is below f(x)), not f(x) - c a g.d",
-        variant=lambda f, x, g, d: reference_backtracking(f, x, g, d, sign=-1.0)[0],
+        variant=lambda f, x, g, d, c, shrink: reference_backtracking(
+            f, x, g, d, c, shrink, sign=-1.0
+        )[0],
     ),
     Mistake(
         "no_c",
         "your Armijo test leaves out c: it asks for the full decrease a g.d of the linear "
         "model, f(x + a d) <= f(x) + c a g.d with c = 1e-4 asks only for a small part of it",
-        variant=lambda f, x, g, d: reference_backtracking(f, x, g, d, with_c=False)[0],
+        variant=lambda f, x, g, d, c, shrink: reference_backtracking(
+            f, x, g, d, c, shrink, with_c=False
+        )[0],
     ),
 ]
+
+_BT_MISTAKES.append(
+    Mistake(
+        "defaults",
+        "you ignore the arguments c and shrink (your function uses 1e-4 and 0.5 whatever it "
+        "is given): use the parameters",
+        variant=lambda f, x, g, d, c, shrink: reference_backtracking(f, x, g, d)[0],
+    )
+)
 
 _COUNT_MISTAKES = [
     Mistake(
         "no_fx",
         "your count leaves out the evaluation of f(x) itself: count every call of f",
-        variant=lambda f, x, g, d: reference_backtracking(f, x, g, d)[1] - 1,
+        variant=lambda *args: reference_backtracking(*args)[1] - 1,
     ),
     Mistake(
         "plus_one",
         "your count is one more than the calls of f: count f(x) and each trial point once",
-        variant=lambda f, x, g, d: reference_backtracking(f, x, g, d)[1] + 1,
+        variant=lambda *args: reference_backtracking(*args)[1] + 1,
     ),
 ]
 
@@ -209,12 +228,12 @@ def check_backtracking_step(student: Callable, seed: int = 0, hidden: bool = Fal
     """The step of ``backtracking(f, x, g, d)`` equals Armijo backtracking from 1 (halving)."""
     check_against_reference(
         student,
-        lambda f, x, g, d: reference_backtracking(f, x, g, d)[0],
+        reference_backtracking,
         _backtracking_cases(seed, hidden),
         name=_BT,
         hidden=hidden,
         what="the step",
-        extract=lambda out: _pair(out)[0] if isinstance(out, tuple) else out,
+        extract=lambda out: _pair(out)[0],
         unreadable="must return a pair (step, evaluations)",
         mistakes=_BT_MISTAKES,
         rtol=1e-12,
@@ -225,7 +244,7 @@ def check_backtracking_count(student: Callable, seed: int = 0, hidden: bool = Fa
     """The number of evaluations ``backtracking`` reports equals the calls of f it needs."""
     check_against_reference(
         student,
-        lambda f, x, g, d: reference_backtracking(f, x, g, d)[1],
+        reference_backtracking,
         _backtracking_cases(seed, hidden),
         name=_BT,
         hidden=hidden,
@@ -239,9 +258,8 @@ def check_backtracking_count(student: Callable, seed: int = 0, hidden: bool = Fa
 
 
 _BT_MISTAKES_COUNT = [
-    Mistake(m.name, m.message, variant=lambda f, x, g, d, k=k: reference_backtracking(
-        f, x, g, d, **k)[1])
-    for m, k in zip(_BT_MISTAKES, ({"sign": -1.0}, {"with_c": False}))
+    Mistake(m.name, m.message, variant=lambda *args, k=k: reference_backtracking(*args, **k)[1])
+    for m, k in zip(_BT_MISTAKES[:2], ({"sign": -1.0}, {"with_c": False}))
 ]
 
 
@@ -253,16 +271,16 @@ def _path(out):
 
 
 def _counts(out):
-    counts = tuple(out[1])
-    if len(counts) != 3:
+    counts = np.array(tuple(out[1]), dtype=float)
+    if counts.shape != (3,):
         raise ValueError("three counts")
-    return np.array(counts, dtype=float)
+    return counts
 
 
 def _form(out):
     """What the form test compares: path is (k + 1, n), starts at x0; three counts."""
     path = np.array(out[0], dtype=float)
-    return np.r_[path.ndim, path.shape[-1], path[0], len(tuple(out[1]))]
+    return np.r_[path.ndim, path.shape[-1], path[0], len(np.array(tuple(out[1]), dtype=float))]
 
 
 def _gradient_direction(H, g):
@@ -302,6 +320,11 @@ def _newton_mistakes(part):
     return [Mistake(n, m, variant=_newton_variant(part, **s)) for n, m, s in slips]
 
 
+def _search_without_fx(f, x, g, d, lr=1.0):
+    a, calls = reference_backtracking(f, x, g, d, lr=lr)
+    return a, calls - 1
+
+
 def _counts_mistakes():
     def off(index, delta):
         def variant(f, grad, hess, x0, tol, max_iter):
@@ -323,13 +346,20 @@ def _counts_mistakes():
         )
         for i in range(3)
         for d in (-1, 1)
+    ] + [
+        Mistake(
+            "no_fx",
+            "your count of function evaluations leaves out f(x) of each line search: "
+            "backtracking must count f(x) too",
+            variant=_newton_variant(_counts, search=_search_without_fx),
+        )
     ] + _newton_mistakes(_counts)
 
 
 def _newton_check(student, cases, hidden, what, extract, mistakes, **kw):
     check_against_reference(
         student,
-        lambda *args: extract(reference_newton(*args)),
+        reference_newton,
         cases,
         name=_NEWTON,
         hidden=hidden,
@@ -370,7 +400,17 @@ def check_newton_counts(student: Callable, seed: int = 0, hidden: bool = False) 
     """The (gradient, function, Hessian) evaluation counts of ``newton`` equal the calls."""
     _newton_check(student, _newton_cases(seed, hidden), hidden,
                   "the counts (gradients, values, Hessians)", _counts, _counts_mistakes(),
-                  rtol=0, atol=0)
+                  rtol=0, atol=0, verdict=_counts_verdict)
+
+
+def _counts_verdict(got, expected, case):
+    names = ("gradient", "function", "Hessian")
+    wrong = [names[i] for i in range(3) if got[i] != expected[i]]
+    if len(wrong) == 3:
+        return ("all three counts differ: your method takes another number of iterations "
+                "than the correct one (make the path test pass first)")
+    return (f"the count of {' and '.join(wrong)} evaluations differs from the calls the "
+            f"method makes (count every call of grad, f and hess, and only those)")
 
 
 def check_newton_saddle(student: Callable, seed: int = 0, hidden: bool = False) -> None:
@@ -418,10 +458,14 @@ def check_rosenbrock_table(table, hidden: bool = False) -> None:
     if got[2, 1] == expected[2, 0] != expected[2, 1]:
         fail(name, "for L-BFGS-B the gradient evaluations are res.njev (or res.nfev), "
              "not res.nit", hidden=hidden)
+    if np.array_equal(got[:2, 0], expected[:2, 0] + 1):
+        fail(name, "your steps count the points of the path: the steps are len(path) - 1 "
+             "(row 0 is the start)", hidden=hidden)
     wrong = [(i, j) for i in range(3) for j in range(2) if got[i, j] != expected[i, j]]
     if wrong:
         rows, cols = ("Newton", "gradient descent", "L-BFGS-B"), ("steps", "gradients")
         i, j = wrong[0]
         fail(name, f"the {cols[j]} of {rows[i]} (row {i}, column {j}) differ from the "
-             f"reference run", hidden=hidden,
+             f"reference run (the rows of Newton and gradient descent come from your newton: "
+             f"get its tests right first)", hidden=hidden,
              details=f"expected: {describe(expected)}\ngot:      {describe(got)}")
