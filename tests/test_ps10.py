@@ -36,6 +36,7 @@ TABLE = "test_rosenbrock_table"
 ARMIJO = "if f(x + a * d) <= fx + c * a * (g @ d):"
 STOP = "        if np.linalg.norm(g) <= tol:\n            break\n"
 COUNT_GRAD = "        g = grad(x)\n        gradients += 1\n" + STOP
+TABLE_ROWS = "[[len(path) - 1, counts[0]], [len(gd_path) - 1, gd_counts[0]], [res.nit, res.njev]]"
 FALLBACK = """        try:
             np.linalg.cholesky(H)
             d = np.linalg.solve(H, -g)
@@ -112,14 +113,24 @@ MISTAKES = {
     ),
     "table_columns_swapped": (
         "experiment",
-        [("[[len(path) - 1, counts[0]], [len(gd_path) - 1, gd_counts[0]], [res.nit, res.njev]]",
-          "[[counts[0], len(path) - 1], [gd_counts[0], len(gd_path) - 1], [res.njev, res.nit]]")],
+        [
+            (
+                TABLE_ROWS,
+                "[[counts[0], len(path) - 1], [gd_counts[0], len(gd_path) - 1], "
+                "[res.njev, res.nit]]",
+            )
+        ],
         "your columns are swapped",
         {TABLE},
     ),
     "table_points_not_steps": (
         "experiment",
-        [("[[len(path) - 1, counts[0]], [len(gd_path) - 1,", "[[len(path), counts[0]], [len(gd_path),")],
+        [
+            (
+                "[[len(path) - 1, counts[0]], [len(gd_path) - 1,",
+                "[[len(path), counts[0]], [len(gd_path),",
+            )
+        ],
         "the steps are len(path) - 1",
         {TABLE},
     ),
@@ -305,8 +316,9 @@ def test_the_mark_scheme_quotes_the_reference_runs():
     table = checks.rosenbrock_table()
     assert table.tolist() == [[21, 22], [2000, 2000], [36, 44]]
     f, grad, hess = checks._functions(__import__("course_lib.landscapes").landscapes.Rosenbrock())
-    gd, _ = checks.reference_newton(f, grad, lambda x: np.eye(2), checks.ROSENBROCK_START,
-                                    checks.TOL, 20000)
+    gd, _ = checks.reference_newton(
+        f, grad, lambda x: np.eye(2), checks.ROSENBROCK_START, checks.TOL, 20000
+    )
     assert 13700 < len(gd) - 1 < 13900  # "about 13,800"
     eig = np.linalg.eigvalsh(hess(np.array([1.0, 1.0])))
     assert 2500 < eig[1] / eig[0] < 2520  # "about 2500"

@@ -304,17 +304,35 @@ def _bad_search(**slip):
 
 def _newton_mistakes(part):
     slips = [
-        ("gradient", "you step along the gradient -g, not the Newton direction: solve "
-         "H d = -g (np.linalg.solve(H, -g))", dict(direction=_gradient_direction)),
-        ("no_reset", "each line search starts from the last step found instead of 1: start "
-         "every line search with the full Newton step a = 1", dict(reset=False)),
-        ("no_stop", "you never stop at tol: stop (before computing the Hessian) as soon as "
-         "||grad(x)|| <= tol", dict(stop=False)),
-        ("no_fallback", "where H is not positive definite you still step along the solution "
-         "of H d = -g, which heads for the saddle: step along -g there",
-         dict(direction=_solve_plain)),
-        ("sign", "your Armijo test has the wrong sign (f(x) - c a g.d instead of "
-         "f(x) + c a g.d)", dict(search=_bad_search(sign=-1.0))),
+        (
+            "gradient",
+            "you step along the gradient -g, not the Newton direction: solve "
+            "H d = -g (np.linalg.solve(H, -g))",
+            dict(direction=_gradient_direction),
+        ),
+        (
+            "no_reset",
+            "each line search starts from the last step found instead of 1: start "
+            "every line search with the full Newton step a = 1",
+            dict(reset=False),
+        ),
+        (
+            "no_stop",
+            "you never stop at tol: stop (before computing the Hessian) as soon as "
+            "||grad(x)|| <= tol",
+            dict(stop=False),
+        ),
+        (
+            "no_fallback",
+            "where H is not positive definite you still step along the solution "
+            "of H d = -g, which heads for the saddle: step along -g there",
+            dict(direction=_solve_plain),
+        ),
+        (
+            "sign",
+            "your Armijo test has the wrong sign (f(x) - c a g.d instead of f(x) + c a g.d)",
+            dict(search=_bad_search(sign=-1.0)),
+        ),
         ("no_c", "your Armijo test leaves out c", dict(search=_bad_search(with_c=False))),
     ]
     return [Mistake(n, m, variant=_newton_variant(part, **s)) for n, m, s in slips]
@@ -335,25 +353,32 @@ def _counts_mistakes():
         return variant
 
     which = ("gradient", "function", "Hessian")
-    return [
-        Mistake(
-            f"off_{i}_{d}",
-            f"your count of {which[i]} evaluations is {'one more' if d > 0 else 'one less'} "
-            f"than the calls made"
-            + (": the last gradient, at which the test ||g|| <= tol stops the loop, counts "
-               "too" if i == 0 and d < 0 else ""),
-            variant=off(i, d),
-        )
-        for i in range(3)
-        for d in (-1, 1)
-    ] + [
-        Mistake(
-            "no_fx",
-            "your count of function evaluations leaves out f(x) of each line search: "
-            "backtracking must count f(x) too",
-            variant=_newton_variant(_counts, search=_search_without_fx),
-        )
-    ] + _newton_mistakes(_counts)
+    return (
+        [
+            Mistake(
+                f"off_{i}_{d}",
+                f"your count of {which[i]} evaluations is {'one more' if d > 0 else 'one less'} "
+                f"than the calls made"
+                + (
+                    ": the last gradient, at which the test ||g|| <= tol stops the loop, counts too"
+                    if i == 0 and d < 0
+                    else ""
+                ),
+                variant=off(i, d),
+            )
+            for i in range(3)
+            for d in (-1, 1)
+        ]
+        + [
+            Mistake(
+                "no_fx",
+                "your count of function evaluations leaves out f(x) of each line search: "
+                "backtracking must count f(x) too",
+                variant=_newton_variant(_counts, search=_search_without_fx),
+            )
+        ]
+        + _newton_mistakes(_counts)
+    )
 
 
 def _newton_check(student, cases, hidden, what, extract, mistakes, **kw):
@@ -374,21 +399,41 @@ def _newton_check(student, cases, hidden, what, extract, mistakes, **kw):
 
 def check_newton_form(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """``newton`` returns (path, counts): path 2-D with n columns starting at x0, three counts."""
-    _newton_check(student, _newton_cases(seed, hidden), hidden,
-                  "the form (path.ndim, n, path[0], len(counts))", _form, [], rtol=0, atol=0)
+    _newton_check(
+        student,
+        _newton_cases(seed, hidden),
+        hidden,
+        "the form (path.ndim, n, path[0], len(counts))",
+        _form,
+        [],
+        rtol=0,
+        atol=0,
+    )
 
 
 def check_newton_path(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """The path of ``newton`` equals the reference's to rounding."""
-    _newton_check(student, _newton_cases(seed, hidden), hidden, "the path", _path,
-                  _newton_mistakes(_path), verdict=_path_verdict(hidden), rtol=1e-8, atol=1e-10)
+    _newton_check(
+        student,
+        _newton_cases(seed, hidden),
+        hidden,
+        "the path",
+        _path,
+        _newton_mistakes(_path),
+        verdict=_path_verdict(hidden),
+        rtol=1e-8,
+        atol=1e-10,
+    )
 
 
 def _path_verdict(hidden):
     def verdict(got, expected, case):
         if got.shape != expected.shape:
-            return (f"the path has {len(got)} points, the correct one {len(expected)}"
-                    if not hidden else "the path has the wrong number of points")
+            return (
+                f"the path has {len(got)} points, the correct one {len(expected)}"
+                if not hidden
+                else "the path has the wrong number of points"
+            )
         bad = np.argwhere(~np.isclose(got, expected, 1e-8, 1e-10))
         row, col = (int(v) for v in bad[0])
         return f"the path first differs at step {row}, coordinate {col}"
@@ -398,25 +443,45 @@ def _path_verdict(hidden):
 
 def check_newton_counts(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """The (gradient, function, Hessian) evaluation counts of ``newton`` equal the calls."""
-    _newton_check(student, _newton_cases(seed, hidden), hidden,
-                  "the counts (gradients, values, Hessians)", _counts, _counts_mistakes(),
-                  rtol=0, atol=0, verdict=_counts_verdict)
+    _newton_check(
+        student,
+        _newton_cases(seed, hidden),
+        hidden,
+        "the counts (gradients, values, Hessians)",
+        _counts,
+        _counts_mistakes(),
+        rtol=0,
+        atol=0,
+        verdict=_counts_verdict,
+    )
 
 
 def _counts_verdict(got, expected, case):
     names = ("gradient", "function", "Hessian")
     wrong = [names[i] for i in range(3) if got[i] != expected[i]]
     if len(wrong) == 3:
-        return ("all three counts differ: your method takes another number of iterations "
-                "than the correct one (make the path test pass first)")
-    return (f"the count of {' and '.join(wrong)} evaluations differs from the calls the "
-            f"method makes (count every call of grad, f and hess, and only those)")
+        return (
+            "all three counts differ: your method takes another number of iterations "
+            "than the correct one (make the path test pass first)"
+        )
+    return (
+        f"the count of {' and '.join(wrong)} evaluations differs from the calls the "
+        f"method makes (count every call of grad, f and hess, and only those)"
+    )
 
 
 def check_newton_saddle(student: Callable, seed: int = 0, hidden: bool = False) -> None:
     """On the saddle x^2 - y^2 (H indefinite) ``newton`` steps along -g, away from the saddle."""
-    _newton_check(student, _saddle_cases(seed, hidden), hidden, "the path on the saddle",
-                  _path, _newton_mistakes(_path), rtol=1e-8, atol=1e-10)
+    _newton_check(
+        student,
+        _saddle_cases(seed, hidden),
+        hidden,
+        "the path on the saddle",
+        _path,
+        _newton_mistakes(_path),
+        rtol=1e-8,
+        atol=1e-10,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -453,19 +518,33 @@ def check_rosenbrock_table(table, hidden: bool = False) -> None:
     if got.shape != (3, 2):
         fail(name, f"must be an array of shape (3, 2), got shape {got.shape}", hidden=hidden)
     if np.array_equal(got[:, ::-1], expected):
-        fail(name, "your columns are swapped: column 0 is the steps, column 1 the gradient "
-             "evaluations", hidden=hidden)
+        fail(
+            name,
+            "your columns are swapped: column 0 is the steps, column 1 the gradient evaluations",
+            hidden=hidden,
+        )
     if got[2, 1] == expected[2, 0] != expected[2, 1]:
-        fail(name, "for L-BFGS-B the gradient evaluations are res.njev (or res.nfev), "
-             "not res.nit", hidden=hidden)
+        fail(
+            name,
+            "for L-BFGS-B the gradient evaluations are res.njev (or res.nfev), not res.nit",
+            hidden=hidden,
+        )
     if np.array_equal(got[:2, 0], expected[:2, 0] + 1):
-        fail(name, "your steps count the points of the path: the steps are len(path) - 1 "
-             "(row 0 is the start)", hidden=hidden)
+        fail(
+            name,
+            "your steps count the points of the path: the steps are len(path) - 1 "
+            "(row 0 is the start)",
+            hidden=hidden,
+        )
     wrong = [(i, j) for i in range(3) for j in range(2) if got[i, j] != expected[i, j]]
     if wrong:
         rows, cols = ("Newton", "gradient descent", "L-BFGS-B"), ("steps", "gradients")
         i, j = wrong[0]
-        fail(name, f"the {cols[j]} of {rows[i]} (row {i}, column {j}) differ from the "
-             f"reference run (the rows of Newton and gradient descent come from your newton: "
-             f"get its tests right first)", hidden=hidden,
-             details=f"expected: {describe(expected)}\ngot:      {describe(got)}")
+        fail(
+            name,
+            f"the {cols[j]} of {rows[i]} (row {i}, column {j}) differ from the "
+            f"reference run (the rows of Newton and gradient descent come from your newton: "
+            f"get its tests right first)",
+            hidden=hidden,
+            details=f"expected: {describe(expected)}\ngot:      {describe(got)}",
+        )
