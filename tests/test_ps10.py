@@ -50,7 +50,10 @@ MISTAKES = {
     "armijo_sign": (
         "backtracking",
         [(ARMIJO, "if f(x + a * d) <= fx - c * a * (g @ d):")],
-        "your Armijo test has the wrong sign",  # harmless in newton, where c = 1e-4
+        {  # harmless in newton, where c = 1e-4
+            BT_STEP: "your Armijo test has the wrong sign",
+            BT_COUNT: "the number of evaluations of f differs",
+        },
         {BT_STEP, BT_COUNT},
     ),
     "armijo_without_c": (
@@ -58,7 +61,7 @@ MISTAKES = {
         [(ARMIJO, "if f(x + a * d) <= fx + a * (g @ d):")],
         {
             BT_STEP: "your Armijo test leaves out c",
-            BT_COUNT: "your Armijo test leaves out c",
+            BT_COUNT: "the number of evaluations of f differs",
             PATH: "your Armijo test leaves out c",
             SADDLE: "your Armijo test leaves out c",
             # it halves until the step underflows, beyond the reference's 50 halvings
@@ -252,6 +255,19 @@ def newton(f, grad, hess, x0, tol, max_iter):
     return np.array(path), (gradients, values, hessians)
 """
 
+# At most 12 trial steps: enough for the visible cases, not for the hidden ones.
+CAPPED_SEARCH = """
+def backtracking(f, x, g, d, c=1e-4, shrink=0.5):
+    fx, evaluations = f(x), 1
+    a = 1.0
+    for _ in range(12):
+        evaluations += 1
+        if f(x + a * d) <= fx + c * a * (g @ d):
+            break
+        a *= shrink
+    return a, evaluations
+"""
+
 COUNTS_AS_DICT = solutions()["newton"].replace(
     "return np.array(path), (gradients, values, hessians)",
     'return np.array(path), {"grad": gradients, "f": values, "hess": hessians}',
@@ -350,9 +366,8 @@ class TestPipeline(AssignmentPipeline):
         "solution": Student(),
         "released": Student(released=True, lost=set(points())),
         "alternative": Student(alternative_answers()),
-        "armijo_sign": Student(
-            with_mistakes("armijo_sign"), lost={BT_STEP, BT_COUNT, PATH, COUNTS, TABLE}
-        ),
+        "armijo_sign": Student(with_mistakes("armijo_sign"), lost={BT_STEP, BT_COUNT}),
+        "capped_search": Student({"backtracking": CAPPED_SEARCH}, lost={BT_STEP, BT_COUNT}),
         "several_mistakes": Student(
             with_mistakes("no_fallback", "last_gradient_not_counted"),
             lost={SADDLE, COUNTS, TABLE},
@@ -361,8 +376,10 @@ class TestPipeline(AssignmentPipeline):
     }
     feedback_messages = [
         ("armijo_sign", "your Armijo test has the wrong sign"),
+        ("capped_search", "the number of evaluations of f differs"),
         ("several_mistakes", "heads for the saddle"),
         ("several_mistakes", "is one less than the calls made"),
         ("step_not_reset", "each line search starts from the last step found instead of 1"),
     ]
-    hidden_failure = ("", "")
+    released_without_stub = 1  # the table's test finds no table
+    hidden_failure = ("capped_search", BT_STEP)

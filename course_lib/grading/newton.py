@@ -251,16 +251,11 @@ def check_backtracking_count(student: Callable, seed: int = 0, hidden: bool = Fa
         what="the number of evaluations of f",
         extract=lambda out: _pair(out)[1],
         unreadable="must return a pair (step, evaluations)",
-        mistakes=_COUNT_MISTAKES + _BT_MISTAKES_COUNT,
+        mistakes=_COUNT_MISTAKES,
+        hint="count f(x) and each trial point once (if the step test fails, fix the step first)",
         rtol=0,
         atol=0,
     )
-
-
-_BT_MISTAKES_COUNT = [
-    Mistake(m.name, m.message, variant=lambda *args, k=k: reference_backtracking(*args, **k)[1])
-    for m, k in zip(_BT_MISTAKES[:2], ({"sign": -1.0}, {"with_c": False}))
-]
 
 
 # --------------------------------------------------------------------------------------------
