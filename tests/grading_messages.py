@@ -29,7 +29,7 @@ from typing import Mapping, Optional
 from nbgrader_course import REPO, SourceNotebook, nbgrader_meta, strip_solution_markers
 
 GOLDEN = Path(__file__).with_name("golden") / "grading_messages.json"
-ASSIGNMENTS = ("ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07", "ps08", "ps09")
+ASSIGNMENTS = ("ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07", "ps08", "ps09", "ps10")
 SWEEP = ((1, True), (2, True), (12345, True))
 
 
