@@ -9,6 +9,7 @@ small for Python shows the preflight stopping before anyone is graded.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -206,7 +207,13 @@ def test_regenerating_refuses_once_the_gradebook_holds_submissions(tmp_path):
     course = Course.create(tmp_path, [A])
     released = tmp_path / "exercises" / A / f"{A}.ipynb"
     command = [sys.executable, "-m", "course_lib.autograde.regenerate", A]
-    fresh = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    # with the environment not activated and no gradebook yet: nbgrader runs `alembic` to create
+    # one, which must still be found
+    (tmp_path / "gradebook.db").unlink(missing_ok=True)
+    bare = {**os.environ, "PATH": os.defpath}
+    fresh = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=bare
+    )
     assert fresh.returncode == 0, fresh.stderr[-3000:]
     assert released.exists()
     before = released.read_bytes()

@@ -11,6 +11,7 @@ place. This command checks first: with submissions in the gradebook it refuses (
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from typing import Optional, Sequence
@@ -35,7 +36,16 @@ def submissions(assignment: str, course_dir: str = ".") -> list:
         return sorted(sub.student_id for sub in found.submissions)
 
 
+def _find_alembic_beside_python() -> None:
+    """nbgrader runs `alembic` by name to create or upgrade a gradebook: put this Python's
+    scripts folder first on PATH, so that it is found when the environment is not activated."""
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    _find_alembic_beside_python()
     p = argparse.ArgumentParser(
         prog="python -m course_lib.autograde.regenerate",
         description="Regenerate exercises/ASSIGNMENT from solutions/ with nbgrader, unless "
