@@ -454,7 +454,7 @@ def test_visible_messages_show_the_case(solution_namespace):
 def test_the_visible_cases_include_a_matrix_on_which_eigvals_returns_complex_numbers():
     """The repeated-eigenvalue case really trips np.linalg.eigvals (visible and hidden)."""
     for seed in [0, 7207, 85]:
-        H = checks._hessian_cases(seed)[-1].args["H"]
+        H = checks.hessian_cases(seed)[-1].args["H"]
         assert np.iscomplexobj(np.linalg.eigvals(H))
         assert np.allclose(H, H.T)
 

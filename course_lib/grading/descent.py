@@ -525,7 +525,7 @@ def _awkward(rng: np.random.Generator, eigenvalues) -> np.ndarray:
     return fallback if fallback is not None else h
 
 
-def _hessian_cases(seed: int) -> list[Case]:
+def hessian_cases(seed: int) -> list[Case]:
     from course_lib.landscapes import Quadratic
 
     rng = np.random.default_rng(seed)
@@ -625,7 +625,7 @@ def _pair_item(pick: Optional[int], size: int = 2) -> Optional[Callable]:
     return item
 
 
-def _check_scalar(
+def check_hessian_scalar(
     student: Callable,
     name: str,
     what: str,
@@ -661,7 +661,7 @@ def _check_scalar(
     )
 
 
-def _mistakes(pairs, formula_diag, formula_unsorted, rtol=1e-6) -> list[Mistake]:
+def hessian_mistakes(pairs, formula_diag, formula_unsorted, rtol=1e-6) -> list[Mistake]:
     """Mistakes from (name, message, formula(lambda_min, lambda_max)) triples, followed by
     the same correct formula applied to the diagonal or to unsorted eigvals."""
     out = [Mistake(n, msg, variant=_by_eigenvalues(f), rtol=rtol) for n, msg, f in pairs]
@@ -684,7 +684,7 @@ def check_max_stable_lr(student: Callable, seed: int = 0, hidden: bool = False) 
     with a repeated eigenvalue.
     """
     name = "max_stable_lr"
-    mistakes = _mistakes(
+    mistakes = hessian_mistakes(
         [
             (
                 "lambda_min",
@@ -731,12 +731,12 @@ def check_max_stable_lr(student: Callable, seed: int = 0, hidden: bool = False) 
             variant=lambda H: 2 / np.trace(np.asarray(H, dtype=float)),
         ),
     ]
-    _check_scalar(
+    check_hessian_scalar(
         student,
         name,
         "the largest stable learning rate",
         _max_stable_lr,
-        _hessian_cases(seed),
+        hessian_cases(seed),
         mistakes,
         hidden,
     )
@@ -839,13 +839,13 @@ def check_best_lr(student: Callable, seed: int = 0, hidden: bool = False) -> Non
     """``best_fixed_lr(H)[0]`` is ``2 / (lambda_min + lambda_max)`` (same cases as
     :func:`check_max_stable_lr`)."""
     formula = lambda lo, hi: 2 / (lo + hi)
-    mistakes = _mistakes(_BEST_LR_MISTAKES, [formula, lambda lo, hi: 1 / hi], [formula])
-    _check_scalar(
+    mistakes = hessian_mistakes(_BEST_LR_MISTAKES, [formula, lambda lo, hi: 1 / hi], [formula])
+    check_hessian_scalar(
         student,
         "best_fixed_lr",
         "the best learning rate (the first number)",
         _best,
-        _hessian_cases(seed),
+        hessian_cases(seed),
         mistakes,
         hidden,
         pick=0,
@@ -856,13 +856,13 @@ def check_best_rate(student: Callable, seed: int = 0, hidden: bool = False) -> N
     """``best_fixed_lr(H)[1]`` is ``(kappa - 1) / (kappa + 1)`` (same cases as
     :func:`check_max_stable_lr`); 0 for a round bowl or a 1 x 1 H."""
     formula = lambda lo, hi: (hi / lo - 1) / (hi / lo + 1)
-    mistakes = _mistakes(_RATE_MISTAKES, [formula], [formula])
-    _check_scalar(
+    mistakes = hessian_mistakes(_RATE_MISTAKES, [formula], [formula])
+    check_hessian_scalar(
         student,
         "best_fixed_lr",
         "the rate (the second number)",
         _best,
-        _hessian_cases(seed),
+        hessian_cases(seed),
         mistakes,
         hidden,
         pick=1,

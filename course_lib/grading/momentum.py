@@ -42,7 +42,7 @@ from course_lib.grading._core import (
     fail,
     run,
 )
-from course_lib.grading.descent import _check_scalar, _hessian_cases, _mistakes
+from course_lib.grading.descent import check_hessian_scalar, hessian_cases, hessian_mistakes
 from course_lib.grading.problems import log_uniform, random_quadratic, rotated_bowl
 
 __all__ = [
@@ -863,13 +863,13 @@ _BEST_WHAT = {
 
 def _check_best(student: Callable, seed: int, hidden: bool, pick: int) -> None:
     formula = _BEST_FORMULAS[pick]
-    _check_scalar(
+    check_hessian_scalar(
         student,
         _BEST,
         _BEST_WHAT[pick],
         _best_momentum,
-        _hessian_cases(seed),
-        _mistakes(_BEST_MISTAKES[pick], [formula], [formula]),
+        hessian_cases(seed),
+        hessian_mistakes(_BEST_MISTAKES[pick], [formula], [formula]),
         hidden,
         pick=pick,
         unreadable="must return three numbers (lr, beta, rate), e.g. `return lr, beta, rate`",
