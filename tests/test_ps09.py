@@ -129,21 +129,22 @@ MUTATES_PARAMS = {
     )
 }
 
-# Stops as soon as its validation run passes 95% (4 epochs of SGD with momentum, constant
-# rate): 96.7% on the validation images with seed 0, 94.9% on the held-out test images with
-# the hidden test's seed 9, a network tuned to the validation split.
+# Stops as soon as its validation run passes 95% (3 epochs of SGD with momentum, constant
+# rate): 96.3% on the validation images with seed 0 (259 of 269), 94.0% on the held-out test
+# images with the hidden test's seed 9 (423 of 450), a network tuned to the validation split.
+# Both margins are several images wide, so rounding differences between machines cannot flip them.
 STOPS_EARLY = {
     "train_classifier": """
 def train_classifier(X_train, y_train, X_val, y_val, seed):
     mlp = MLP(sizes=(64, 32, 10), seed=seed)
     params = mlp.init()
-    optimizer = SGD(lr=0.05, momentum=0.9)
+    optimizer = SGD(lr=0.1, momentum=0.9)
     state = optimizer.init(params)
     rng = np.random.default_rng(seed)
-    for epoch in range(4):
+    for epoch in range(3):
         order = rng.permutation(len(X_train))
-        for start in range(0, len(X_train), 64):
-            idx = order[start : start + 64]
+        for start in range(0, len(X_train), 32):
+            idx = order[start : start + 32]
             loss, grads = mlp.loss_and_grad(params, X_train[idx], y_train[idx], 0.0)
             params, state = optimizer.step(params, grads, state)
     return params
