@@ -561,6 +561,7 @@ def train_minibatch(
     schedule_per: str = "iteration",
     metric: Optional[Callable] = None,
     epoch_loss: str = "full",
+    callback: Optional[Callable[[History], None]] = None,
 ) -> History:
     """Minibatch training: ``epochs`` passes over (X, y), one optimizer step per batch.
 
@@ -603,6 +604,9 @@ def train_minibatch(
         scikit-learn's ``loss_curve_`` and Keras report): free, since those losses were
         computed anyway, but taken at parameters that moved during the epoch. Index 0 is the
         full loss before training either way.
+      callback: optional ``History -> None``, called after every completed epoch with the
+        history so far (its ``params`` are that epoch's end parameters), e.g. to draw live
+        curves; its time is not counted in ``epoch_times``.
 
     Returns:
       A ``History``.
@@ -620,6 +624,12 @@ def train_minibatch(
         schedule is None or callable(schedule), "schedule", schedule, "None or a callable t -> lr"
     )
     check(metric is None or callable(metric), "metric", metric, "None or a callable (params, X, y)")
+    check(
+        callback is None or callable(callback),
+        "callback",
+        callback,
+        "None or a callable History -> None",
+    )
     check(epoch_loss in ("full", "batches"), "epoch_loss", epoch_loss, "'full' or 'batches'")
     check(
         schedule_per in ("iteration", "epoch"),
@@ -681,27 +691,9 @@ def train_minibatch(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{log.train_losses[-1]:.4g}")
-
-    t = log.t
-    return History(
-        iteration_losses=log.loss[:t],
-        iteration_epochs=log.epoch[:t],
-        iteration_examples=log.examples[:t],
-        iteration_times=log.time[:t],
-        lrs=log.lrs[:t],
-        train_losses=np.array(log.train_losses),
-        val_losses=None if X_val is None else np.array(log.val_losses),
-        epoch_times=np.array(log.epoch_times),
-        params=params,
-        final_state=state,
-        diverged=log.diverged_at is not None,
-        diverged_at=log.diverged_at,
-        epochs_completed=len(log.train_losses) - 1,
-        batch_size=batch_size,
-        n_train=n,
-        train_metrics=None if metric is None else np.array(log.train_metrics),
-        val_metrics=None if metric is None or X_val is None else np.array(log.val_metrics),
-    )
+                if callback is not None:
+                    callback(log.history(params, state, batch_size, n, metric, X_val))
+    return log.history(params, state, batch_size, n, metric, X_val)
 
 
 def _check_data(X, y, X_val, y_val):
@@ -752,6 +744,29 @@ class _Log:
         rows = self.epoch[: self.t] == epoch
         sizes = np.diff(self.examples[: self.t], prepend=0)[rows]
         return float(np.average(self.loss[: self.t][rows], weights=sizes))
+
+    def history(self, params, state, batch_size, n, metric, X_val):
+        """The ``History`` so far (copies of the arrays, which training goes on filling)."""
+        t = self.t
+        return History(
+            iteration_losses=self.loss[:t].copy(),
+            iteration_epochs=self.epoch[:t].copy(),
+            iteration_examples=self.examples[:t].copy(),
+            iteration_times=self.time[:t].copy(),
+            lrs=self.lrs[:t].copy(),
+            train_losses=np.array(self.train_losses),
+            val_losses=None if X_val is None else np.array(self.val_losses),
+            epoch_times=np.array(self.epoch_times),
+            params=params,
+            final_state=state,
+            diverged=self.diverged_at is not None,
+            diverged_at=self.diverged_at,
+            epochs_completed=len(self.train_losses) - 1,
+            batch_size=batch_size,
+            n_train=n,
+            train_metrics=None if metric is None else np.array(self.train_metrics),
+            val_metrics=None if metric is None or X_val is None else np.array(self.val_metrics),
+        )
 
     def end_epoch(self, train_loss, val_loss):
         """Record the full-data losses after an epoch; False (diverged) if one is not finite."""

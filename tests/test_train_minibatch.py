@@ -184,6 +184,24 @@ def test_progress_bar_and_zero_epochs(regression):
     assert none.iterations == 0 and none.train_losses.shape == (1,)
 
 
+def test_callback_sees_each_epoch_and_changes_nothing(regression):
+    X, y, _ = regression
+    args = (linear_regression_loss, np.zeros(4), X, y, Adam(lr=0.05), 16, 4)
+    seen = []
+    hist = train_minibatch(*args, rng=3, X_val=X[:20], y_val=y[:20], callback=seen.append)
+    plain = train_minibatch(*args, rng=3, X_val=X[:20], y_val=y[:20])
+    assert [h.epochs_completed for h in seen] == [1, 2, 3, 4]
+    for h in seen:  # the history so far: a prefix of the final one, with that epoch's params
+        k = h.epochs_completed
+        np.testing.assert_array_equal(h.train_losses, hist.train_losses[: k + 1])
+        np.testing.assert_array_equal(h.val_losses, hist.val_losses[: k + 1])
+        assert h.iterations == 7 * k  # 103 examples in batches of 16
+        assert h.train_losses[-1] == linear_regression_loss(h.params, X, y)[0]
+    np.testing.assert_array_equal(seen[-1].params, hist.params)
+    np.testing.assert_array_equal(hist.params, plain.params)
+    np.testing.assert_array_equal(hist.train_losses, plain.train_losses)
+
+
 def test_bad_arguments_raise_value_errors_naming_them(regression):
     X, y, _ = regression
     f, w, opt = partial(linear_regression_loss, reg=0.0), np.zeros(4), SGD(lr=0.1)
@@ -196,6 +214,7 @@ def test_bad_arguments_raise_value_errors_naming_them(regression):
         ("X_val, y_val", lambda: train_minibatch(f, w, X, y, opt, 8, 1, X_val=X)),
         ("schedule_per", lambda: train_minibatch(f, w, X, y, opt, 8, 1, schedule_per="step")),
         ("progress", lambda: train_minibatch(f, w, X, y, opt, 8, 1, progress="yes")),
+        ("callback", lambda: train_minibatch(f, w, X, y, opt, 8, 1, callback="print")),
         ("params", lambda: train_minibatch(f, np.full(4, np.inf), X, y, opt, 8, 1)),
     ]
     for name, call in cases:

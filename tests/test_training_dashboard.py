@@ -85,3 +85,33 @@ def test_runs_are_cached(dashboard):
     key = ("Adam", 3e-3, 256, "constant", 1, 0)
     first = dashboard.train(*key)
     assert dashboard.train(*key) is first
+
+
+def test_a_new_setting_shows_live_frames_and_a_cached_one_a_single_image(dashboard, monkeypatch):
+    from course_lib.widgets import classifier
+
+    monkeypatch.setattr(classifier, "FRAME_INTERVAL", 0.0)  # a frame after every epoch
+    dashboard.update(
+        optimizer="RMSProp", lr=1e-3, batch_size=128, schedule="constant", epochs=3, seed=0
+    )
+    infos, images = [], []
+
+    def record(change):
+        images.append(change["new"])
+        infos.append(dashboard.info.value)
+
+    dashboard.image.observe(record, names="value")
+    try:
+        dashboard.update(seed=7)  # not trained yet: epochs 1 and 2 live, then the final image
+        assert [i.split(";")[0] for i in infos[:2]] == [
+            "training: epoch 1 of 3",
+            "training: epoch 2 of 3",
+        ]
+        assert len(images) == 3 and len(set(images)) == 3
+        assert not infos[-1].startswith("training")
+        del images[:], infos[:]
+        dashboard.update(seed=0)
+        dashboard.update(seed=7)  # trained before: one image, the same as the final one above
+        assert len(images) == 2 and not any(i.startswith("training") for i in infos)
+    finally:
+        dashboard.image.unobserve(record, names="value")

@@ -6,13 +6,15 @@ training part of ``course_lib.data.load_digits_split`` for a few epochs with
 ``course_lib.train.train_minibatch``, then shows the loss and the accuracy per epoch on the
 training and validation sets, and eight test digits with the labels the network gives them.
 Training takes a fraction of a second (more for small batches and many epochs), longer than a
-slider drag should, so the sliders act on release and each setting is trained once (runs are
-cached).
+slider drag should, so the sliders act on release, each setting is trained once (runs are
+cached), and the curves grow live: the figure is redrawn after the first epoch and then at most
+every ``FRAME_INTERVAL`` seconds while the network trains.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 
 import numpy as np
 
@@ -26,6 +28,7 @@ HIDDEN = 32
 SHOWN = 8  # test digits shown
 _LOSS_LIMITS = (0.01, 5.0)
 _CELL_H = 14  # height of a digit's cell in the mosaic: 8 pixels, a margin, its label
+FRAME_INTERVAL = 0.15  # seconds between live frames while a setting trains
 
 # name -> function (lr, total updates) -> schedule, or None for a constant learning rate
 SCHEDULES = {
@@ -83,6 +86,23 @@ class TrainingDashboard(Explorer):
         self._mlp = {}
         self._MLP = MLP
         super().__init__(**values)
+        self._warm_epoch_panels()
+
+    def _warm_epoch_panels(self):
+        """Draw the axes of the two curve panels for every value of the epochs slider once
+        (their x range follows it; about 40 ms a panel, most of it tick labels), so that a
+        later move of the slider finds them in the cache."""
+        current, control = int(self.value("epochs")), self.controls["epochs"]
+        axes = (self.ax_loss, self.ax_acc)
+        for epochs in range(control.min, control.max + 1):
+            if epochs != current:
+                for ax in axes:
+                    ax.set_xlim(0, epochs)
+                for i in range(len(axes)):
+                    self._caches[i][epochs] = self._draw_panel(i, self._panels()[i])
+        for ax in axes:
+            ax.set_xlim(0, current)
+        self._render()  # the canvas now holds the last warmed panels: show the current ones
 
     def _make_controls(self):
         return {
@@ -97,8 +117,9 @@ class TrainingDashboard(Explorer):
         }
 
     # -- computation -------------------------------------------------------------------------
-    def train(self, optimizer, lr, batch_size, schedule, epochs, seed):
-        """``(mlp, History)`` of one setting (cached)."""
+    def train(self, optimizer, lr, batch_size, schedule, epochs, seed, callback=None):
+        """``(mlp, History)`` of one setting (cached). ``callback(mlp, history)`` is called
+        after every epoch while a new setting trains (not for a cached one)."""
         from course_lib.train import train_minibatch
 
         key = (optimizer, lr, batch_size, schedule, epochs, seed)
@@ -122,6 +143,7 @@ class TrainingDashboard(Explorer):
                 X_val=d.X_val,
                 y_val=d.y_val,
                 metric=mlp.accuracy,
+                callback=None if callback is None else functools.partial(callback, mlp),
             )
             self._runs[key] = (mlp, history)
         return self._runs[key]
@@ -168,10 +190,29 @@ class TrainingDashboard(Explorer):
         optimizer, lr = self.value("optimizer"), float(self.value("lr"))
         batch_size, schedule = int(self.value("batch_size")), self.value("schedule")
         epochs, seed = int(self.value("epochs")), int(self.value("seed"))
-        mlp, h = self.train(optimizer, lr, batch_size, schedule, epochs, seed)
-        x = np.arange(h.epochs_completed + 1)
         for ax in (self.ax_loss, self.ax_acc):
             ax.set_xlim(0, epochs)
+        last_frame = None
+
+        def live(mlp, h):  # a frame after the first epoch, then one every FRAME_INTERVAL
+            nonlocal last_frame
+            now = time.perf_counter()
+            if (
+                not self._holding
+                and h.epochs_completed < epochs
+                and (last_frame is None or now - last_frame >= FRAME_INTERVAL)
+            ):
+                self._show(mlp, h, f"training: epoch {h.epochs_completed} of {epochs}; ")
+                self._render()
+                last_frame = time.perf_counter()
+
+        mlp, h = self.train(optimizer, lr, batch_size, schedule, epochs, seed, callback=live)
+        status = f"diverged after {h.epochs_completed} epochs; " if h.diverged else ""
+        self._show(mlp, h, status)
+
+    def _show(self, mlp, h, status):
+        """Set the curves, the digits' labels and the info line from history ``h``."""
+        x = np.arange(h.epochs_completed + 1)
         low, high = _LOSS_LIMITS
         self.lines["loss", "train"].set_data(x, np.clip(h.train_losses, low, 10 * high))
         self.lines["loss", "val"].set_data(x, np.clip(h.val_losses, low, 10 * high))
@@ -184,7 +225,6 @@ class TrainingDashboard(Explorer):
             text.set_text(f"{p} {'✓' if right else '✗'}")
             text.set_color("C0" if right else "C3")
         test_acc = mlp.accuracy(h.params, d.X_test, d.y_test)
-        status = f"diverged after {h.epochs_completed} epochs; " if h.diverged else ""
         self.info.value = (
             f"{status}{h.iterations} updates in {1e3 * h.epoch_times[-1]:.0f} ms of training; "
             f"validation accuracy {h.val_metrics[-1]:.3f}, test accuracy {test_acc:.3f}."
