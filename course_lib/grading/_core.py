@@ -55,6 +55,7 @@ __all__ = [
     "close",
     "diagnose",
     "explains_every_case",
+    "NO_OUTPUT",
     "check_against_reference",
     "describe",
     "time_limit",
@@ -512,7 +513,7 @@ array compared (None if the output could not be read) and ``correct`` whether it
 reference."""
 
 
-_NO_OUTPUT = object()  # in Outputs: the student's function failed on that case
+NO_OUTPUT = object()  # in Outputs: the student's function failed on that case
 
 
 def explains_every_case(
@@ -530,7 +531,7 @@ def explains_every_case(
     """
     forms = [mistake, *variants]
     for case, got, correct in outputs:
-        if got is _NO_OUTPUT:
+        if got is NO_OUTPUT:
             return False
         if correct and all(m.variant is None for m in forms):
             continue
@@ -717,7 +718,7 @@ def _other_outputs(evaluate: Callable, seen: list, later: Sequence[Case]) -> Cal
                     with _quiet():
                         _, got, _, _, correct = evaluate(case, (), None, shaped=False)
                 except GradingError:  # it fails otherwise there: nothing reproduces that
-                    got, correct = _NO_OUTPUT, False
+                    got, correct = NO_OUTPUT, False
                 cache[0].append((case, got, correct))
         return cache[0]
 

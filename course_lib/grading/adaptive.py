@@ -40,11 +40,13 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from course_lib.grading._core import (
+    NO_OUTPUT,
     Case,
     Mistake,
     as_array,
     check_against_reference,
     describe,
+    explains_every_case,
     fail,
     run,
 )
@@ -593,15 +595,17 @@ def _difference(got, expected, method: _Method, case: Case) -> tuple[str, str]:
 
 
 def _everywhere(runner: Callable, cases: Sequence[Case], rows_of: Callable) -> Callable:
-    """A predicate: the mistake's run reproduces the student's on every case."""
+    """A predicate: the mistake's run (``runner``, a variant) reproduces the student's on every
+    case (:func:`explains_every_case`; each case is checked alone, so the rows of the others
+    come from ``rows_of``)."""
+    mistake = Mistake("", "", variant=runner, rtol=1e-6, atol=1e-12)
 
     def predicate(got, case):
+        outputs = []
         for c in cases:
             mine = got if c is case else rows_of(c)
-            wrong = runner(*dict(c.args).values())
-            if mine is None or not _same_numbers(mine, wrong):
-                return False
-        return True
+            outputs.append((c, NO_OUTPUT if mine is None else mine, False))
+        return explains_every_case(mistake, outputs)
 
     return predicate
 

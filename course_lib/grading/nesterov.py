@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from course_lib.grading._core import (
+    NO_OUTPUT,
     Case,
     GradingError,
     Mistake,
@@ -34,6 +35,7 @@ from course_lib.grading._core import (
     check_against_reference,
     close,
     describe,
+    explains_every_case,
     fail,
     run,
 )
@@ -94,12 +96,13 @@ def _verdict(
         here = [m for m in mistakes if m.matches(got, case)]
         if here:
             outputs[next(i for i, c in enumerate(cases) if c is case)] = got
-        for mistake in here:
-            if all(
-                (out := output(i, c)) is not None and mistake.matches(out, c)
+            everywhere = [
+                (c, NO_OUTPUT if (out := output(i, c)) is None else out, False)
                 for i, c in enumerate(cases)
-            ):
-                return mistake.message
+            ]
+            for mistake in here:
+                if explains_every_case(mistake, everywhere):
+                    return mistake.message
         text = differs(got, expected, hidden)
         if here:
             names = "; ".join(m.name for m in here)
