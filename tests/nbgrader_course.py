@@ -64,6 +64,9 @@ class SourceNotebook:
 
     def __init__(self, assignment: str, mistakes: Mapping):
         self.path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+        self.alternative_path = (
+            REPO / "solutions" / assignment / "alternatives" / f"{assignment}_alternative.ipynb"
+        )
         self.mistakes = mistakes
 
     def notebook(self):
@@ -108,6 +111,26 @@ class SourceNotebook:
             for c in self.notebook().cells
             if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
         }
+
+    def alternative_answers(self) -> dict:
+        """The answer cells (grade_id -> code) of the second correct solution,
+        ``solutions/<ps>/alternatives/<ps>_alternative.ipynb`` (which the similarity report
+        also reads): graded in the pipeline, and by the checkers on many seeds."""
+        return {
+            nbgrader_meta(c)["grade_id"]: c.source
+            for c in nbformat.read(self.alternative_path, as_version=4).cells
+            if nbgrader_meta(c).get("solution")
+        }
+
+    def assert_points(self, autograded: float, written: float = 3) -> None:
+        """The autograded test cells carry ``autograded`` points, the written task ``written``,
+        and the notebook's first cell announces the sum in bold."""
+        assert sum(self.points().values()) == autograded
+        nb = self.notebook()
+        task = next(c for c in nb.cells if nbgrader_meta(c).get("task"))
+        assert nbgrader_meta(task)["points"] == written
+        total = autograded + written
+        assert f"**{total:g}**" in nb.cells[0].source
 
 
 def text_of_html(html: str) -> str:

@@ -19,7 +19,6 @@ from nbgrader_course import (
     AssignmentPipeline,
     SourceNotebook,
     Student,
-    nbgrader_meta,
 )
 
 from course_lib.grading import GradingError
@@ -182,10 +181,7 @@ def solution_namespace():
 # The checkers, in-process
 # --------------------------------------------------------------------------------------------
 def test_the_points_add_up_to_the_table():
-    assert sum(points().values()) == 9  # plus 3 for the written question: 12
-    nb = source_nb()
-    task = next(c for c in nb.cells if nbgrader_meta(c).get("task"))
-    assert nbgrader_meta(task)["points"] == 3 and "**12**" in nb.cells[0].source
+    _source.assert_points(9, written=3)  # 12 in all
 
 
 # Other correct implementations: none may fail, on any seed.

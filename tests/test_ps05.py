@@ -8,16 +8,13 @@ grades a small corpus with the real nbgrader and with ``python -m course_lib.aut
 """
 
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
     AssignmentChecks,
     AssignmentPipeline,
     SourceNotebook,
     Student,
-    nbgrader_meta,
     run_in_process,
 )
 
@@ -170,12 +167,7 @@ def run_momentum(grad, w0, lrs, beta, form):
 
 # A correct submission written independently of the solution (its code is also what the
 # similarity report treats as natural, see course_lib.autograde.similarity).
-ALTERNATIVE_NOTEBOOK = REPO / "solutions" / PS / "alternatives" / "ps05_alternative.ipynb"
-ALTERNATIVE = {
-    nbgrader_meta(c)["grade_id"]: c.source
-    for c in nbformat.read(ALTERNATIVE_NOTEBOOK, as_version=4).cells
-    if nbgrader_meta(c).get("solution")
-}
+ALTERNATIVE = _source.alternative_answers()
 ALTERNATIVES = {gid: [code] for gid, code in ALTERNATIVE.items() if gid != "experiment"}
 ALTERNATIVES["momentum_step_lecture"].append(
     """

@@ -10,11 +10,9 @@ a typical mistake is named only when it explains every case. The second part
 """
 
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
     AssignmentChecks,
     AssignmentPipeline,
     SourceNotebook,
@@ -227,17 +225,7 @@ MISTAKES = {
 _source = SourceNotebook(PS, MISTAKES)
 # A correct solution written independently of the instructor's, in the released notebook: the
 # similarity report treats the code it shares with the solution as natural (docs/grading.md).
-ALTERNATIVE_NOTEBOOK = REPO / "solutions" / PS / "alternatives" / "ps06_alternative.ipynb"
-
-
-def alternative_answers() -> dict:
-    """grade_id -> code of the answer cells of the alternative notebook."""
-    nb = nbformat.read(ALTERNATIVE_NOTEBOOK, as_version=4)
-    return {
-        nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if nbgrader_meta(c).get("solution")
-    }
-
-
+alternative_answers = _source.alternative_answers
 source_nb, solutions = _source.notebook, _source.solutions
 with_mistakes, points = _source.with_mistakes, _source.points
 
@@ -246,10 +234,8 @@ with_mistakes, points = _source.with_mistakes, _source.points
 # The checkers, in-process
 # --------------------------------------------------------------------------------------------
 def test_the_points_add_up_to_the_table():
-    assert sum(points().values()) == 13  # plus 3 for the written question: 16
-    nb = source_nb()
-    task = next(c for c in nb.cells if nbgrader_meta(c).get("task"))
-    assert nbgrader_meta(task)["points"] == 3 and "**16**" in nb.cells[0].source
+    _source.assert_points(13, written=3)  # 16 in all
+    task = next(c for c in source_nb().cells if nbgrader_meta(c).get("task"))
     assert "=== BEGIN MARK SCHEME ===" in task.source
     assert "- **(a)**" in task.source and "- **(c)**" in task.source  # parts as a list
 

@@ -9,11 +9,9 @@ corpus of submissions with the real nbgrader and with ``python -m course_lib.aut
 """
 
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
     AssignmentChecks,
     AssignmentPipeline,
     SourceNotebook,
@@ -193,10 +191,7 @@ with_mistakes, points = _source.with_mistakes, _source.points
 # The checkers, in-process
 # --------------------------------------------------------------------------------------------
 def test_the_points_add_up_to_the_table():
-    assert sum(points().values()) == 11  # plus 3 for the written question: 14
-    nb = source_nb()
-    task = next(c for c in nb.cells if nbgrader_meta(c).get("task"))
-    assert nbgrader_meta(task)["points"] == 3 and "**14**" in nb.cells[0].source
+    _source.assert_points(11, written=3)  # 14 in all
 
 
 # Other correct implementations: none may fail, on any seed.
@@ -260,18 +255,7 @@ def adamw_step(w, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_dec
 }
 
 
-def alternative_answers() -> dict:
-    """The answer cells of the second correct solution, solutions/ps07/alternatives/ (which
-    the similarity report also reads): graded in the pipeline, and on many seeds here."""
-    path = REPO / "solutions" / PS / "alternatives" / f"{PS}_alternative.ipynb"
-    return {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in nbformat.read(path, as_version=4).cells
-        if nbgrader_meta(c).get("solution")
-    }
-
-
-for _gid, _code in alternative_answers().items():
+for _gid, _code in _source.alternative_answers().items():
     if _gid in ALTERNATIVES:
         ALTERNATIVES[_gid].append(_code)
 
@@ -509,7 +493,7 @@ class TestPipeline(AssignmentPipeline):
     students = {
         "solution": Student(lms_file="solution_LATE_1001_2002_ps07-1.ipynb"),
         "released": Student(released=True, lost=set(points())),
-        "alternative": Student(alternative_answers()),
+        "alternative": Student(_source.alternative_answers()),
         "eps_inside": Student(with_mistakes("adam_eps_inside"), lost={ADAM, ADAMW}),
         "several_mistakes": Student(
             with_mistakes(

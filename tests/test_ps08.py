@@ -10,11 +10,9 @@ corpus of submissions with the real nbgrader and with ``python -m course_lib.aut
 """
 
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
     AssignmentChecks,
     AssignmentPipeline,
     SourceNotebook,
@@ -226,21 +224,7 @@ with_mistakes, points = _source.with_mistakes, _source.points
 # The checkers, in-process
 # --------------------------------------------------------------------------------------------
 def test_the_points_add_up_to_the_table():
-    assert sum(points().values()) == 11  # plus 3 for the written question: 14
-    nb = source_nb()
-    task = next(c for c in nb.cells if nbgrader_meta(c).get("task"))
-    assert nbgrader_meta(task)["points"] == 3 and "**14**" in nb.cells[0].source
-
-
-def alternative_answers() -> dict:
-    """The answer cells of the second correct solution, solutions/ps08/alternatives/ (which
-    the similarity report also reads): graded in the pipeline, and on many seeds here."""
-    path = REPO / "solutions" / PS / "alternatives" / f"{PS}_alternative.ipynb"
-    return {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in nbformat.read(path, as_version=4).cells
-        if nbgrader_meta(c).get("solution")
-    }
+    _source.assert_points(11, written=3)  # 14 in all
 
 
 # Other correct implementations: none may fail, on any seed.
@@ -289,7 +273,7 @@ class PlateauScheduler:
     ],
 }
 
-for _gid, _code in alternative_answers().items():
+for _gid, _code in _source.alternative_answers().items():
     if _gid in ALTERNATIVES or _gid != "experiment":
         ALTERNATIVES.setdefault(_gid, []).append(_code)
 
@@ -500,7 +484,7 @@ class TestPipeline(AssignmentPipeline):
     students = {
         "solution": Student(),
         "released": Student(released=True, lost=set(points())),
-        "alternative": Student(alternative_answers()),
+        "alternative": Student(_source.alternative_answers()),
         "ends_late": Student(with_mistakes("warmup_ends_late"), lost={WARM, WARM_COS}),
         "several_mistakes": Student(
             with_mistakes(

@@ -10,11 +10,9 @@ with the real nbgrader and with ``python -m course_lib.autograde``.
 """
 
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
     AssignmentChecks,
     AssignmentPipeline,
     SourceNotebook,
@@ -156,22 +154,8 @@ def train_classifier(X_train, y_train, X_val, y_val, seed):
 # The checkers, in-process
 # --------------------------------------------------------------------------------------------
 def test_the_points_add_up_to_the_table():
-    assert sum(points().values()) == 9  # plus 3 for the written question: 12
-    nb = source_nb()
-    task = next(c for c in nb.cells if nbgrader_meta(c).get("task"))
-    assert nbgrader_meta(task)["points"] == 3 and "**12**" in nb.cells[0].source
+    _source.assert_points(9, written=3)  # 12 in all
     assert points()[TRAIN] == 2
-
-
-def alternative_answers() -> dict:
-    """The answer cells of the second correct solution, solutions/ps09/alternatives/ (which
-    the similarity report also reads): graded in the pipeline, and on several seeds here."""
-    path = REPO / "solutions" / PS / "alternatives" / f"{PS}_alternative.ipynb"
-    return {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in nbformat.read(path, as_version=4).cells
-        if nbgrader_meta(c).get("solution")
-    }
 
 
 # Other correct implementations: none may fail, on any seed.
@@ -204,9 +188,9 @@ def two_layer_loss_and_grad(params, X, y, reg):
                   "W2": h.T @ g + 2 * reg * params["W2"], "b2": g.sum(0)}
 """,
     ],
-    "train_classifier": [alternative_answers()["train_classifier"]],
+    "train_classifier": [_source.alternative_answers()["train_classifier"]],
 }
-ALTERNATIVES[F].append(alternative_answers()[F])
+ALTERNATIVES[F].append(_source.alternative_answers()[F])
 
 # Wrong functions beyond the notebook edits above: name -> ({answer cell: code},
 # {test cell: what its message must say, or None if the function must pass it}).
@@ -389,7 +373,7 @@ class TestPipeline(AssignmentPipeline):
     students = {
         "solution": Student(),
         "released": Student(released=True, lost=set(points())),
-        "alternative": Student(alternative_answers()),
+        "alternative": Student(_source.alternative_answers()),
         "relu_no_mask": Student(with_mistakes("relu_post_activation_ge"), lost={DW1, DB1}),
         "several_mistakes": Student(
             with_mistakes("loss_sum", "no_max_shift", "bias_wrong_axis"),

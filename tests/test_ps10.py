@@ -9,11 +9,9 @@ part (``TestPipeline``) grades a small corpus with the real nbgrader and with
 ``python -m course_lib.autograde``.
 """
 
-import nbformat
 import numpy as np
 import pytest
 from nbgrader_course import (
-    REPO,
     AssignmentChecks,
     AssignmentPipeline,
     SourceNotebook,
@@ -151,21 +149,7 @@ with_mistakes, points = _source.with_mistakes, _source.points
 
 
 def test_the_points_add_up_to_the_table():
-    assert sum(points().values()) == 7  # plus 3 for the written question: 10
-    nb = source_nb()
-    task = next(c for c in nb.cells if nbgrader_meta(c).get("task"))
-    assert nbgrader_meta(task)["points"] == 3 and "**10**" in nb.cells[0].source
-
-
-def alternative_answers() -> dict:
-    """The answer cells of the second correct solution, solutions/ps10/alternatives/ (which
-    the similarity report also reads): graded in the pipeline, and on many seeds here."""
-    path = REPO / "solutions" / PS / "alternatives" / f"{PS}_alternative.ipynb"
-    return {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in nbformat.read(path, as_version=4).cells
-        if nbgrader_meta(c).get("solution")
-    }
+    _source.assert_points(7, written=3)  # 10 in all
 
 
 # Other correct implementations: none may fail, on any seed. Solving with H^T (H is
@@ -197,7 +181,7 @@ def newton(f, grad, hess, x0, tol, max_iter):
     ],
 }
 
-for _gid, _code in alternative_answers().items():
+for _gid, _code in _source.alternative_answers().items():
     if _gid != "experiment":
         ALTERNATIVES.setdefault(_gid, []).append(_code)
 
@@ -365,7 +349,7 @@ class TestPipeline(AssignmentPipeline):
     students = {
         "solution": Student(),
         "released": Student(released=True, lost=set(points())),
-        "alternative": Student(alternative_answers()),
+        "alternative": Student(_source.alternative_answers()),
         "armijo_sign": Student(with_mistakes("armijo_sign"), lost={BT_STEP, BT_COUNT}),
         "capped_search": Student({"backtracking": CAPPED_SEARCH}, lost={BT_STEP, BT_COUNT}),
         "several_mistakes": Student(
