@@ -14,7 +14,9 @@ from requirements-pyodide.txt; this script keeps that file honest:
   nothing else for them).
 
 The lock is at book/_vendor/node_modules/pyodide/ once ``npm ci`` has run there (``make book``
-runs it); without it the comparison with the lock is skipped, with a message.
+runs it). Once book/_vendor/package.json pins ``pyodide``, the lock must be there, and the
+header of requirements-pyodide.txt must name that version; before, the comparison with the lock
+is skipped, with a message.
 
     python tests/pyodide_versions.py [--lock PATH] [--installed]
 """
@@ -32,7 +34,8 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "requirements-pyodide.txt"
 PROJECT_PINS = ROOT / "requirements.txt"
-LOCK = ROOT / "book" / "_vendor" / "node_modules" / "pyodide" / "pyodide-lock.json"
+VENDOR = ROOT / "book" / "_vendor"
+LOCK = VENDOR / "node_modules" / "pyodide" / "pyodide-lock.json"
 
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s#;]+)\s*(?:#\s*(.*))?$")
 _LOCK_NOTE = re.compile(r"^lock:\s*(\S+)\s*\((.+)\)\s*$")
@@ -132,6 +135,38 @@ def check_installed(pins):
     return problems
 
 
+def declared_pyodide(package_json):
+    """The version of npm ``pyodide`` that ``package_json`` depends on, or None."""
+    try:
+        manifest = json.loads(Path(package_json).read_text())
+    except (OSError, ValueError):
+        return None
+    for section in ("dependencies", "devDependencies"):
+        spec = manifest.get(section, {}).get("pyodide")
+        if spec:
+            return spec.lstrip("^~=v")
+    return None
+
+
+def check_declared(declared, pins_text, lock_present):
+    """Problems when the book's npm manifest pins ``pyodide``: the pins must say they mirror
+    that version, and its lock must be installed to compare with."""
+    if declared is None:
+        return []
+    problems = []
+    if f"Pyodide {declared}" not in pins_text:
+        problems.append(
+            f"{PINS.name} does not say it mirrors Pyodide {declared}, the version that "
+            f"book/_vendor/package.json pins: update its pins and its header from that lock"
+        )
+    if not lock_present:
+        problems.append(
+            f"book/_vendor/package.json pins pyodide {declared} but its lock file is not "
+            "installed: run npm ci in book/_vendor (make book does)"
+        )
+    return problems
+
+
 def pyodide_release(lock_path):
     """``"Pyodide <version>, Python <version>"`` from the lock's npm package, when known."""
     try:
@@ -158,6 +193,9 @@ def main(argv=None):
         f"{PINS.name}: '{line}' is not an exact pin (name==version)"
         for line in loose_requirements(PINS)
     ]
+    problems += check_declared(
+        declared_pyodide(VENDOR / "package.json"), PINS.read_text(), args.lock.is_file()
+    )
     if args.lock.is_file():
         lock = lock_versions(args.lock)
         found, differences = check_pins(pins, lock, read_pins(PROJECT_PINS))

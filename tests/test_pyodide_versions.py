@@ -6,8 +6,10 @@ import pytest
 from pyodide_versions import (
     PINS,
     PROJECT_PINS,
+    check_declared,
     check_installed,
     check_pins,
+    declared_pyodide,
     lock_versions,
     loose_requirements,
     read_pins,
@@ -84,3 +86,18 @@ def test_the_file_pins_exactly_what_the_widgets_need():
     for name in ("numpy", "ipywidgets", "matplotlib", "scipy", "scikit-learn", "pytest"):
         assert name in pins, f"{name} is not pinned in {PINS.name}"
     assert pins["ipywidgets"].version == project["ipywidgets"].version
+
+
+def test_once_the_book_pins_pyodide_its_lock_and_version_are_required(tmp_path):
+    manifest = write(
+        tmp_path / "package.json", json.dumps({"dependencies": {"pyodide": "314.0.6"}})
+    )
+    assert declared_pyodide(manifest) == "314.0.6"
+    assert declared_pyodide(write(tmp_path / "none.json", '{"dependencies": {}}')) is None
+    header = "# mirrors pyodide-lock.json of npm pyodide (Pyodide 314.0.6, Python 3.14.2)\n"
+    assert check_declared(None, "", lock_present=False) == []  # not pinned yet: nothing to say
+    assert check_declared("314.0.6", header, lock_present=True) == []
+    moved = check_declared("315.0.0", header, lock_present=True)
+    assert len(moved) == 1 and "does not say it mirrors Pyodide 315.0.0" in moved[0]
+    missing = check_declared("314.0.6", header, lock_present=False)
+    assert len(missing) == 1 and "run npm ci in book/_vendor" in missing[0]
