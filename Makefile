@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test browser-test format venv notebooks clean-book clean bench golden
+.PHONY: book test browser-test pyodide-check format venv notebooks clean-book clean bench golden
 
 venv: $(STAMP)
 
@@ -51,6 +51,29 @@ $(BROWSER_STAMP): requirements-browser.txt $(STAMP)
 browser-test: $(BROWSER_STAMP)
 	$(BIN)/python -m pytest -m browser tests/test_browser.py
 
+# The widgets on the JupyterLite kernel's library versions (Pyodide's numpy, matplotlib, ...),
+# under CPython: .venv-pyodide from requirements-pyodide.txt (which mirrors the lock file of the
+# npm pyodide package) and course_lib without its dependencies. tests/pyodide_versions.py checks
+# the pins against book/_vendor/node_modules/pyodide/pyodide-lock.json when npm ci has put it
+# there (make book) and against what pip installed; then every widget test runs, Agg backend.
+PYODIDE_VENV  := .venv-pyodide
+PYODIDE_STAMP := $(PYODIDE_VENV)/.installed
+WIDGET_TESTS  := tests/test_every_widget.py tests/test_widgets.py \
+	tests/test_momentum_explorer.py tests/test_rate_map.py tests/test_adaptive_explorers.py \
+	tests/test_schedule_explorers.py tests/test_second_order_explorer.py \
+	tests/test_training_dashboard.py
+
+$(PYODIDE_STAMP): requirements-pyodide.txt pyproject.toml
+	@test -x $(PYODIDE_VENV)/bin/python || $(PYTHON) -m venv $(PYODIDE_VENV)
+	$(PYODIDE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYODIDE_VENV)/bin/python -m pip install --quiet -r requirements-pyodide.txt
+	$(PYODIDE_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $(PYODIDE_STAMP)
+
+pyodide-check: $(PYODIDE_STAMP)
+	$(PYODIDE_VENV)/bin/python tests/pyodide_versions.py --installed
+	MPLBACKEND=Agg $(PYODIDE_VENV)/bin/python -m pytest -p no:cacheprovider -q $(WIDGET_TESTS)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_optim_step.py
 	$(BIN)/python benchmarks/bench_mlp.py
@@ -67,4 +90,4 @@ clean-book:
 	rm -rf _build
 
 clean: clean-book
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(PYODIDE_VENV)

@@ -10,6 +10,10 @@ instead, which would be saved with the page.
 
     for d in progress(dims, desc="dimensions"):
         ...
+
+In the browser (JupyterLite's Pyodide kernel) no thread can start, so tqdm's monitor thread is
+turned off there instead of failing with a warning; where tqdm is not installed, the loop runs
+without a bar.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from __future__ import annotations
 import sys
 
 __all__ = ["progress"]
+
+# CPython builds for WebAssembly cannot start threads (sys.platform of Pyodide and WASI)
+_NO_THREADS = ("emscripten", "wasi")
 
 
 def progress(iterable=None, total=None, desc=None, unit="it", **kwargs):
@@ -31,9 +38,41 @@ def progress(iterable=None, total=None, desc=None, unit="it", **kwargs):
 
     Returns:
       A ``tqdm.tqdm`` writing to ``sys.stderr``: iterate over it, or call ``update`` and
-      ``close`` (it is also a context manager).
+      ``close`` (it is also a context manager). Without tqdm, an object with the same uses
+      that shows nothing.
     """
-    from tqdm import tqdm  # the text bar, whatever the front end: never the widget bar
-
+    try:
+        from tqdm import tqdm  # the text bar, whatever the front end: never the widget bar
+    except ImportError:
+        return _NoBar(iterable)
+    if sys.platform in _NO_THREADS:
+        # tqdm's monitor (a thread that checks stalled bars) cannot start: do not try
+        tqdm.monitor_interval = 0
     kwargs.setdefault("file", sys.stderr)
     return tqdm(iterable, total=total, desc=desc, unit=unit, **kwargs)
+
+
+class _NoBar:
+    """The uses of a tqdm bar that course_lib and the chapters make, showing nothing."""
+
+    def __init__(self, iterable=None):
+        self.iterable = iterable
+
+    def __iter__(self):
+        return iter(() if self.iterable is None else self.iterable)
+
+    def update(self, n=1):
+        pass
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

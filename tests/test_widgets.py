@@ -570,6 +570,14 @@ def test_trajectory_every_control_through_its_range(ch5):
     check_image(ch5)
 
 
+def test_trajectory_more_steps_after_an_optimizer_refused_its_values(ch5):
+    ch5.update(beta=0.0, steps=50)  # Nesterov cannot be made: its run is a message
+    ch5.update(steps=ch5.controls["steps"].max)  # more steps: the others run longer
+    assert "nesterov=True requires momentum &gt; 0" in ch5.info.value
+    assert ch5.results["gradient descent"].steps_taken == ch5.controls["steps"].max
+    check_image(ch5)
+
+
 def test_trajectory_condition_number_moves_the_start_window_with_the_bounds():
     ex = TrajectoryExplorer(
         [SGD(lr=0.1)],

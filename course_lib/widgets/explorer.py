@@ -164,10 +164,12 @@ class Explorer:
             artist.set_animated(True)
         panels = self._panels()
         width, height = canvas.get_width_height()
-        pad = 10  # pixels right of a panel's frame (for its last x tick label)
+        # each cut halfway between a panel's decorations (tick labels, axis labels) and the
+        # next panel's: a cut through a tick label would clip it once restored from the cache
+        extents = [self._extent(panel) for panel in panels]
         edges = (
             [0.0]
-            + [max(ax.get_window_extent().x1 for ax in panel) + pad for panel in panels[:-1]]
+            + [(left[1] + right[0]) / 2 for left, right in zip(extents[:-1], extents[1:])]
             + [float(width)]
         )
         self._strips = [
@@ -183,6 +185,15 @@ class Explorer:
             ax.set_visible(was_visible)
         self._caches = [{} for _ in panels]  # per panel: key -> pixels, least recent first
         self._frames = [{} for _ in panels]  # the same for frames (see _panel_layers)
+
+    def _extent(self, panel):
+        """``(x0, x1)`` in pixels of a panel: the frames of its axes (shown or not) and what
+        its visible axes draw around them (tick and axis labels)."""
+        renderer = self.figure.canvas.get_renderer()
+        boxes = [ax.get_window_extent() for ax in panel]
+        boxes += [ax.get_tightbbox(renderer) for ax in panel if ax.get_visible()]
+        boxes = [box for box in boxes if box is not None]
+        return min(box.x0 for box in boxes), max(box.x1 for box in boxes)
 
     def _refresh(self):
         self._draw()

@@ -605,6 +605,8 @@ class TrajectoryExplorer(Explorer):
         exact = entry.schedule is not None
         key = (i, uses, view.key, start) + ((steps,) if exact else ())
         traj = self._runs.get(key)
+        if isinstance(traj, str):  # these values cannot make the optimizer: no longer run helps
+            return traj
         if traj is None or (traj.steps_taken < steps and not traj.diverged):
             f = view.f
             bound = BOUND_FACTOR * float(np.max(np.abs(f.bounds)))
