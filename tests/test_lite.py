@@ -19,6 +19,7 @@ The time from the click to a ready kernel is printed (and kept in ``_build/lite-
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import pytest
@@ -26,10 +27,13 @@ from test_browser import ROOT, _open, browser, server, site  # noqa: F401 - shar
 
 import course_lib
 
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from jupyterlite_site import CDN, pyodide_version  # noqa: E402 (the book's Sphinx extension)
+
 pytestmark = pytest.mark.browser
 
 CHAPTER = "book/05_momentum"
-KERNEL_WAIT_S = 240  # a cold start on a busy 2-core machine; about 35 s on an idle one
+KERNEL_WAIT_S = 240  # generous for a busy CI machine; about 25 s on a shared 2-core one
 CELL_WAIT_S = 120
 
 # The notebook panel of the JupyterLite page (``exposeAppInBrowser`` in the site's settings).
@@ -76,6 +80,14 @@ ipywidgets.VBox([slider, answer])
 """
 
 
+def _report(**entries) -> None:
+    """Add to ``_build/lite-report.json``."""
+    path = ROOT / "_build" / "lite-report.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({**report, **entries}, indent=1))
+
+
 def _text(outputs: list[dict]) -> str:
     parts = []
     for output in outputs:
@@ -92,6 +104,7 @@ def _errors(outputs: list[dict]) -> list[str]:
 @pytest.fixture(scope="module")
 def lite(browser, server):  # noqa: F811 - the fixtures imported above
     """The chapter's page, its launch menu's JupyterLite entry clicked; the notebook's page."""
+    (ROOT / "_build" / "lite-report.json").unlink(missing_ok=True)
     report: dict = {"console": [], "failed": [], "external": []}
     context, page = _open(browser, f"{server}{CHAPTER}.html", report)
     entry = page.locator(".dropdown-launch-buttons a", has_text="JupyterLite")
@@ -132,10 +145,7 @@ def kernel(lite):
             f"external requests {lite['report']['external'][:5]}"
         )
     seconds = time.perf_counter() - lite["start"]
-    (ROOT / "_build").mkdir(exist_ok=True)
-    (ROOT / "_build" / "lite-report.json").write_text(
-        json.dumps({"chapter": CHAPTER, "seconds_to_idle_kernel": round(seconds, 1)})
-    )
+    _report(chapter=CHAPTER, seconds_to_idle_kernel=round(seconds, 1))
     print(f"\nJupyterLite: {CHAPTER} kernel idle {seconds:.1f} s after the click")
     return page.evaluate(KERNEL_JS)
 
@@ -153,7 +163,9 @@ def setup_cell(lite, kernel):
     index = page.evaluate(FIRST_CODE_CELL_JS)
     assert index >= 0, f"{CHAPTER}.ipynb has no code cell"
     page.set_default_timeout(CELL_WAIT_S * 1000)
-    return page.evaluate(RUN_CELL_JS, [index, None])
+    outputs = page.evaluate(RUN_CELL_JS, [index, None])
+    _report(setup_cell_output=_text(outputs))
+    return outputs
 
 
 def test_setup_cell_runs_offline_without_error(setup_cell):
@@ -195,6 +207,16 @@ def test_a_widget_round_trips_to_the_kernel(lite, probe):
         pytest.fail(
             f"the kernel did not answer the slider: the label says {label.last.inner_text()!r}"
         )
+
+
+def test_numpy_is_asked_of_pyodides_cdn(lite, setup_cell):
+    """Offline the request is blocked; online it fetches the wheel that Pyodide's lock names."""
+    lock = json.loads((ROOT / "book/_vendor/node_modules/pyodide/pyodide-lock.json").read_text())
+    numpy = CDN.format(version=pyodide_version()) + lock["packages"]["numpy"]["file_name"]
+    assert numpy in lite["report"]["external"], (
+        f"numpy was not requested from {numpy}; requests outside the site: "
+        f"{lite['report']['external'][:5]}"
+    )
 
 
 def test_nothing_left_the_machine(lite, probe):
