@@ -632,3 +632,8 @@ def test_book_builds_with_warnings_as_errors_from_a_clean_copy(tmp_path):
         page = (html / f"{name}.html").read_text()
         assert "Traceback" not in page
     assert (html / "index.html").exists()
+    # the JupyterLite site, built from the package registries only (book/_ext/jupyterlite_site.py)
+    lite = html / "jupyterlite"
+    assert list((lite / "pypi").glob("course_lib-*.whl")), "no course_lib wheel in jupyterlite/"
+    assert (lite / "static" / "pyodide" / "pyodide.asm.wasm").exists(), "no Pyodide runtime"
+    assert list((lite / "files" / "book").glob("*.ipynb")), "no chapter notebooks in jupyterlite/"
