@@ -49,16 +49,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PYODIDE_NPM = Path(__file__).resolve().parents[1] / "_vendor" / "node_modules" / "pyodide"
 # the runtime's files that the kernel loads (the rest of the npm package is for Node.js)
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
-SITE_DIR = "jupyterlite"  # under the built book; not "lite", a name some tools reserve
+SITE_DIR = "jupyterlite"  # the folder of the built book that holds the site
 CDN = "https://cdn.jsdelivr.net/pyodide/v{version}/full/"
 # Packages of the Pyodide distribution that the kernel loads before it can run a cell (with their
 # dependencies): served by the site so that the kernel starts offline.
 KERNEL_START = ["micropip", "ipython", "jedi"]
-# What ``import ipywidgets`` needs beyond the kernel (at the versions this environment pins);
-# the kernel's own wheels stand in for ipykernel and widgetsnbextension.
-PIPLITE = ["ipywidgets", "comm", "jupyterlab_widgets"]
+# From PyPI, at the versions this environment pins, for piplite: comm, which the kernel installs
+# when it starts, and ipywidgets with its dependencies (the kernel's own wheels stand in for
+# ipykernel and widgetsnbextension).
+PIPLITE = ["comm", "ipywidgets", "jupyterlab_widgets"]
 LABEXTENSIONS = ["@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager"]
-APPS = ["notebooks"]  # one notebook per tab, like Colab; JupyterLab's app would add ~10 MB
+APPS = ["notebooks"]  # one notebook per tab, like Colab (no JupyterLab, REPL or editor app)
 SETTINGS = {
     # start the notebook's kernel (Python (Pyodide)) without asking
     "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
