@@ -59,7 +59,9 @@ KERNEL_START = ["micropip", "ipython", "jedi"]
 # ipykernel and widgetsnbextension).
 PIPLITE = ["comm", "ipywidgets", "jupyterlab_widgets"]
 LABEXTENSIONS = ["@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager"]
-APPS = ["notebooks"]  # one notebook per tab, like Colab (no JupyterLab, REPL or editor app)
+# Jupyter Notebook's interface: a notebook per tab, like Colab, and its file browser (the site's
+# front page, jupyterlite/); no JupyterLab, REPL or editor app
+APPS = ["notebooks", "tree"]
 SETTINGS = {
     # start the notebook's kernel (Python (Pyodide)) without asking
     "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
@@ -224,6 +226,7 @@ def write_config(lite_dir: Path, output: Path) -> None:
     lite = {
         "jupyter-lite-schema-version": 0,
         "jupyter-config-data": {
+            "appUrl": "./tree",  # where jupyterlite/ itself leads: the list of chapters
             # window.jupyterapp: how the browser test (tests/test_lite.py) runs cells
             "exposeAppInBrowser": "true",
             "litePluginSettings": {
