@@ -40,8 +40,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The built book in headless Chromium, offline (tests/test_browser.py; needs Debian's chromium).
-# Reuses _build/html when it is up to date, else builds a clean copy first.
+# The built book in headless Chromium, offline (needs Debian's chromium): every page
+# (tests/test_browser.py), and a chapter opened in JupyterLite from its launch menu
+# (tests/test_lite.py). Reuses _build/html when it is up to date, else builds a clean copy first.
 BROWSER_STAMP := $(VENV)/.installed-browser
 
 $(BROWSER_STAMP): requirements-browser.txt $(STAMP)
@@ -49,7 +50,7 @@ $(BROWSER_STAMP): requirements-browser.txt $(STAMP)
 	@touch $(BROWSER_STAMP)
 
 browser-test: $(BROWSER_STAMP)
-	$(BIN)/python -m pytest -m browser tests/test_browser.py
+	$(BIN)/python -m pytest -m browser tests/test_browser.py tests/test_lite.py
 
 # The widgets on the JupyterLite kernel's library versions (Pyodide's numpy, matplotlib, ...),
 # under CPython: .venv-pyodide from requirements-pyodide.txt (which mirrors the lock file of the

@@ -53,6 +53,31 @@ def test_notebook_copy_matches_the_chapter(name):
     assert not any(c.get("outputs") for c in notebook.cells if c.cell_type == "code")
 
 
+def _first_code_cell(name: str):
+    return next(c for c in jupytext.read(ROOT / f"{name}.md").cells if c.cell_type == "code")
+
+
+def test_every_page_starts_with_the_same_setup_cell():
+    """The first code cell of every page with code makes course_lib importable in JupyterLite,
+    Colab, Binder and a local Jupyter alike: one cell, identical everywhere, hidden on the page."""
+    pages = [name for name in toc_files() if "```{code-cell}" in (ROOT / f"{name}.md").read_text()]
+    assert set(CHAPTERS) <= set(pages)
+    first = {name: _first_code_cell(name) for name in pages}
+    reference = first[CHAPTERS[0]]
+    different = [name for name, cell in first.items() if cell.source != reference.source]
+    assert not different, f"first code cell differs from {CHAPTERS[0]}'s in {different}"
+    untagged = [n for n, c in first.items() if "remove-cell" not in c.metadata.get("tags", [])]
+    assert not untagged, f"the setup cell shows on the page (no remove-cell tag) in {untagged}"
+    source = reference.source
+    assert source.startswith("# Setup") and "import course_lib" in source
+    assert 'sys.platform == "emscripten"' in source and "piplite.install" in source
+    # deps=False: numpy and matplotlib come from Pyodide's CDN, which must not block the install
+    assert "deps=False" in source
+    # Colab installs from this repository, the one _config.yml names
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert f'%pip install --quiet "course_lib[book] @ git+{repository}"' in source
+
+
 @pytest.fixture(scope="module")
 def executed():
     """Chapters executed once per test session, each in a fresh kernel: name -> (nb, seconds)."""
@@ -607,3 +632,8 @@ def test_book_builds_with_warnings_as_errors_from_a_clean_copy(tmp_path):
         page = (html / f"{name}.html").read_text()
         assert "Traceback" not in page
     assert (html / "index.html").exists()
+    # the JupyterLite site, built from the package registries only (book/_ext/jupyterlite_site.py)
+    lite = html / "jupyterlite"
+    assert list((lite / "pypi").glob("course_lib-*.whl")), "no course_lib wheel in jupyterlite/"
+    assert (lite / "static" / "pyodide" / "pyodide.asm.wasm").exists(), "no Pyodide runtime"
+    assert list((lite / "files" / "book").glob("*.ipynb")), "no chapter notebooks in jupyterlite/"

@@ -45,10 +45,14 @@ SOURCES = [
     "_toc.yml",
     "references.bib",
     "book/*.md",
+    "book/*.ipynb",  # the JupyterLite site's notebooks
     "book/_ext/*.py",
     "book/_static/*",
     "book/_vendor/package-lock.json",
     "book/logo.svg",
+    "course_lib/*.py",  # the JupyterLite site's course_lib wheel
+    "pyproject.toml",
+    "requirements.txt",
 ]
 PAGES = [f"{name}.html" for name in toc_files()] + ["genindex.html", "search.html"]
 CHECKS = ["console", "requests", "math", "images", "links", "focus", "solutions", "widgets", "axe"]
@@ -70,7 +74,7 @@ def _newest_source() -> float:
     return max(p.stat().st_mtime for pattern in SOURCES for p in ROOT.glob(pattern))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # also used by tests/test_lite.py
 def site(tmp_path_factory) -> Path:
     built = ROOT / "_build" / "html"
     # rewritten at the end of every build (book/_ext/offline_assets.py)
@@ -84,6 +88,10 @@ def site(tmp_path_factory) -> Path:
     modules = ROOT / "book" / "_vendor" / "node_modules"
     if modules.is_dir():
         (copy / "book" / "_vendor" / "node_modules").symlink_to(modules)
+    if (ROOT / "_build" / ".jupyterlite-cache").is_dir():  # wheels from PyPI for JupyterLite
+        shutil.copytree(
+            ROOT / "_build" / ".jupyterlite-cache", copy / "_build" / ".jupyterlite-cache"
+        )
     if (ROOT / "_build" / ".jupyter_cache").is_dir():
         shutil.copytree(ROOT / "_build" / ".jupyter_cache", copy / "_build" / ".jupyter_cache")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
@@ -102,7 +110,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # also used by tests/test_lite.py
 def server(site):
     httpd = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site))
@@ -114,7 +122,7 @@ def server(site):
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # also used by tests/test_lite.py
 def browser():
     try:
         from playwright.sync_api import sync_playwright
@@ -457,10 +465,12 @@ def _summary(cache: dict, total: float) -> list[str]:
 
 # -- the checks -----------------------------------------------------------------------------------
 def test_every_built_page_is_checked(site):
+    # the JupyterLite site (jupyterlite/, tests/test_lite.py) is an application, not book pages
     built = {
         str(p.relative_to(site))
         for p in site.rglob("*.html")
         if not p.relative_to(site).parts[0].startswith("_")
+        and p.relative_to(site).parts[0] != "jupyterlite"
     }
     # index.html is Jupyter Book's redirect to the root page, nothing to check but its target
     redirect = re.search(r'url=([^"]+)"', (site / "index.html").read_text())
