@@ -31,9 +31,10 @@ notebooks: $(STAMP)
 # The tests include ruff's linter and formatter checks (tests/test_code_quality.py). They run in
 # TEST_JOBS processes (pytest-xdist); --dist loadscope keeps a module's or class's tests on one
 # process, so each assignment's real-nbgrader pipeline is graded once and shared by its tests.
+# --durations lists the slowest tests, to keep the suite inside its 15-minute budget.
 TEST_JOBS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope --durations=25
 
 # Apply ruff's formatter and safe lint fixes (configured in pyproject.toml).
 format: $(STAMP)
