@@ -645,7 +645,7 @@ def train_minibatch(
     )
     rng = np.random.default_rng(rng)
     per_epoch = (n // batch_size) if drop_last else -(-n // batch_size)
-    log = _Log(per_epoch * epochs)
+    log = _Log(per_epoch * epochs, batch_size, n, metric is not None, X_val is not None)
 
     with np.errstate(all="ignore"):  # divergence is detected below, not warned about
         log.train_losses.append(_full_loss(loss_and_grad, params, X, y))
@@ -692,8 +692,8 @@ def train_minibatch(
                     bar.update(1)
                     bar.set_postfix(loss=f"{log.train_losses[-1]:.4g}")
                 if callback is not None:
-                    callback(log.history(params, state, batch_size, n, metric, X_val))
-    return log.history(params, state, batch_size, n, metric, X_val)
+                    callback(log.history(params, state))
+    return log.history(params, state)
 
 
 def _check_data(X, y, X_val, y_val):
@@ -715,9 +715,11 @@ def _full_loss(loss_and_grad, params, X, y):
 
 
 class _Log:
-    """The arrays and lists that ``train_minibatch`` fills, with the iteration counter."""
+    """The arrays and lists that ``train_minibatch`` fills, with the iteration counter, and
+    what its ``History`` needs to know of the run (batch size, n, a metric, a validation set)."""
 
-    def __init__(self, total):
+    def __init__(self, total, batch_size, n, has_metric, has_val):
+        self.batch_size, self.n, self.has_metric, self.has_val = batch_size, n, has_metric, has_val
         self.loss, self.time, self.lrs = np.empty(total), np.empty(total), np.empty(total)
         self.epoch = np.empty(total, dtype=np.int64)
         self.examples = np.empty(total, dtype=np.int64)
@@ -745,7 +747,7 @@ class _Log:
         sizes = np.diff(self.examples[: self.t], prepend=0)[rows]
         return float(np.average(self.loss[: self.t][rows], weights=sizes))
 
-    def history(self, params, state, batch_size, n, metric, X_val):
+    def history(self, params, state):
         """The ``History`` so far (copies of the arrays, which training goes on filling)."""
         t = self.t
         return History(
@@ -755,17 +757,17 @@ class _Log:
             iteration_times=self.time[:t].copy(),
             lrs=self.lrs[:t].copy(),
             train_losses=np.array(self.train_losses),
-            val_losses=None if X_val is None else np.array(self.val_losses),
+            val_losses=np.array(self.val_losses) if self.has_val else None,
             epoch_times=np.array(self.epoch_times),
             params=params,
             final_state=state,
             diverged=self.diverged_at is not None,
             diverged_at=self.diverged_at,
             epochs_completed=len(self.train_losses) - 1,
-            batch_size=batch_size,
-            n_train=n,
-            train_metrics=None if metric is None else np.array(self.train_metrics),
-            val_metrics=None if metric is None or X_val is None else np.array(self.val_metrics),
+            batch_size=self.batch_size,
+            n_train=self.n,
+            train_metrics=np.array(self.train_metrics) if self.has_metric else None,
+            val_metrics=(np.array(self.val_metrics) if self.has_metric and self.has_val else None),
         )
 
     def end_epoch(self, train_loss, val_loss):

@@ -31,6 +31,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
 
+from packaging.utils import canonicalize_name
+
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "requirements-pyodide.txt"
 PROJECT_PINS = ROOT / "requirements.txt"
@@ -48,11 +50,6 @@ class Pin(NamedTuple):
     line: int
 
 
-def normalise(name):
-    """A distribution name as PEP 503 compares them: lower case, runs of -_. as one -."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def read_pins(path):
     """The ``name==version`` lines of a requirements file, as ``{name: Pin}``.
 
@@ -64,7 +61,7 @@ def read_pins(path):
         match = _PIN.match(text)
         if not match:
             continue
-        name, version, comment = normalise(match[1]), match[2], match[3]
+        name, version, comment = canonicalize_name(match[1]), match[2], match[3]
         note = _LOCK_NOTE.match(comment.strip()) if comment else None
         pins[name] = Pin(name, version, note.groups() if note else None, number)
     return pins
@@ -86,7 +83,10 @@ def lock_versions(path):
         packages = json.loads(Path(path).read_text())["packages"]
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{path} is not a readable Pyodide lock file: {error}") from error
-    return {normalise(entry.get("name", key)): entry["version"] for key, entry in packages.items()}
+    return {
+        canonicalize_name(entry.get("name", key)): entry["version"]
+        for key, entry in packages.items()
+    }
 
 
 def check_pins(pins, lock, project_pins):

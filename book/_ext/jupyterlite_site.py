@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +39,8 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
@@ -120,17 +121,13 @@ def _pip(*args: str) -> None:
         raise ExtensionError(f"pip {' '.join(args[:3])} ... failed:\n{result.stderr[-3000:]}")
 
 
-def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
-
-
 def _find_wheel(spec: str, folder: Path) -> Path | None:
     """The wheel of ``name==version`` in ``folder`` (names compared as PEP 503 normalises them)."""
     name, version = spec.split("==")
     found = [
         p
         for p in folder.glob("*.whl")
-        if _normal(p.name.split("-")[0]) == _normal(name) and p.name.split("-")[1] == version
+        if parse_wheel_filename(p.name)[:2] == (canonicalize_name(name), Version(version))
     ]
     return sorted(found)[0] if found else None
 
@@ -152,9 +149,9 @@ def download_wheels(specs: list[str], dest: Path) -> list[Path]:
     return list(wheels.values())
 
 
-def prepare_pyodide(lite_dir: Path, cache: Path, version: str) -> dict:
+def prepare_pyodide(lite_dir: Path, cache: Path, version: str) -> None:
     """``static/pyodide``: the npm runtime, the kernel's start packages and a lock file that
-    sends every other package to the CDN. Returns what the reader downloads, for the log."""
+    sends every other package to the CDN."""
     target = lite_dir / "static" / "pyodide"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
@@ -173,7 +170,6 @@ def prepare_pyodide(lite_dir: Path, cache: Path, version: str) -> dict:
         else:
             package["file_name"] = cdn + package["file_name"]
     (target / "pyodide-lock.json").write_text(json.dumps(lock))
-    return lock
 
 
 def prepare_pypi(lite_dir: Path, cache: Path) -> None:
